@@ -1,0 +1,49 @@
+# One command sets everything up and runs the demo; another runs the tests.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
+
+export RETENTION_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(RETENTION_DATA_DIR)/dagster_home
+
+CUSTOMERS ?= 5000
+MONTHS ?= 18
+SEED ?= 42
+
+.PHONY: help install demo test dev clean
+
+help:
+	@echo "make demo   set up, simulate a store and run the daily pipeline for every simulated day"
+	@echo "make test   run the test suite"
+	@echo "make dev    start the Dagster UI and daemon (schedules and sensors run)"
+	@echo "make clean  remove the data directory ($(RETENTION_DATA_DIR))"
+
+.uv/bin/uv:
+	python3 -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --quiet
+	@touch $@
+
+install: $(VENV)/.installed
+
+$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp orchestration/dagster.yaml $@
+
+demo: install $(DAGSTER_HOME)/dagster.yaml
+	$(PY) -m orchestration.demo --customers $(CUSTOMERS) --months $(MONTHS) --seed $(SEED)
+
+test: install
+	$(PY) -m pytest -q
+
+dev: install $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf "$(RETENTION_DATA_DIR)"

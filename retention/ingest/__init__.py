@@ -1,0 +1,20 @@
+"""Ingestion: providers' native files in ``inbox/`` -> typed Parquet in ``landing/``, rejects in
+``quarantine/`` with a reason. No Dagster here; ``assets/ingest.py`` calls ``ingest_day``.
+
+Modules: ``records`` (typing values, issues, hashes), ``schema`` (shared column types,
+lineage, quarantine), ``collect`` (counting rules), ``json_files``, one parser per source
+(``shopify``, ``sendgrid``, ``twilio``, ``jsonl_sources`` for web/reviews/nps), ``landing``
+(atomic partition writes) and ``day`` (``ingest_day``).
+"""
+
+from retention.ingest.day import (
+    SOURCE_TABLES,
+    IngestReport,
+    ParsedFiles,
+    TableCounts,
+    ingest_day,
+    parse_file,
+    parse_files,
+)
+
+__all__ = ["SOURCE_TABLES", "IngestReport", "ParsedFiles", "TableCounts", "ingest_day", "parse_file", "parse_files"]

@@ -1,0 +1,153 @@
+"""One delivery day of one source: read ``inbox/<source>/<day>/``, parse, write the partitions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from types import ModuleType
+
+import pyarrow as pa
+
+from retention.ingest import jsonl_sources, sendgrid, shopify, twilio
+from retention.ingest.collect import Collector, FileContext
+from retention.ingest.landing import write_day
+from retention.ingest.records import UTC
+from retention.ingest.schema import QUARANTINE_SCHEMA
+from retention.paths import DataDir
+
+PARSERS: dict[str, ModuleType] = {
+    "shopify": shopify,
+    "sendgrid": sendgrid,
+    "twilio": twilio,
+    "web": jsonl_sources,
+    "reviews": jsonl_sources,
+    "nps": jsonl_sources,
+}
+SCHEMAS: dict[str, dict[str, pa.Schema]] = {
+    "shopify": shopify.SCHEMAS,
+    "sendgrid": sendgrid.SCHEMAS,
+    "twilio": twilio.SCHEMAS,
+    **{source: {table: schema} for source, (table, schema, _, _) in jsonl_sources.SOURCES.items()},
+}
+SOURCE_TABLES: dict[str, tuple[str, ...]] = {source: tuple(tables) for source, tables in SCHEMAS.items()}
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    records_in: int = 0
+    landed: int = 0
+    quarantined: int = 0
+
+
+@dataclass
+class IngestReport:
+    source: str
+    day: date
+    files: int
+    tables: dict[str, TableCounts]
+    reasons: dict[str, int]
+    examples: list[str]
+    warnings: dict[str, int] = field(default_factory=dict)
+    skipped_files: list[str] = field(default_factory=list)
+
+    @property
+    def records_in(self) -> int:
+        return sum(c.records_in for c in self.tables.values())
+
+    @property
+    def landed(self) -> int:
+        return sum(c.landed for c in self.tables.values())
+
+    @property
+    def quarantined(self) -> int:
+        return sum(c.quarantined for c in self.tables.values())
+
+
+@dataclass
+class ParsedFiles:
+    """Parsed rows and rejects, not written anywhere (``parse_file`` / ``parse_files``)."""
+
+    tables: dict[str, pa.Table]
+    quarantine: pa.Table
+    counts: dict[str, TableCounts]
+    reasons: dict[str, int]
+    examples: list[str]
+    warnings: dict[str, int]
+
+
+def _check_source(source: str) -> None:
+    if source not in PARSERS:
+        raise ValueError(f"unknown source {source!r}; known: {', '.join(PARSERS)}")
+
+
+def inbox_files(data_dir: DataDir, source: str, day: date) -> tuple[list[Path], list[Path]]:
+    """(files to ingest, files skipped for their extension), sorted by path; hidden files ignored."""
+    folder = data_dir.inbox_day(source, day)
+    if not folder.is_dir():
+        return [], []
+    extensions = PARSERS[source].EXTENSIONS
+    files, skipped = [], []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        (files if path.suffix.lower() in extensions else skipped).append(path)
+    return files, skipped
+
+
+def _collect(source: str, paths: list[Path], inbox_root: Path | None, ingested_at: datetime) -> Collector:
+    collector = Collector(source, SCHEMAS[source])
+    parse = PARSERS[source].parse_file
+    for path in paths:
+        try:
+            rel = path.resolve().relative_to(inbox_root.resolve()).as_posix() if inbox_root else path.name
+        except ValueError:
+            rel = path.name
+        ctx = FileContext(source=source, path=path, rel=rel, ingested_at=ingested_at)
+        parse(ctx, path.read_bytes(), collector)
+        collector.flush()
+    return collector
+
+
+def _counts(collector: Collector) -> dict[str, TableCounts]:
+    return {
+        table: TableCounts(collector.records_in[table], collector.landed[table], collector.quarantined[table])
+        for table in collector.counted_tables()
+    }
+
+
+def parse_files(source: str, paths: list[Path], inbox_root: Path | None = None,
+                ingested_at: datetime | None = None) -> ParsedFiles:
+    """Parse files of ``source`` (any extension) without writing: typed tables and rejects."""
+    _check_source(source)
+    collector = _collect(source, [Path(p) for p in paths], inbox_root, ingested_at or datetime.now(UTC))
+    return ParsedFiles(
+        tables=collector.landing_tables(),
+        quarantine=pa.Table.from_pylist(collector.rejects, schema=QUARANTINE_SCHEMA),
+        counts=_counts(collector),
+        reasons=dict(collector.reasons),
+        examples=list(collector.examples),
+        warnings=dict(collector.warnings),
+    )
+
+
+def parse_file(source: str, path: Path | str, inbox_root: Path | None = None) -> ParsedFiles:
+    return parse_files(source, [Path(path)], inbox_root)
+
+
+def ingest_day(data_dir: DataDir, source: str, day: date) -> IngestReport:
+    """Land ``inbox/<source>/<day>/`` into ``landing/`` and ``quarantine/``, replacing that day."""
+    _check_source(source)
+    files, skipped = inbox_files(data_dir, source, day)
+    collector = _collect(source, files, data_dir.inbox, datetime.now(UTC))
+    write_day(data_dir, source, day, collector.landing_tables(), collector.quarantine_tables())
+    return IngestReport(
+        source=source,
+        day=day,
+        files=len(files),
+        tables=_counts(collector),
+        reasons=dict(collector.reasons.most_common()),
+        examples=list(collector.examples),
+        warnings=dict(collector.warnings.most_common()),
+        skipped_files=[p.relative_to(data_dir.inbox).as_posix() for p in skipped],
+    )

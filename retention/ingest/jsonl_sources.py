@@ -1,0 +1,132 @@
+"""JSON Lines sources, one object a line: web events, product reviews, NPS answers.
+
+``_raw`` is the line as received; ``_record_index`` its 0-based line number (blank lines are
+skipped but counted). A line that is not JSON is one rejected record of the source's table.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from retention.ingest.collect import Collector, FileContext
+from retention.ingest.records import (
+    REQUIRED, Check, Issue, bytes_to_text, canonical_json, sha256_hex, show, to_int,
+)
+from retention.ingest.schema import BOOL, INT32, INT64, STRING, TIMESTAMP, record_schema
+
+EXTENSIONS = (".jsonl", ".ndjson")
+EVENT_TYPES = ("page_view", "product_view", "add_to_cart", "search")
+_EVENT_TYPE_SET = frozenset(EVENT_TYPES)
+
+WEB_EVENTS = record_schema([
+    ("event_id", STRING), ("session_id", STRING), ("occurred_at", TIMESTAMP), ("event_type", STRING),
+    ("customer_id", INT64), ("anonymous_id", STRING), ("url", STRING), ("product_id", INT64),
+    ("variant_id", INT64), ("search_query", STRING), ("referrer", STRING), ("user_agent", STRING),
+])
+REVIEWS = record_schema([
+    ("review_id", STRING), ("product_id", INT64), ("customer_id", INT64), ("email", STRING),
+    ("order_id", INT64), ("rating", INT32), ("title", STRING), ("body", STRING), ("verified_buyer", BOOL),
+    ("created_at", TIMESTAMP),
+])
+NPS_RESPONSES = record_schema([
+    ("response_id", STRING), ("survey_id", STRING), ("customer_id", INT64), ("email", STRING),
+    ("order_id", INT64), ("score", INT32), ("comment", STRING), ("submitted_at", TIMESTAMP),
+])
+
+
+def _bounded_int(c: Check, r: dict, key: str, low: int, high: int) -> int | None:
+    """A required integer in ``[low, high]`` (rating 1-5, NPS score 0-10)."""
+    value = r.get(key)
+    if value is None:
+        c.error(key, "missing")
+        return None
+    result = to_int(value)
+    if result is None or not low <= result <= high:
+        c.error(key, f"not an integer {low}-{high}", f"not an integer {low}-{high}: {show(value)}")
+        return None
+    return result
+
+
+def parse_web_event(c: Check, r: dict) -> dict:
+    event_type = c.text(r, "event_type", REQUIRED, nonempty=True)
+    if event_type is not None and event_type not in _EVENT_TYPE_SET:
+        c.error("event_type", "not a known event type",
+                f"not one of {', '.join(EVENT_TYPES)}: {show(event_type)}")
+    return {
+        "event_id": c.ident(r, "event_id", REQUIRED),
+        "session_id": c.ident(r, "session_id", REQUIRED),
+        "occurred_at": c.ts(r, "occurred_at", REQUIRED),
+        "event_type": event_type,
+        "customer_id": c.int(r, "customer_id"),
+        "anonymous_id": c.text(r, "anonymous_id"),
+        "url": c.text(r, "url"),
+        "product_id": c.int(r, "product_id"),
+        "variant_id": c.int(r, "variant_id"),
+        "search_query": c.text(r, "search_query"),
+        "referrer": c.text(r, "referrer"),
+        "user_agent": c.text(r, "user_agent"),
+    }
+
+
+def parse_review(c: Check, r: dict) -> dict:
+    return {
+        "review_id": c.ident(r, "review_id", REQUIRED),
+        "product_id": c.int(r, "product_id", REQUIRED),
+        "customer_id": c.int(r, "customer_id"),
+        "email": c.text(r, "email"),
+        "order_id": c.int(r, "order_id"),
+        "rating": _bounded_int(c, r, "rating", 1, 5),
+        "title": c.text(r, "title"),
+        "body": c.text(r, "body"),
+        "verified_buyer": c.bool(r, "verified_buyer"),
+        "created_at": c.ts(r, "created_at", REQUIRED),
+    }
+
+
+def parse_nps(c: Check, r: dict) -> dict:
+    return {
+        "response_id": c.ident(r, "response_id", REQUIRED),
+        "survey_id": c.ident(r, "survey_id"),
+        "customer_id": c.int(r, "customer_id"),
+        "email": c.text(r, "email"),
+        "order_id": c.int(r, "order_id"),
+        "score": _bounded_int(c, r, "score", 0, 10),
+        "comment": c.text(r, "comment"),
+        "submitted_at": c.ts(r, "submitted_at", REQUIRED),
+    }
+
+
+# source -> (table, schema, parser, id key)
+SOURCES = {
+    "web": ("events", WEB_EVENTS, parse_web_event, "event_id"),
+    "reviews": ("reviews", REVIEWS, parse_review, "review_id"),
+    "nps": ("responses", NPS_RESPONSES, parse_nps, "response_id"),
+}
+
+
+def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
+    table, _, parse, id_key = SOURCES[ctx.source]
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for index, line in enumerate(data.split(b"\n")):
+        line = line.rstrip(b"\r")
+        if not line.strip():
+            continue
+        raw = bytes_to_text(line)
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            out.reject_file(ctx, f"not valid JSON: {exc}", "not valid JSON", raw, sha256_hex(line), table, index)
+            continue
+        try:
+            digest = sha256_hex(canonical_json(record))
+        except TypeError:
+            digest = sha256_hex(line)
+        if not isinstance(record, dict):
+            out.reject_record(ctx, table, index, None,
+                              [Issue("record", "not a JSON object", f"not a JSON object: {show(record)}")], raw, digest)
+            continue
+        check = Check()
+        row = parse(check, record)
+        rid = record.get(id_key)
+        out.finish(ctx, table, index, rid if isinstance(rid, (str, int)) else None, check, row, raw, digest)

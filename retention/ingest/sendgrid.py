@@ -1,0 +1,116 @@
+"""SendGrid Event Webhook POST bodies -> ``events``.
+
+A body is a JSON array of events; a bare object is one event; a UTF-8 BOM is allowed.
+``event`` is lower-cased (the docs show ``"Processed"``), ``timestamp`` accepts Unix seconds,
+milliseconds and numeric strings, ``category`` a string, a list or nothing (-> ``categories``
+list). Every key SendGrid does not define is a custom arg: all of them are kept, sorted, in
+``custom_args`` (a JSON object string); the pipeline's own (``campaign``, ``step``,
+``send_id``) also get columns. Nested objects (``pool``, ``newsletter``, ``url_offset``)
+stay in ``_raw`` and, where useful, as flat columns.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from retention.ingest.collect import Collector, FileContext
+from retention.ingest.json_files import NOT_JSON, load_json_file
+from retention.ingest.records import (
+    REQUIRED, Check, Issue, as_text, bytes_to_text, raw_and_hash, sha256_hex, show, to_int,
+)
+from retention.ingest.schema import INT64, STRING, STRINGS, TIMESTAMP, record_schema
+
+EVENTS = record_schema([
+    ("event", STRING), ("email", STRING), ("timestamp", TIMESTAMP), ("sg_event_id", STRING),
+    ("sg_message_id", STRING), ("smtp_id", STRING), ("categories", STRINGS), ("url", STRING),
+    ("reason", STRING), ("status", STRING), ("response", STRING), ("attempt", STRING),
+    ("bounce_type", STRING), ("bounce_classification", STRING), ("asm_group_id", INT64),
+    ("useragent", STRING), ("ip", STRING), ("tls", INT64), ("send_at", TIMESTAMP),
+    ("marketing_campaign_id", INT64), ("marketing_campaign_name", STRING), ("singlesend_id", STRING),
+    ("template_id", STRING), ("pool_name", STRING),
+    ("campaign", STRING), ("step", STRING), ("send_id", STRING), ("custom_args", STRING),
+])
+SCHEMAS = {"events": EVENTS}
+EXTENSIONS = (".json",)
+CUSTOM_COLUMNS = ("campaign", "step", "send_id")
+
+# Keys SendGrid itself sends (Event Webhook reference); anything else is a custom arg.
+RESERVED = frozenset({
+    "event", "email", "timestamp", "sg_event_id", "sg_message_id", "smtp-id", "category", "url",
+    "url_offset", "reason", "status", "response", "attempt", "type", "bounce_classification",
+    "asm_group_id", "useragent", "ip", "tls", "cert_err", "send_at", "pool", "newsletter",
+    "marketing_campaign_id", "marketing_campaign_name", "marketing_campaign_version",
+    "marketing_campaign_split_id", "post_type", "sg_user_id", "mc_stats", "phase_id",
+    "sg_content_type", "sg_template_id", "sg_template_name", "singlesend_id", "singlesend_name",
+    "template_hash", "template_id", "template_version_id", "sg_machine_open", "unique_args",
+})
+
+
+def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
+    doc = load_json_file(ctx, data, out)
+    if doc is NOT_JSON:
+        return
+    if isinstance(doc, dict):
+        events = [doc]
+    elif isinstance(doc, list):
+        events = doc
+    else:
+        out.reject_file(ctx, f"not an event array or object: a JSON {type(doc).__name__}", "not an event array",
+                        bytes_to_text(data), sha256_hex(data))
+        return
+    for index, event in enumerate(events):
+        raw, digest = raw_and_hash(event)
+        if not isinstance(event, dict):
+            out.reject_record(ctx, "events", index, None,
+                              [Issue("event", "not a JSON object", f"not a JSON object: {show(event)}")], raw, digest)
+            continue
+        check = Check()
+        row = parse_event(check, event)
+        out.finish(ctx, "events", index, event.get("sg_event_id"), check, row, raw, digest)
+
+
+def _text(value):
+    return value if value is None or isinstance(value, str) else as_text(value)
+
+
+def parse_event(c: Check, e: dict) -> dict:
+    name = c.text(e, "event", REQUIRED, nonempty=True)
+    category = e.get("category")
+    if category is None or category == "":
+        categories = []
+    elif isinstance(category, list):
+        categories = [_text(x) for x in category if x is not None]
+    else:
+        categories = [_text(category)]
+    custom = {k: v for k, v in e.items() if k not in RESERVED}
+    pool = e.get("pool")
+    return {
+        "event": name.lower() if name else None,
+        "email": c.text(e, "email", REQUIRED),
+        "timestamp": c.epoch(e, "timestamp", REQUIRED),
+        "sg_event_id": _text(e.get("sg_event_id")),
+        "sg_message_id": _text(e.get("sg_message_id")),
+        "smtp_id": _text(e.get("smtp-id")),
+        "categories": categories,
+        "url": _text(e.get("url")),
+        "reason": _text(e.get("reason")),
+        "status": _text(e.get("status")),
+        "response": _text(e.get("response")),
+        "attempt": _text(e.get("attempt")),
+        "bounce_type": _text(e.get("type")),
+        "bounce_classification": _text(e.get("bounce_classification")),
+        "asm_group_id": c.int(e, "asm_group_id") if "asm_group_id" in e else None,
+        "useragent": _text(e.get("useragent")),
+        "ip": _text(e.get("ip")),
+        "tls": to_int(e["tls"]) if "tls" in e else None,
+        "send_at": c.epoch(e, "send_at") if e.get("send_at") not in (None, 0, "0", "") else None,
+        "marketing_campaign_id": c.int(e, "marketing_campaign_id") if "marketing_campaign_id" in e else None,
+        "marketing_campaign_name": _text(e.get("marketing_campaign_name")),
+        "singlesend_id": _text(e.get("singlesend_id")),
+        "template_id": _text(e.get("template_id") or e.get("sg_template_id")),
+        "pool_name": _text(pool.get("name")) if isinstance(pool, dict) else None,
+        "campaign": _text(custom.get("campaign")),
+        "step": _text(custom.get("step")),
+        "send_id": _text(custom.get("send_id")),
+        "custom_args": orjson.dumps(custom, option=orjson.OPT_SORT_KEYS).decode() if custom else None,
+    }

@@ -1,0 +1,59 @@
+"""Where the pipeline keeps its state: everything lives under one data directory."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+DATA_DIR_ENV = "RETENTION_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """The layout of ``RETENTION_DATA_DIR``; copying the directory copies the whole state."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls, default: str | os.PathLike = "data") -> "DataDir":
+        return cls(Path(os.environ.get(DATA_DIR_ENV) or default).resolve())
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+    @property
+    def simulation(self) -> Path:
+        """The simulator's ground truth: parameters and latent state, never read by ingestion."""
+        return self.root / "simulation"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster_home"
+
+    def inbox_day(self, source: str, day: date) -> Path:
+        return self.inbox / source / day.isoformat()
+
+    def landing_partition(self, source: str, table: str, day: date) -> Path:
+        return self.landing / source / table / f"date={day.isoformat()}"
+
+    def quarantine_partition(self, source: str, table: str, day: date) -> Path:
+        return self.quarantine / source / table / f"date={day.isoformat()}"
