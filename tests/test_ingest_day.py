@@ -64,7 +64,7 @@ def test_missing_or_empty_day_writes_empty_typed_partitions(tmp_path, source):
         assert rejects.num_rows == 0 and rejects.schema.equals(QUARANTINE_SCHEMA)
     data.inbox_day(source, NEXT).mkdir(parents=True)  # an empty folder
     assert ingest_day(data, source, NEXT).files == 0
-    assert not (data.root / ".ingest-staging").exists()
+    assert not list(data.root.rglob("*.tmp")), "no staged file is left behind"
 
 
 def test_shopify_fixtures_day_reconciles_and_reads_back_with_duckdb(tmp_path):

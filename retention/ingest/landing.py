@@ -1,12 +1,11 @@
 """Writing a day's partitions: every table, even empty; a re-run replaces the day atomically.
 
-All of the day's Parquet files (landing and quarantine) are first written to a private
-staging directory under ``<data>/.ingest-staging/`` -- on the same file system, outside every
-``landing/**`` and ``quarantine/**`` glob, so a reader never sees a half-written file. Then
-each file is moved onto ``<partition>/part-0.parquet`` with ``os.replace`` (an atomic rename:
-a reader sees the old file or the new one, never a mix or a duplicate) and anything else left
-in the partition directory is removed. The partition holds exactly one file, so re-running a
-day replaces it and never adds to it.
+Each partition holds exactly one file, ``part-0.parquet``. It is first written beside its
+final name as ``part-0.parquet.<id>.tmp`` (no reader's ``*.parquet`` glob matches it), then
+moved into place with ``os.replace``: an atomic rename, so a reader sees the old file or the
+new one, never a half-written file or a duplicate. Anything else left in the partition
+directory is then removed, so re-running a day replaces it and never adds to it. Staging
+beside the final file also keeps directory churn low, which matters on slow file systems.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ import pyarrow.parquet as pq
 from retention.paths import DataDir
 
 PART = "part-0.parquet"
-STAGING = ".ingest-staging"
 
 
 def write_day(
@@ -34,34 +32,28 @@ def write_day(
     quarantine: dict[str, pa.Table],
 ) -> list[Path]:
     """Write and swap in every partition of ``source`` for ``day``; returns the final files."""
-    staging = data_dir.root / STAGING / f"{source}-{day.isoformat()}-{uuid.uuid4().hex}"
-    staged: list[tuple[Path, Path]] = []
+    run_id = uuid.uuid4().hex
+    staged: list[Path] = []
     try:
-        for zone, tables, partition in (
-            ("landing", landing, data_dir.landing_partition),
-            ("quarantine", quarantine, data_dir.quarantine_partition),
-        ):
+        for tables, partition in ((landing, data_dir.landing_partition), (quarantine, data_dir.quarantine_partition)):
             for table, data in tables.items():
-                tmp = staging / zone / table / PART
-                tmp.parent.mkdir(parents=True, exist_ok=True)
+                partition_dir = partition(source, table, day)
+                partition_dir.mkdir(parents=True, exist_ok=True)
+                tmp = partition_dir / f"{PART}.{run_id}.tmp"
                 pq.write_table(data, tmp, compression="zstd")
-                staged.append((tmp, partition(source, table, day)))
-        finals = [swap_in(tmp, final_dir) for tmp, final_dir in staged]
+                staged.append(tmp)
+        return [swap_in(tmp) for tmp in staged]
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        try:
-            staging.parent.rmdir()  # only when no other run is staging
-        except OSError:
-            pass
-    return finals
+        for tmp in staged:
+            tmp.unlink(missing_ok=True)
 
 
-def swap_in(tmp: Path, partition_dir: Path) -> Path:
-    partition_dir.mkdir(parents=True, exist_ok=True)
+def swap_in(tmp: Path) -> Path:
+    partition_dir = tmp.parent
     final = partition_dir / PART
     os.replace(tmp, final)
     for other in partition_dir.iterdir():
-        if other.name != PART:
+        if other.name != PART and not other.name.endswith(".tmp"):
             if other.is_dir() and not other.is_symlink():
                 shutil.rmtree(other, ignore_errors=True)
             else:
