@@ -15,7 +15,7 @@ from retention.ingest import SOURCE_TABLES, IngestReport, TableCounts, ingest_da
 from retention.ingest.schema import QUARANTINE_SCHEMA
 from retention.paths import DataDir
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "providers"
+from tests.fixtures import PROVIDER_FIXTURES as FIXTURES
 DAY = date(2026, 3, 14)
 NEXT = date(2026, 3, 15)
 

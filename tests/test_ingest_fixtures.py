@@ -11,7 +11,7 @@ import pytest
 
 from retention.ingest import parse_file
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "providers"
+from tests.fixtures import PROVIDER_FIXTURES as FIXTURES
 UTC = timezone.utc
 
 # The only fixtures that break a README rule, and why.

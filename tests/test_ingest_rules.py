@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from retention.ingest import ingest_day
 from retention.paths import DataDir
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "providers"
+from tests.fixtures import PROVIDER_FIXTURES as FIXTURES
 DAY = date(2026, 3, 14)
 
 

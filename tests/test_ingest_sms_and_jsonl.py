@@ -10,6 +10,7 @@ import orjson
 from retention.ingest import ingest_day
 from retention.ingest.twilio import normalise_keyword
 from retention.paths import DataDir
+from tests.fixtures import PROVIDER_FIXTURES
 
 UTC = timezone.utc
 DAY = date(2026, 3, 14)
@@ -102,8 +103,7 @@ def test_twilio_bad_lines_are_quarantined(tmp_path):
     import json
     from pathlib import Path
 
-    vector = json.loads((Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "providers"
-                         / "twilio" / "request_validator_vector.json").read_text())
+    vector = json.loads((PROVIDER_FIXTURES / "twilio" / "request_validator_vector.json").read_text())
     lines = [
         status_line("SM" + "1" * 32, "delivered").encode(),
         b"MessageSid=SM1&Body=%FF%FE",                   # not UTF-8 once decoded
