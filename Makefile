@@ -10,16 +10,20 @@ UV := $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
 export RETENTION_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(RETENTION_DATA_DIR)/dagster_home
 
+WEBHOOK_HOST ?= 127.0.0.1
+WEBHOOK_PORT ?= 8787
+
 CUSTOMERS ?= 5000
 MONTHS ?= 18
 SEED ?= 42
 
-.PHONY: help install demo test dev clean
+.PHONY: help install demo test dev webhooks clean
 
 help:
 	@echo "make demo   set up, simulate a store and run the daily pipeline for every simulated day"
 	@echo "make test   run the test suite"
 	@echo "make dev    start the Dagster UI and daemon (schedules and sensors run)"
+	@echo "make webhooks  start the SendGrid and Twilio webhook receivers ($(WEBHOOK_HOST):$(WEBHOOK_PORT))"
 	@echo "make clean  remove the data directory ($(RETENTION_DATA_DIR))"
 
 .uv/bin/uv:
@@ -44,6 +48,9 @@ test: install
 
 dev: install $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml
+
+webhooks: install
+	$(PY) -m retention.live.webhooks --host $(WEBHOOK_HOST) --port $(WEBHOOK_PORT) --data-dir "$(RETENTION_DATA_DIR)"
 
 clean:
 	rm -rf "$(RETENTION_DATA_DIR)"

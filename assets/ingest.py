@@ -17,11 +17,16 @@ from retention.ingest import SOURCE_TABLES, ingest_day
 SOURCE_DESCRIPTIONS = {
     "shopify": "Shopify Admin API pages: customers, orders, products, abandoned checkouts, refunds, fulfilments",
     "sendgrid": "SendGrid Event Webhook bodies: deliveries, opens, clicks, bounces, unsubscribes, spam reports",
+    "sendgrid_suppressions": "SendGrid suppression lists (bounces, blocks, spam reports, invalid emails, unsubscribes)",
     "twilio": "Twilio status callbacks and inbound SMS (STOP and START replies)",
     "web": "Browsing events: page and product views, add to cart, search",
     "reviews": "Product reviews with ratings",
     "nps": "NPS survey answers",
 }
+
+
+# Sources that a live connector (assets/live.py) pulls into the inbox; the rest arrive by webhook or file drop.
+PULLED_SOURCES = {"shopify", "sendgrid_suppressions"}
 
 
 def landing_key(source: str, table: str) -> dg.AssetKey:
@@ -42,6 +47,7 @@ def build_ingest_assets(source: str) -> dg.AssetsDefinition:
             description=f"{SOURCE_DESCRIPTIONS[source]}: the `{table}` table of the landing zone.",
             kinds={"parquet"},
             owners=["team:data-engineering"],
+            deps=[dg.AssetKey(["inbox", source])] if source in PULLED_SOURCES else [],
         )
         for table in tables
     ]

@@ -3,13 +3,20 @@
 import dagster as dg
 
 from assets.ingest import ingest_assets
-from orchestration.jobs import daily_refresh
+from assets.live import SendGridResource, ShopifyResource, live_assets
+from assets.transform import dbt_resource, warehouse
+from orchestration.jobs import daily_refresh, ingest_inbox, pull_live_sources
 from orchestration.resources import data_dir_resource
-from orchestration.schedules import daily_refresh_schedule
+from orchestration.schedules import daily_refresh_schedule, pull_live_sources_schedule
 
 defs = dg.Definitions(
-    assets=[*ingest_assets],
-    jobs=[daily_refresh],
-    schedules=[daily_refresh_schedule],
-    resources={"data_dir": data_dir_resource()},
+    assets=[*live_assets, *ingest_assets, warehouse],
+    jobs=[pull_live_sources, ingest_inbox, daily_refresh],
+    schedules=[pull_live_sources_schedule, daily_refresh_schedule],
+    resources={
+        "data_dir": data_dir_resource(),
+        "dbt": dbt_resource(),
+        "shopify": ShopifyResource.from_env(),
+        "sendgrid": SendGridResource.from_env(),
+    },
 )

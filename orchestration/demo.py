@@ -1,77 +1,110 @@
 """`make demo`: simulate a store, run the daily pipeline over every simulated day, print a summary.
 
-The days run as one Dagster run over the partition range, on the persistent instance in the
-data directory, so `make dev` shows the runs and materializations afterwards.
+The history lands in one `ingest_inbox` run over the partition range; the last week runs
+through `daily_refresh`, which also builds the warehouse as of each day, so segment history
+has days to show. Both run on the persistent instance in the data directory, so `make dev`
+shows the runs and materializations afterwards.
 """
 
-from __future__ import annotations
-
 import argparse
+import contextlib
 import os
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 
+from assets.live import connected_live_sources
+from retention.ingest import SOURCE_TABLES
 from retention.paths import DataDir
 from retention.simulate import SimConfig, simulate
 from retention.simulate.config import months_before
 
 
-def run_daily_refresh(instance: dg.DagsterInstance, start: date, end: date) -> dg.ExecuteInProcessResult:
+def run_range(
+    instance: dg.DagsterInstance, job: str, start: date, end: date, log: Path, assets: list | None = None
+) -> dg.ExecuteInProcessResult:
+    """One run of `job` (or of `assets` in it) over the partition range [start, end]; dbt's output goes to `log`."""
     from orchestration.definitions import defs
 
     tags = {
         "dagster/asset_partition_range_start": start.isoformat(),
         "dagster/asset_partition_range_end": end.isoformat(),
     }
-    return defs.resolve_job_def("daily_refresh").execute_in_process(instance=instance, tags=tags)
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    with log.open("a") as out, contextlib.redirect_stdout(out):
+        return defs.resolve_job_def(job).execute_in_process(
+            run_config=quiet, instance=instance, tags=tags, raise_on_error=False, asset_selection=assets
+        )
 
 
-def landing_summary(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
-    """Records in, landed and quarantined per source, from the materializations' own metadata.
+def landing_summary(results: list[dg.ExecuteInProcessResult]) -> dict[str, dict]:
+    """Files, records in, landed and quarantined per source, from the materializations' metadata.
 
     A run over a partition range records one materialization per partition, each carrying the
-    whole range's counts, so each asset is read once.
+    whole range's counts, so each asset is read once per run.
     """
-    per_asset = {}
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        per_asset[materialization.asset_key] = {k: v.value for k, v in materialization.metadata.items()}
+    per_run_asset = {}
+    for result in results:
+        for event in result.get_asset_materialization_events():
+            materialization = event.step_materialization_data.materialization
+            if materialization.asset_key.path[0] == "landing":
+                metadata = {k: v.value for k, v in materialization.metadata.items()}
+                per_run_asset[(result.run_id, materialization.asset_key)] = metadata
     per_source: dict[str, dict] = defaultdict(lambda: defaultdict(int))
-    for key, metadata in per_asset.items():
+    for (_, key), metadata in per_run_asset.items():
         _, source, table = key.path
         counts = per_source[source]
-        counts["files"] = max(counts["files"], metadata["files"])
-        counts.setdefault("tables", {})[table] = metadata["landed"]
+        if table == SOURCE_TABLES[source][0]:
+            counts["files"] += metadata["files"]
+        counts.setdefault("tables", Counter())[table] += metadata["landed"]
         for name in ("records_in", "landed", "quarantined"):
             counts[name] += metadata[name]
     return per_source
 
 
-def print_summary(layout: DataDir, per_source, sim_seconds: float, run_seconds: float, days: int) -> None:
-    print()
-    print(f"Landed {days} simulated days in {run_seconds:.1f} s (simulation took {sim_seconds:.1f} s).")
-    print()
+def print_landing(per_source: dict[str, dict]) -> None:
     header = f"{'source':<10}{'files':>8}{'rows in':>12}{'landed':>12}{'quarantined':>13}"
     print(header)
     print("-" * len(header))
     for source, counts in sorted(per_source.items()):
         print(
-            f"{source:<10}{counts['files']:>8}{counts['records_in']:>12,}{counts['landed']:>12,}"
+            f"{source:<10}{counts['files']:>8,}{counts['records_in']:>12,}{counts['landed']:>12,}"
             f"{counts['quarantined']:>13,}"
         )
         tables = ", ".join(f"{table} {rows:,}" for table, rows in sorted(counts["tables"].items()))
         print(f"{'':<10}  {tables}")
-    print()
     print("Rows count every landing table (child tables such as order lines included).")
-    print(f"Data directory:  {layout.root}")
-    print(f"  landing zone:  {layout.landing}")
-    print(f"  quarantine:    {layout.quarantine}")
-    print(f"  ground truth:  {layout.simulation}")
-    print("Open the Dagster UI: make dev, then http://127.0.0.1:3000")
+
+
+def print_warehouse(layout: DataDir) -> None:
+    """Headline figures and segment sizes, read from the warehouse read-only."""
+    with duckdb.connect(str(layout.warehouse), read_only=True) as con:
+        as_of, people, buyers, repeat, net, marketable = con.execute(
+            """
+            select max(as_of), count(*), count(*) filter (where order_count > 0),
+                   count(*) filter (where order_count > 1), sum(net_revenue),
+                   count(*) filter (where is_email_marketable)
+            from customers
+            """
+        ).fetchall()[0]
+        print(f"Warehouse as of {as_of}: {people:,} people, {buyers:,} with orders, "
+              f"{repeat / max(buyers, 1):.1%} repeat buyers, net revenue {net:,.2f}, "
+              f"{marketable:,} email-marketable.")
+        segments = con.execute(
+            """
+            select segment_type, segment, count(*) as customers
+            from customer_segments group by all order by segment_type, customers desc
+            """
+        ).fetchall()
+    print()
+    print(f"{'segment type':<14}{'segment':<32}{'customers':>10}")
+    for segment_type, segment, customers in segments:
+        print(f"{segment_type:<14}{segment:<32}{customers:>10,}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--months", type=int, default=18)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--end", type=date.fromisoformat, default=None, help="last simulated day (default: yesterday)")
+    parser.add_argument("--warehouse-days", type=int, default=7, help="last days built through daily_refresh")
     args = parser.parse_args(argv)
 
     layout = DataDir.from_env()
@@ -88,20 +122,52 @@ def main(argv: list[str] | None = None) -> int:
 
     end = args.end or date.today() - timedelta(days=1)
     start = months_before(end, args.months)
-    print(f"Simulating {args.customers:,} customers from {start} to {end} (seed {args.seed}) into {layout.root}")
-    started = time.perf_counter()
-    simulate(SimConfig(customers=args.customers, start=start, end=end, seed=args.seed), layout.root)
-    sim_seconds = time.perf_counter() - started
+    daily_from = max(start, end - timedelta(days=args.warehouse_days - 1))
+    # (job, first day, last day, assets of the job to run: None for all)
+    plan: list[tuple[str, date, date, list | None]] = [
+        ("ingest_inbox", start, daily_from - timedelta(days=1), None),
+        ("daily_refresh", daily_from, end, None),
+    ]
+    live = connected_live_sources()
+    if live:
+        names = ", ".join("/".join(key.path) for key in live)
+        print(f"Live sources connected ({names}): pulling them for {end} instead of simulating.")
+        plan = [("pull_live_sources", end, end, live), ("daily_refresh", end, end, None)]
+    else:
+        print(f"Simulating {args.customers:,} customers from {start} to {end} (seed {args.seed}) into {layout.root}")
+        started = time.perf_counter()
+        simulate(SimConfig(customers=args.customers, start=start, end=end, seed=args.seed), layout.root)
+        print(f"  simulated in {time.perf_counter() - started:.1f} s")
 
-    print("Running the daily pipeline for every simulated day ...")
-    started = time.perf_counter()
+    results = []
+    log = layout.root / "logs" / "demo.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.get() as instance:
-        result = run_daily_refresh(instance, start, end)
-    run_seconds = time.perf_counter() - started
-    if not result.success:
-        print("The daily run failed; see the Dagster UI (make dev) for the run's logs.", file=sys.stderr)
-        return 1
-    print_summary(layout, landing_summary(result), sim_seconds, run_seconds, (end - start).days + 1)
+        for job, first, last, assets in plan:
+            if first > last:
+                continue
+            print(f"Running {job} for {first} .. {last} ({(last - first).days + 1} days) ...")
+            started = time.perf_counter()
+            result = run_range(instance, job, first, last, log, assets)
+            print(f"  {'done' if result.success else 'FAILED'} in {time.perf_counter() - started:.1f} s")
+            if not result.success:
+                print(f"{job} failed; see {log} and the run in the Dagster UI (make dev).", file=sys.stderr)
+                return 1
+            results.append(result)
+
+    print()
+    print_landing(landing_summary(results))
+    print()
+    print_warehouse(layout)
+    print()
+    print(f"Data directory:  {layout.root}")
+    print(f"  landing zone:  {layout.landing}")
+    print(f"  quarantine:    {layout.quarantine}")
+    print(f"  warehouse:     {layout.warehouse}")
+    if not live:
+        print(f"  ground truth:  {layout.simulation}")
+    print(f"  run logs:      {log}")
+    print("Open the Dagster UI: make dev, then http://127.0.0.1:3000")
     return 0
 
 

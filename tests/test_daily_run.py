@@ -20,7 +20,7 @@ def run_days(instance, start: date, end: date) -> dg.ExecuteInProcessResult:
         "dagster/asset_partition_range_start": start.isoformat(),
         "dagster/asset_partition_range_end": end.isoformat(),
     }
-    return defs.resolve_job_def("daily_refresh").execute_in_process(instance=instance, tags=tags)
+    return defs.resolve_job_def("ingest_inbox").execute_in_process(instance=instance, tags=tags)
 
 
 def count_rows(root, zone: str) -> pd.DataFrame:
@@ -38,7 +38,7 @@ def count_rows(root, zone: str) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    """A small store, simulated with dirt, and landed through `daily_refresh` in one run."""
+    """A small store, simulated with dirt, and landed through `ingest_inbox` in one run."""
     root = tmp_path_factory.mktemp("data")
     layout = DataDir(root)
     simulate(SimConfig(customers=300, start=START, end=END, seed=11, dirt_rate=0.03), root)
@@ -120,3 +120,22 @@ def test_landed_orders_are_typed_and_carry_lineage(store):
     for column in ("_source_file", "_record_index", "_ingested_at", "_record_hash", "_raw"):
         assert column in types
     assert orders.count("*").fetchall()[0][0] > 0
+
+
+def test_daily_refresh_builds_the_warehouse_as_of_the_partition_day(store):
+    layout, instance, _, _ = store
+    result = defs.resolve_job_def("daily_refresh").execute_in_process(
+        instance=instance, partition_key=END.isoformat()
+    )
+    assert result.success
+    marts = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        marts[materialization.asset_key] = {k: v.value for k, v in materialization.metadata.items()}
+    customers = marts[dg.AssetKey("customers")]
+    assert customers["as_of"] == END.isoformat()
+    with duckdb.connect(str(layout.warehouse), read_only=True) as con:
+        rows = con.execute("select count(*) from customers").fetchall()[0][0]
+    assert customers["dagster/row_count"] == rows > 0
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(check.passed for check in checks), [c.check_name for c in checks if not c.passed]

@@ -31,10 +31,26 @@ def test_every_landing_table_has_a_blocking_reconciliation_check():
             assert check in check_keys
 
 
+def test_ingest_inbox_lands_only_and_daily_refresh_also_builds_the_warehouse():
+    ingest = defs.resolve_job_def("ingest_inbox").asset_layer.executable_asset_keys
+    assert ingest and all(key.path[0] == "landing" for key in ingest)
+    daily = defs.resolve_job_def("daily_refresh").asset_layer.executable_asset_keys
+    assert ingest < daily
+    assert {dg.AssetKey("customers"), dg.AssetKey("customer_segments")} <= daily
+
+
+def test_lineage_runs_from_landing_to_marts():
+    graph = defs.resolve_asset_graph()
+    assert graph.get(dg.AssetKey("stg_shopify__orders")).parent_keys == {dg.AssetKey(["landing", "shopify", "orders"])}
+    # Every dbt source is a landing asset: no source floats outside the graph.
+    materializable = {key for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
+    for key in graph.get_all_asset_keys():
+        for parent in graph.get(key).parent_keys:
+            assert parent in materializable, f"{key} depends on {parent}, which nothing materializes"
+    assert graph.get(dg.AssetKey("customers")).group_name == "marts"
+
+
 def test_daily_refresh_job_runs_every_day_for_yesterday():
-    job = defs.resolve_job_def("daily_refresh")
-    selected = job.asset_layer.executable_asset_keys
-    assert all(key.path[0] == "landing" for key in selected)
     schedule = defs.resolve_schedule_def("daily_refresh_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.job_name == "daily_refresh"

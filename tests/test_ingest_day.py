@@ -41,6 +41,7 @@ def test_source_tables():
         "shopify": ("customers", "orders", "order_lines", "refunds", "refund_lines", "fulfillments", "products",
                     "product_variants", "checkouts", "checkout_lines"),
         "sendgrid": ("events",),
+        "sendgrid_suppressions": ("suppressions", "suppression_groups"),
         "twilio": ("message_status", "inbound_messages"),
         "web": ("events",),
         "reviews": ("reviews",),

@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pyarrow as pa
 
-from retention.ingest import jsonl_sources, sendgrid, shopify, twilio
+from retention.ingest import jsonl_sources, sendgrid, sendgrid_suppressions, shopify, twilio
 from retention.ingest.collect import Collector, FileContext
 from retention.ingest.landing import write_day
 from retention.ingest.records import UTC
@@ -19,6 +19,7 @@ from retention.paths import DataDir
 PARSERS: dict[str, ModuleType] = {
     "shopify": shopify,
     "sendgrid": sendgrid,
+    "sendgrid_suppressions": sendgrid_suppressions,
     "twilio": twilio,
     "web": jsonl_sources,
     "reviews": jsonl_sources,
@@ -27,6 +28,7 @@ PARSERS: dict[str, ModuleType] = {
 SCHEMAS: dict[str, dict[str, pa.Schema]] = {
     "shopify": shopify.SCHEMAS,
     "sendgrid": sendgrid.SCHEMAS,
+    "sendgrid_suppressions": sendgrid_suppressions.SCHEMAS,
     "twilio": twilio.SCHEMAS,
     **{source: {table: schema} for source, (table, schema, _, _) in jsonl_sources.SOURCES.items()},
 }

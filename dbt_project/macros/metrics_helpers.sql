@@ -1,0 +1,44 @@
+{#- Helpers for metrics_daily, retention_cohorts, product_affinities and product_recommendations. Portable. -#}
+
+{#- Integers 0 .. 10^digits - 1 (cross join of digit rows; no engine-specific generate_series). -#}
+{% macro metrics_integers(digits=4) -%}
+    select
+        {% for i in range(digits) -%}
+        d{{ i }}.n * {{ 10 ** i }}{{ ' + ' if not loop.last }}
+        {%- endfor %} as n
+    from
+        {% for i in range(digits) -%}
+        (select 0 as n union all select 1 union all select 2 union all select 3 union all select 4
+         union all select 5 union all select 6 union all select 7 union all select 8 union all select 9) as d{{ i }}
+        {{- ' cross join' if not loop.last }}
+        {% endfor %}
+{%- endmacro %}
+
+{#- numerator / denominator as a double, null when the denominator is 0 or null. -#}
+{% macro metrics_ratio(numerator, denominator) -%}
+    ({{ dbt.cast(numerator, 'double') }} / nullif({{ dbt.cast(denominator, 'double') }}, 0))
+{%- endmacro %}
+
+{#- Date of a timestamp (UTC). -#}
+{% macro metrics_day(col) -%}
+    {{ dbt.cast(col, 'date') }}
+{%- endmacro %}
+
+{#- Generic test: every non-null value lies in [min_value, max_value] (either bound optional). -#}
+{% test metrics_between(model, column_name, min_value=none, max_value=none) %}
+select {{ column_name }} as value
+from {{ model }}
+where {{ column_name }} is not null
+  and (
+    {%- if min_value is not none %} {{ column_name }} < {{ min_value }}{% else %} 1 = 0{% endif %}
+    {%- if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %}
+  )
+{% endtest %}
+
+{#- Generic test: the combination of columns is unique. -#}
+{% test metrics_unique_combination(model, combination_of_columns) %}
+select {{ combination_of_columns | join(', ') }}, count(*) as n
+from {{ model }}
+group by {{ combination_of_columns | join(', ') }}
+having count(*) > 1
+{% endtest %}

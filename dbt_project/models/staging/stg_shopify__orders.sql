@@ -1,0 +1,42 @@
+with src as (
+    select *, {{ to_utc('updated_at') }} as _updated_utc
+    from {{ source('shopify', 'orders') }}
+    where {{ delivered_by_as_of() }}
+),
+latest as (
+    {{ latest_version("select * from src where _updated_utc < " ~ as_of_end(), "id", "_v._updated_utc desc") }}
+)
+select
+    id as order_id,
+    name as order_name,
+    order_number,
+    customer_id,
+    coalesce({{ normalize_email('email') }}, {{ normalize_email('contact_email') }}) as email,
+    {{ normalize_phone('phone') }} as phone,
+    {{ to_utc('created_at') }} as created_at,
+    {{ to_utc('processed_at') }} as processed_at,
+    _updated_utc as updated_at,
+    {{ to_utc('cancelled_at') }} as cancelled_at,
+    cancel_reason,
+    {{ to_utc('closed_at') }} as closed_at,
+    currency,
+    financial_status,
+    fulfillment_status,
+    coalesce(test, false) as is_test,
+    {{ dbt.cast('subtotal_price', 'decimal(18,2)') }} as subtotal_price,
+    {{ dbt.cast('total_line_items_price', 'decimal(18,2)') }} as total_line_items_price,
+    {{ dbt.cast('total_discounts', 'decimal(18,2)') }} as total_discounts,
+    {{ dbt.cast('total_tax', 'decimal(18,2)') }} as total_tax,
+    {{ dbt.cast('total_shipping_price', 'decimal(18,2)') }} as total_shipping_price,
+    {{ dbt.cast('total_price', 'decimal(18,2)') }} as total_price,
+    source_name,
+    checkout_id,
+    checkout_token,
+    cart_token,
+    buyer_accepts_marketing,
+    shipping_country_code,
+    line_item_count,
+    date as delivered_on,
+    _source_file,
+    _record_hash
+from latest

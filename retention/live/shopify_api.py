@@ -1,0 +1,360 @@
+"""Shopify Admin REST connector: customers, orders (``status=any``; refunds and fulfilments come
+embedded in each order), products and abandoned checkouts, incremental by ``updated_at``.
+
+    summary = pull_shopify(data_dir, day, ShopifyConfig.from_env())
+    python -m retention.live.shopify_api --day 2026-07-14 [--data-dir ./data]
+
+- Environment: ``SHOPIFY_STORE_DOMAIN`` (``shop.myshopify.com``), ``SHOPIFY_ACCESS_TOKEN``,
+  optional ``SHOPIFY_API_VERSION`` (default 2026-07), ``SHOPIFY_API_BASE`` (overrides
+  ``https://<domain>``, e.g. a local test server), ``SHOPIFY_START_DATE`` (first-run backfill start,
+  ISO date or timestamp; unset = everything), ``SHOPIFY_RESOURCES`` (comma list).
+- Pages are written UNCHANGED (the exact response bytes) to
+  ``inbox/shopify/<day>/<resource>-<NNNN>.json``, each atomically; numbering continues after the
+  pages already in the folder, so a second run on the same day adds pages instead of replacing.
+- Cursor pagination: the first request carries ``updated_at_min`` (the cursor), ``updated_at_max``
+  (the run's start minus ``settle_seconds``) and ``limit=250``; the next ones
+  follow the ``Link: <...page_info=...>; rel="next"`` header (on the configured host only: the
+  token is never sent elsewhere).
+- Cursors: ``<data>/state/shopify_cursors.json`` (atomic), per resource the greatest
+  ``updated_at`` seen. A resource's cursor advances only after all its pages are on disk; a failed
+  run leaves it where it was, so the next run fetches those records again (staging keeps the
+  latest version of a record, duplicates are harmless). ``updated_at_min`` is inclusive, so
+  records updated in the cursor's very second come again.
+- Rate limits: a 429 waits ``Retry-After``; ``X-Shopify-Shop-Api-Call-Limit: used/bucket`` above
+  ``call_limit_threshold`` of the bucket slows down by the time the bucket needs to leak back.
+  5xx, timeouts and connection resets are retried with exponential backoff and full jitter, at
+  most ``max_retries`` times. Other 4xx fail the run (the message never carries the token).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import os
+import random
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from retention.live.inbox_writer import read_json, write_atomic, write_json_atomic
+from retention.paths import DataDir
+
+log = logging.getLogger("retention.live.shopify")
+UTC = timezone.utc
+DEFAULT_API_VERSION = "2026-07"
+
+# resource -> (endpoint, the page's top-level key, extra first-page parameters)
+RESOURCES: dict[str, tuple[str, str, dict]] = {
+    "customers": ("customers.json", "customers", {}),
+    "orders": ("orders.json", "orders", {"status": "any"}),
+    "products": ("products.json", "products", {}),
+    "checkouts": ("checkouts.json", "checkouts", {}),  # abandoned checkouts
+}
+_LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+RETRYABLE_STATUS = {500, 502, 503, 504, 520, 522, 524}
+
+
+class ShopifyError(RuntimeError):
+    pass
+
+
+@dataclass
+class ShopifyConfig:
+    store_domain: str | None = None
+    access_token: str | None = field(default=None, repr=False)
+    api_version: str = DEFAULT_API_VERSION
+    api_base: str | None = None
+    start_date: str | None = None
+    resources: tuple[str, ...] = tuple(RESOURCES)
+    limit: int = 250
+    timeout: float = 30.0
+    max_retries: int = 6
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_retry_after: float = 120.0
+    call_limit_threshold: float = 0.8
+    leak_rate: float = 2.0  # requests/s the bucket drains (standard plan; Plus is 20)
+    settle_seconds: float = 60.0  # updated_at_max = run start minus this (clock skew, late commits)
+
+    @classmethod
+    def from_env(cls, **overrides) -> "ShopifyConfig":
+        env = os.environ
+        values = dict(
+            store_domain=env.get("SHOPIFY_STORE_DOMAIN") or None,
+            access_token=env.get("SHOPIFY_ACCESS_TOKEN") or None,
+            api_version=env.get("SHOPIFY_API_VERSION") or DEFAULT_API_VERSION,
+            api_base=env.get("SHOPIFY_API_BASE") or None,
+            start_date=env.get("SHOPIFY_START_DATE") or None,
+        )
+        if env.get("SHOPIFY_RESOURCES"):
+            values["resources"] = tuple(r.strip() for r in env["SHOPIFY_RESOURCES"].split(",") if r.strip())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def base_url(self) -> str:
+        if self.api_base:
+            return self.api_base.rstrip("/")
+        if not self.store_domain:
+            raise ShopifyError("SHOPIFY_STORE_DOMAIN (or SHOPIFY_API_BASE) is not set")
+        return f"https://{self.store_domain}"
+
+
+@dataclass
+class ResourceSummary:
+    pages: int = 0
+    records: int = 0
+    cursor_before: str | None = None
+    cursor_after: str | None = None
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ShopifySummary:
+    day: date
+    resources: dict[str, ResourceSummary]
+    seconds: float
+    requests: int
+    retries: int
+    throttled_seconds: float
+
+    @property
+    def pages(self) -> int:
+        return sum(r.pages for r in self.resources.values())
+
+    @property
+    def records(self) -> int:
+        return sum(r.records for r in self.resources.values())
+
+    def as_metadata(self) -> dict:
+        return {
+            "day": self.day.isoformat(), "pages": self.pages, "records": self.records,
+            "seconds": round(self.seconds, 3), "requests": self.requests, "retries": self.retries,
+            "throttled_seconds": round(self.throttled_seconds, 3),
+            **{f"{name}_records": r.records for name, r in self.resources.items()},
+            **{f"{name}_pages": r.pages for name, r in self.resources.items()},
+        }
+
+
+def cursor_path(data_dir: DataDir) -> Path:
+    return data_dir.root / "state" / "shopify_cursors.json"
+
+
+def _parse_ts(value: str) -> datetime:
+    ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def _start_value(start: str | None) -> str | None:
+    if not start:
+        return None
+    if len(start) == 10:  # a date: midnight UTC
+        return f"{start}T00:00:00+00:00"
+    return _parse_ts(start).isoformat()
+
+
+class _Client:
+    """One keep-alive connection to the shop, with retries, backoff and throttling."""
+
+    def __init__(self, config: ShopifyConfig, sleep=time.sleep):
+        if not config.access_token:
+            raise ShopifyError("SHOPIFY_ACCESS_TOKEN is not set")
+        self.config = config
+        parts = urlsplit(config.base_url())
+        self.scheme, self.netloc = parts.scheme, parts.netloc
+        self.prefix = parts.path.rstrip("/")
+        self.sleep = sleep
+        self.conn: http.client.HTTPConnection | None = None
+        self.requests = self.retries = 0
+        self.throttled = 0.0
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self.conn is None:
+            cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
+            self.conn = cls(self.netloc, timeout=self.config.timeout)
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self.throttled += seconds
+            self.sleep(seconds)
+
+    def _backoff(self, attempt: int) -> float:
+        cap = min(self.config.backoff_max, self.config.backoff_base * (2 ** attempt))
+        return random.uniform(cap / 2, cap)  # "equal jitter": never zero, never above the cap
+
+    def get(self, target: str) -> tuple[bytes, http.client.HTTPMessage]:
+        """GET ``target`` (path and query, under the API prefix) and return (body, headers)."""
+        headers = {"X-Shopify-Access-Token": self.config.access_token, "Accept": "application/json",
+                   "User-Agent": "retention-pipeline"}
+        attempt = 0
+        while True:
+            self.requests += 1
+            try:
+                conn = self._connect()
+                conn.request("GET", target, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+                status, resp_headers = resp.status, resp.headers
+                if resp.will_close:
+                    self.close()
+            except (ConnectionError, socket.timeout, TimeoutError, http.client.HTTPException, OSError) as exc:
+                self.close()
+                if attempt >= self.config.max_retries:
+                    raise ShopifyError(f"GET {urlsplit(target).path} failed after {attempt + 1} attempts: "
+                                       f"{type(exc).__name__}") from None
+                self.retries += 1
+                self._pause(self._backoff(attempt))
+                attempt += 1
+                continue
+            self._respect_call_limit(resp_headers)
+            if status == 200:
+                return body, resp_headers
+            if status == 429 or status in RETRYABLE_STATUS:
+                if attempt >= self.config.max_retries:
+                    raise ShopifyError(f"GET {urlsplit(target).path} answered {status} after {attempt + 1} attempts")
+                self.retries += 1
+                wait = self._backoff(attempt)
+                if status == 429:
+                    try:
+                        wait = min(float(resp_headers.get("Retry-After", "")), self.config.max_retry_after)
+                    except ValueError:
+                        wait = max(wait, 1.0)
+                self._pause(wait)
+                attempt += 1
+                continue
+            raise ShopifyError(f"GET {urlsplit(target).path} answered {status}: {body[:200]!r}")
+
+    def _respect_call_limit(self, headers) -> None:
+        value = headers.get("X-Shopify-Shop-Api-Call-Limit")
+        if not value or "/" not in value:
+            return
+        try:
+            used, bucket = (int(x) for x in value.split("/", 1))
+        except ValueError:
+            return
+        allowed = bucket * self.config.call_limit_threshold
+        if bucket > 0 and used >= allowed:
+            self._pause((used - allowed + 1) / self.config.leak_rate)
+
+
+def _next_target(link: str | None, client: _Client) -> str | None:
+    if not link:
+        return None
+    match = _LINK_NEXT.search(link)
+    if not match:
+        return None
+    parts = urlsplit(match.group(1))
+    if parts.netloc and parts.netloc != client.netloc:
+        log.info("Link next points to another host; following its path on the configured host")
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _next_number(folder: Path, resource: str) -> int:
+    pattern = re.compile(rf"{re.escape(resource)}-(\d+)\.json\Z")
+    numbers = [int(m.group(1)) for p in folder.glob(f"{resource}-*.json") if (m := pattern.match(p.name))]
+    return max(numbers, default=0) + 1
+
+
+def pull_resource(client: _Client, data_dir: DataDir, day: date, resource: str, cursor: str | None,
+                  until: str | None = None) -> ResourceSummary:
+    endpoint, key, extra = RESOURCES[resource]
+    config = client.config
+    folder = data_dir.inbox_day("shopify", day)
+    number = _next_number(folder, resource)
+    params = {"limit": config.limit, **extra}
+    if cursor:
+        params["updated_at_min"] = cursor
+    if until:
+        params["updated_at_max"] = until
+    target = f"{client.prefix}/admin/api/{config.api_version}/{endpoint}?{urlencode(params)}"
+    summary = ResourceSummary(cursor_before=cursor)
+    newest, newest_text = (_parse_ts(cursor), cursor) if cursor else (None, None)
+    while target:
+        body, headers = client.get(target)
+        try:
+            doc = json.loads(body)
+            records = doc[key]
+            if not isinstance(records, list):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            raise ShopifyError(f"{resource}: a 200 page that is not {{\"{key}\": [...]}}") from None
+        path = write_atomic(folder / f"{resource}-{number:04d}.json", body)
+        summary.files.append(path.relative_to(data_dir.inbox).as_posix())
+        number += 1
+        summary.pages += 1
+        summary.records += len(records)
+        for record in records:
+            value = record.get("updated_at") if isinstance(record, dict) else None
+            if isinstance(value, str):
+                try:
+                    ts = _parse_ts(value)
+                except ValueError:
+                    continue
+                if newest is None or ts > newest:
+                    newest, newest_text = ts, value
+        target = _next_target(headers.get("Link"), client)
+    summary.cursor_after = newest_text
+    return summary
+
+
+def pull_shopify(data_dir: DataDir, day: date, config: ShopifyConfig | None = None, *, sleep=time.sleep) -> ShopifySummary:
+    """Fetch every resource updated since its cursor into ``inbox/shopify/<day>/``; advance cursors."""
+    config = config or ShopifyConfig.from_env()
+    unknown = [r for r in config.resources if r not in RESOURCES]
+    if unknown:
+        raise ShopifyError(f"unknown Shopify resources {unknown}; known: {', '.join(RESOURCES)}")
+    started = time.monotonic()
+    state_file = cursor_path(data_dir)
+    state = read_json(state_file, {"version": 1, "resources": {}})
+    client = _Client(config, sleep=sleep)
+    # the upper bound: a record updated while we page gets a later updated_at and comes next run,
+    # instead of hiding behind a cursor moved past it by a record on a later page
+    until = (datetime.now(UTC) - timedelta(seconds=config.settle_seconds)).isoformat(timespec="seconds")
+    results: dict[str, ResourceSummary] = {}
+    try:
+        for resource in config.resources:
+            saved = state["resources"].get(resource, {})
+            cursor = saved.get("updated_at_min") or _start_value(config.start_date)
+            summary = pull_resource(client, data_dir, day, resource, cursor, until)
+            results[resource] = summary
+            if summary.cursor_after and summary.cursor_after != saved.get("updated_at_min"):
+                state["resources"][resource] = {
+                    "updated_at_min": summary.cursor_after, "api_version": config.api_version,
+                    "last_run_day": day.isoformat(), "advanced_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+                write_json_atomic(state_file, state)  # only now: every page of the resource is on disk
+            log.info("shopify %s: %d pages, %d records", resource, summary.pages, summary.records)
+    finally:
+        client.close()
+    return ShopifySummary(day=day, resources=results, seconds=time.monotonic() - started,
+                          requests=client.requests, retries=client.retries, throttled_seconds=client.throttled)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m retention.live.shopify_api",
+                                     description="Pull Shopify Admin REST pages into the inbox.")
+    parser.add_argument("--day", type=date.fromisoformat, default=datetime.now(UTC).date(),
+                        help="delivery day (inbox folder), default today UTC")
+    parser.add_argument("--data-dir", help="data directory (RETENTION_DATA_DIR, default ./data)")
+    parser.add_argument("--start-date", help="first-run backfill start (SHOPIFY_START_DATE)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    data_dir = DataDir(Path(args.data_dir).resolve()) if args.data_dir else DataDir.from_env()
+    summary = pull_shopify(data_dir, args.day, ShopifyConfig.from_env(start_date=args.start_date))
+    print(json.dumps(summary.as_metadata(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

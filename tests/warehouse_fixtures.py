@@ -1,0 +1,68 @@
+"""Build a small simulated store and its landing zone for the warehouse tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from retention.ingest import SOURCE_TABLES, ingest_day
+from retention.paths import DataDir
+from retention.simulate import SimConfig, simulate
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+DBT_BIN = Path(sys.executable).with_name("dbt")
+
+
+def build_store(
+    root: Path,
+    customers: int = 400,
+    start: date = date(2025, 1, 1),
+    end: date = date(2025, 6, 30),
+    seed: int = 5,
+    dirt_rate: float = 0.01,
+) -> DataDir:
+    """Simulate a store into ``root`` and land every delivery day of every source."""
+    root = Path(root)
+    simulate(SimConfig(customers=customers, start=start, end=end, seed=seed, dirt_rate=dirt_rate), root)
+    data_dir = DataDir(root)
+    for source in SOURCE_TABLES:
+        src_inbox = data_dir.inbox / source
+        if not src_inbox.is_dir():
+            continue
+        for day_dir in sorted(p for p in src_inbox.iterdir() if p.is_dir()):
+            ingest_day(data_dir, source, date.fromisoformat(day_dir.name))
+    return data_dir
+
+
+def run_dbt(data_dir: DataDir | Path, *args: str, as_of: date | str | None = None, extra_vars: dict | None = None,
+            check: bool = True) -> subprocess.CompletedProcess:
+    """Run the dbt CLI against ``data_dir`` (a subprocess: dbt keeps global state in-process)."""
+    root = data_dir.root if isinstance(data_dir, DataDir) else Path(data_dir)
+    # siblings share the store's landing zone (a symlink) and its dbt target (partial parsing)
+    home = (root / "landing").resolve().parent
+    env = {**os.environ, "RETENTION_DATA_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    cmd = [str(DBT_BIN), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+           "--target-path", str(home / "dbt_target"), "--log-path", str(home / "dbt_logs")]
+    vars_ = dict(extra_vars or {})
+    if as_of is not None:
+        vars_["as_of"] = str(as_of)
+    if vars_:
+        import json
+
+        cmd += ["--vars", json.dumps(vars_)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=str(PROJECT_ROOT))
+    if check and proc.returncode != 0:
+        tail = "\n".join(proc.stdout.splitlines()[-80:])
+        raise AssertionError(f"dbt {' '.join(args)} failed (rc={proc.returncode}):\n{tail}\n{proc.stderr[-2000:]}")
+    return proc
+
+
+def days(start: date, end: date):
+    d = start
+    while d <= end:
+        yield d
+        d += timedelta(days=1)
