@@ -95,12 +95,25 @@ def print_warehouse(layout: DataDir) -> None:
         print(f"Warehouse as of {as_of}: {people:,} people, {buyers:,} with orders, "
               f"{repeat / max(buyers, 1):.1%} repeat buyers, net revenue {net:,.2f}, "
               f"{marketable:,} email-marketable.")
+        last30 = con.execute(
+            """
+            select sum(orders), sum(net_revenue), sum(new_customers),
+                   sum(emails_opened) / nullif(sum(emails_delivered), 0),
+                   sum(emails_clicked) / nullif(sum(emails_delivered), 0),
+                   max_by(repeat_purchase_rate, day), max_by(churn_rate, day)
+            from metrics_daily where day > (select max(day) from metrics_daily) - interval 30 day
+            """
+        ).fetchall()[0]
         segments = con.execute(
             """
             select segment_type, segment, count(*) as customers
             from customer_segments group by all order by segment_type, customers desc
             """
         ).fetchall()
+    orders, revenue, new, opened, clicked, repeat_rate, churn = last30
+    print(f"Last 30 days: {orders:,} orders, net revenue {revenue:,.2f}, {new:,} new customers, "
+          f"email open rate {opened or 0:.1%}, click rate {clicked or 0:.1%}; "
+          f"repeat purchase rate {repeat_rate:.1%}, churn rate {churn:.1%}.")
     print()
     print(f"{'segment type':<14}{'segment':<32}{'customers':>10}")
     for segment_type, segment, customers in segments:

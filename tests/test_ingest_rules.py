@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 from datetime import date
-from pathlib import Path
 
 import orjson
 import pyarrow.parquet as pq

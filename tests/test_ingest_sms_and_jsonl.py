@@ -101,7 +101,6 @@ def test_twilio_keywords():
 
 def test_twilio_bad_lines_are_quarantined(tmp_path):
     import json
-    from pathlib import Path
 
     vector = json.loads((PROVIDER_FIXTURES / "twilio" / "request_validator_vector.json").read_text())
     lines = [

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from twilio.request_validator import RequestValidator
 
 from retention.ingest import ingest_day, parse_file, parse_files
-from retention.live.webhooks import ReceiverConfig, WebhookServer
+from retention.live.webhooks import ReceiverConfig, WebhookServer, wait_until_healthy
 from retention.paths import DataDir
 from tests.fixtures import PROVIDER_FIXTURES
 
@@ -352,14 +352,7 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "retention.live.webhooks", "--host", "127.0.0.1", "--port",
                              str(port), "--data-dir", str(tmp_path)], env=env, stderr=subprocess.PIPE)
     try:
-        for _ in range(300):
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_healthy("127.0.0.1", port, timeout=30)
         body = sendgrid_body(["cli-event"])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("POST", "/sendgrid/events", body=body, headers=signer.headers(body))

@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from retention.paths import DataDir
+from retention.live.webhooks import wait_until_healthy
 
 
 def bench_webhooks(requests: int, threads: int, events_per_body: int) -> dict:
@@ -49,14 +50,7 @@ def bench_webhooks(requests: int, threads: int, events_per_body: int) -> dict:
     proc = subprocess.Popen([sys.executable, "-m", "retention.live.webhooks", "--host", "127.0.0.1", "--port",
                              str(port), "--data-dir", str(root)], env=env, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                c.request("GET", "/healthz")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_healthy("127.0.0.1", port, timeout=10)
         validator = RequestValidator(token)
         plan, sent = [], []
         for i in range(requests):

@@ -28,6 +28,7 @@ Stopping (SIGTERM/SIGINT or ``WebhookServer.stop``) stops accepting, lets reques
 from __future__ import annotations
 
 import argparse
+import http.client
 import logging
 import os
 import signal
@@ -323,6 +324,22 @@ class WebhookServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def wait_until_healthy(host: str, port: int, timeout: float = 30.0) -> None:
+    """Block until a receiver answers `GET /healthz` (e.g. one just started in another process)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn = http.client.HTTPConnection(host, port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no webhook receiver answered on {host}:{port} within {timeout:.0f} s")
+        time.sleep(0.1)
 
 
 def main(argv: list[str] | None = None) -> int:

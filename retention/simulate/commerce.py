@@ -15,7 +15,7 @@ import numpy as np
 
 from .catalog import Catalog
 from .clock import DAY, WEEK
-from .people import GUEST, SUBSCRIBER, People
+from .people import SUBSCRIBER, People
 
 SOURCE_NAMES = np.array(["web", "iphone", "android", "pos", "shopify_draft_order"])
 SOURCE_P = np.array([0.85, 0.06, 0.04, 0.03, 0.02])

@@ -19,7 +19,7 @@ from .commerce import (D_BDAY, D_CART, D_COMEBACK, D_FREESHIP, D_REFILL, D_SEASO
                        build_abandoned, build_orders, finish_orders, random_cart)
 from .config import SimConfig
 from .feedback import build_nps, build_reviews, build_web
-from .marketing import E_DELIVERED, F_BDAY, F_CART, F_REFILL, F_WINBACK, build_email, build_sms
+from .marketing import F_BDAY, F_CART, F_REFILL, F_WINBACK, build_email, build_sms
 from .people import ACCOUNT, GUEST, SUBSCRIBER, make_people, make_pools, simulate_purchases
 from .render import h
 from .writer import SOURCES, DayWriter

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .clock import DAY, WEEK
-from .people import ACCOUNT, SUBSCRIBER, People
+from .people import SUBSCRIBER, People
 
 EV_PAGE, EV_PRODUCT, EV_CART, EV_SEARCH = range(4)
 EVENT_TYPES = ["page_view", "product_view", "add_to_cart", "search"]

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .clock import DAY, WEEK
-from .people import GUEST, SUBSCRIBER, People
+from .people import People
 
 # flows: name, category (string or list), asm group, transactional, click url path
 FLOWS = [

@@ -7,7 +7,6 @@ process writes which day.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
