@@ -68,16 +68,17 @@ def landing_summary(results: list[dg.ExecuteInProcessResult]) -> dict[str, dict]
 
 
 def print_landing(per_source: dict[str, dict]) -> None:
-    header = f"{'source':<10}{'files':>8}{'rows in':>12}{'landed':>12}{'quarantined':>13}"
+    width = max(map(len, per_source)) + 2
+    header = f"{'source':<{width}}{'files':>8}{'rows in':>12}{'landed':>12}{'quarantined':>13}"
     print(header)
     print("-" * len(header))
     for source, counts in sorted(per_source.items()):
         print(
-            f"{source:<10}{counts['files']:>8,}{counts['records_in']:>12,}{counts['landed']:>12,}"
+            f"{source:<{width}}{counts['files']:>8,}{counts['records_in']:>12,}{counts['landed']:>12,}"
             f"{counts['quarantined']:>13,}"
         )
         tables = ", ".join(f"{table} {rows:,}" for table, rows in sorted(counts["tables"].items()))
-        print(f"{'':<10}  {tables}")
+        print(f"{'':<{width}}{tables}")
     print("Rows count every landing table (child tables such as order lines included).")
 
 
