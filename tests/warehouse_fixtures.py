@@ -29,12 +29,11 @@ def build_store(
     root = Path(root)
     simulate(SimConfig(customers=customers, start=start, end=end, seed=seed, dirt_rate=dirt_rate), root)
     data_dir = DataDir(root)
-    for source in SOURCE_TABLES:
-        src_inbox = data_dir.inbox / source
-        if not src_inbox.is_dir():
-            continue
-        for day_dir in sorted(p for p in src_inbox.iterdir() if p.is_dir()):
-            ingest_day(data_dir, source, date.fromisoformat(day_dir.name))
+    # As the daily run does: every source lands every delivery day, empty partitions included.
+    days = sorted({p.name for p in data_dir.inbox.glob("*/*") if p.is_dir()})
+    for day in days:
+        for source in SOURCE_TABLES:
+            ingest_day(data_dir, source, date.fromisoformat(day))
     return data_dir
 
 

@@ -1,6 +1,6 @@
 {#- Email and SMS consent and suppression per customer_key as of as_of.
-    Email suppression: the latest SendGrid unsubscribe / group_unsubscribe / bounce / spamreport,
-    else Shopify email consent 'unsubscribed' or 'redacted' (consent_withdrawn).
+    Email suppression: the latest SendGrid unsubscribe / group_unsubscribe / bounce / spamreport
+    event or entry on SendGrid's suppression lists (latest snapshot), else Shopify email consent 'unsubscribed' or 'redacted' (consent_withdrawn).
     SMS suppression: the latest STOP/START keyword from the person's phone; STOP suppresses, a later
     START restores. Else Shopify SMS consent 'unsubscribed'/'redacted' (consent_withdrawn). -#}
 with ids as (select * from {{ ref('int_identity') }}),
@@ -16,16 +16,28 @@ shopify_consent as (
         from customers
     ) x where rn = 1
 ),
+email_suppression_events as (
+    select i.customer_key,
+        case e.event_type when 'spamreport' then 'spam_report' else e.event_type end as reason,
+        e.occurred_at,
+        e.sg_event_id as tie_break
+    from {{ ref('stg_sendgrid__events') }} e
+    inner join ids i on i.identifier_type = 'email' and i.identifier_value = e.email
+    where e.event_type in ('unsubscribe', 'group_unsubscribe', 'spamreport')
+       or (e.event_type = 'bounce' and coalesce(e.bounce_type, 'bounce') = 'bounce')
+    union all
+    -- The provider's own lists catch what the webhook missed.
+    select i.customer_key, s.suppression_reason, coalesce(s.suppressed_at, s.snapshot_at),
+        {{ dbt.concat(["s.list_name", "':'", "s.email"]) }}
+    from {{ ref('stg_sendgrid__suppressions') }} s
+    inner join ids i on i.identifier_type = 'email' and i.identifier_value = s.email
+    where s.suppression_reason is not null
+),
 email_suppressions as (
     select * from (
-        select i.customer_key,
-            case e.event_type when 'spamreport' then 'spam_report' else e.event_type end as reason,
-            e.occurred_at,
-            row_number() over (partition by i.customer_key order by e.occurred_at desc, e.sg_event_id) as rn
-        from {{ ref('stg_sendgrid__events') }} e
-        inner join ids i on i.identifier_type = 'email' and i.identifier_value = e.email
-        where e.event_type in ('unsubscribe', 'group_unsubscribe', 'spamreport')
-           or (e.event_type = 'bounce' and coalesce(e.bounce_type, 'bounce') = 'bounce')
+        select customer_key, reason, occurred_at,
+            row_number() over (partition by customer_key order by occurred_at desc, tie_break) as rn
+        from email_suppression_events
     ) x where rn = 1
 ),
 sms_keywords as (
