@@ -41,6 +41,16 @@ class DataDir:
         return self.root / "outbox"
 
     @property
+    def activation(self) -> Path:
+        """The send ledger (SQLite) and dead letters: the activation's durable memory."""
+        return self.root / "activation"
+
+    @property
+    def reports(self) -> Path:
+        """Pages, pictures and CSV exports for people who do not read SQL."""
+        return self.root / "reports"
+
+    @property
     def simulation(self) -> Path:
         """The simulator's ground truth: parameters and latent state, never read by ingestion."""
         return self.root / "simulation"
