@@ -17,6 +17,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from assets.models import prediction_metadata
 from orchestration.partitions import daily_partitions
 from orchestration.resources import DataDirResource
 from retention.paths import DATA_DIR_ENV
@@ -107,10 +108,11 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: 
             if isinstance(event, dg.Output) and event.metadata.get("unique_id") and event.metadata["unique_id"].value in relations
         }
         counts = _row_counts(layout.warehouse, wanted)
+        extra = prediction_metadata(layout.warehouse)
         for event in events:
             if isinstance(event, dg.Output):
                 key = context.asset_key_for_output(event.output_name)
-                metadata = {"as_of": day}
+                metadata = {"as_of": day, **extra.get(key, {})}
                 if key in counts:
                     metadata["dagster/row_count"] = counts[key]
                 yield event.with_metadata({**event.metadata, **metadata})

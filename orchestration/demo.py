@@ -105,6 +105,14 @@ def print_warehouse(layout: DataDir) -> None:
             from metrics_daily where day > (select max(day) from metrics_daily) - interval 30 day
             """
         ).fetchall()[0]
+        predictions = con.execute(
+            """
+            select sum(predicted_clv_12m), avg(p_alive) filter (where order_count > 1),
+                   count(*) filter (where churn_risk = 'high'),
+                   (select parameters from clv_fits where model = 'bg_nbd')
+            from customers
+            """
+        ).fetchall()[0]
         segments = con.execute(
             """
             select segment_type, segment, count(*) as customers
@@ -115,6 +123,9 @@ def print_warehouse(layout: DataDir) -> None:
     print(f"Last 30 days: {orders:,} orders, net revenue {revenue:,.2f}, {new:,} new customers, "
           f"email open rate {opened or 0:.1%}, click rate {clicked or 0:.1%}; "
           f"repeat purchase rate {repeat_rate:.1%}, churn rate {churn:.1%}.")
+    clv_total, p_alive, high_risk, bg_nbd = predictions
+    print(f"Predicted: 12-month CLV {clv_total or 0:,.2f} in total, mean P(alive) of repeat buyers "
+          f"{p_alive or 0:.2f}, {high_risk:,} customers at high churn risk; BG/NBD {bg_nbd}.")
     print()
     print(f"{'segment type':<14}{'segment':<32}{'customers':>10}")
     for segment_type, segment, customers in segments:

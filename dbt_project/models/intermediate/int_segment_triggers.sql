@@ -42,6 +42,16 @@ win_back as (
     where order_count >= 1
       and days_since_last_order > {{ var('win_back_min_days') }}
       and days_since_last_order > {{ var('win_back_gap_multiplier') }} * coalesce(avg_days_between_orders, {{ var('win_back_default_gap_days') }})
+      -- overdue, and the model agrees they are slipping (or could not say)
+      and coalesce(churn_risk, 'unknown') <> 'low'
+),
+high_value_at_risk as (
+    select customer_key, 'high_value_at_risk' as segment, cast(last_order_date as {{ dbt.type_timestamp() }}) as triggered_at,
+           cast(null as {{ dbt.type_bigint() }}) as product_id, cast(null as {{ dbt.type_bigint() }}) as reference_id
+    from customers
+    where predicted_clv_percentile >= {{ var('high_value_min_clv_percentile') }}
+      and p_alive < {{ var('high_value_at_risk_p_alive_below') }}
+      and p_alive_previous - p_alive >= {{ var('high_value_at_risk_min_drop') }}
 ),
 week as (
     {% for k in range(7) -%}
@@ -148,6 +158,7 @@ tier_upgrade as (
 select * from abandoned_cart
 union all select * from browse_abandonment
 union all select * from win_back
+union all select * from high_value_at_risk
 union all select * from birthday_this_week
 union all select * from anniversary_this_week
 union all select * from post_purchase

@@ -116,6 +116,15 @@ select
     coalesce(lt.loyalty_tier, 'none') as loyalty_tier,
     coalesce(lt.net_spend_12m, 0) as net_spend_12m,
     lt.loyalty_tier_reached_on,
+    -- predictions (models/predictions)
+    pr.p_alive,
+    pr.p_alive_previous,
+    pr.expected_purchases_90d,
+    {{ dbt.cast('pr.expected_spend', 'decimal(18,2)') }} as expected_spend,
+    {{ dbt.cast('pr.predicted_clv_12m', 'decimal(18,2)') }} as predicted_clv_12m,
+    case when pr.predicted_clv_12m is not null
+         then percent_rank() over (partition by pr.predicted_clv_12m is not null order by pr.predicted_clv_12m) end as predicted_clv_percentile,
+    pr.churn_risk,
     -- dates to celebrate
     p.birthday_year,
     p.birthday_month,
@@ -147,6 +156,7 @@ left join profile p on p.customer_key = k.customer_key
 left join {{ ref('int_consent') }} cs on cs.customer_key = k.customer_key
 left join {{ ref('int_customer_rfm') }} rfm on rfm.customer_key = k.customer_key
 left join {{ ref('int_loyalty') }} lt on lt.customer_key = k.customer_key
+left join {{ ref('customer_predictions') }} pr on pr.customer_key = k.customer_key
 left join email_engagement ee on ee.customer_key = k.customer_key
 left join sms_engagement se on se.customer_key = k.customer_key
 left join sms_replies sr on sr.customer_key = k.customer_key

@@ -1,0 +1,13 @@
+"""BG/NBD and Gamma-Gamma fitted on the customer summary as of as_of: one row per model."""
+
+import pandas as pd
+
+from retention.predictions import fit_models
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    summary = dbt.ref("int_clv_summary").df()
+    runs = fit_models(summary).runs
+    runs.insert(0, "as_of", pd.Timestamp(dbt.config.get("as_of")).date())
+    return runs

@@ -1,0 +1,15 @@
+"""Per-customer P(alive), expected purchases, spend, 12-month CLV and churn band, from clv_fits."""
+
+import pandas as pd
+
+from retention.predictions import PredictionSettings, models_from_runs, predict
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    summary = dbt.ref("int_clv_summary").df()
+    bg, gg = models_from_runs(dbt.ref("clv_fits").df())
+    settings = PredictionSettings.from_mapping(dbt.config.get("settings"))
+    out = predict(summary, bg, gg, settings)
+    out["as_of"] = pd.Timestamp(dbt.config.get("as_of")).date()
+    return out
