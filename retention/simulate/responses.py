@@ -1,0 +1,149 @@
+"""The simulated store's recipients answer the pipeline's own messages.
+
+Reads the request bodies the activation wrote to the outbox (SendGrid `/v3/mail/send` bodies and
+Twilio message requests) and writes what the providers would post back into the inbox: SendGrid
+events (processed, delivered, open, click, bounce, unsubscribe, spam report) carrying the send's
+`custom_args`, and Twilio status callbacks. The loop then closes as it does with live providers:
+the events land, and the warehouse measures the campaigns. Deterministic for a seed and a send.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+import numpy as np
+
+from retention.paths import DataDir
+
+
+@dataclass(frozen=True)
+class ResponseRates:
+    email_bounce: float = 0.01
+    email_open: float = 0.35  # of delivered
+    email_click: float = 0.25  # of opened
+    email_unsubscribe: float = 0.004  # of delivered
+    email_spam_report: float = 0.0005
+    sms_undelivered: float = 0.03
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One message as the provider received it."""
+
+    channel: str  # email | sms
+    to: str
+    custom_args: dict
+    sent_at: datetime
+    message_id: str
+    status_callback: str | None = None
+
+
+def outbox_files(outbox: Path) -> set[Path]:
+    """The request bodies in the outbox now (temporary files start with a dot)."""
+    return set(outbox.glob("email/[!.]*.json")) | set(outbox.glob("sms/[!.]*.json"))
+
+
+def read_outbox(paths: Iterable[Path], sent_at: datetime) -> list[Sent]:
+    """Every message in these outbox files (``sent_at`` stands in for the send time)."""
+    paths = sorted(paths)
+    messages: list[Sent] = []
+    for path in (p for p in paths if p.parent.name == "email"):
+        body = json.loads(path.read_text())
+        for index, person in enumerate(body.get("personalizations", [])):
+            for to in person.get("to", []):
+                args = person.get("custom_args", {})
+                messages.append(Sent("email", to["email"], args, sent_at, f"{path.stem}.{index}"))
+    for path in (p for p in paths if p.parent.name == "sms"):
+        for entry in json.loads(path.read_text()):  # [{"send_id", "form": Twilio's request form}]
+            form = entry["form"]
+            sid = "SM" + hashlib.sha256(entry["send_id"].encode()).hexdigest()[:32]
+            messages.append(Sent("sms", form["To"], {"send_id": entry["send_id"]}, sent_at, sid,
+                                 form.get("StatusCallback")))
+    return messages
+
+
+def _rng(seed: int, message_id: str) -> np.random.Generator:
+    digest = hashlib.sha256(f"{seed}|{message_id}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def _event_id(message_id: str, kind: str) -> str:
+    return hashlib.sha256(f"{message_id}|{kind}".encode()).hexdigest()[:22]
+
+
+def email_events(message: Sent, rates: ResponseRates, seed: int) -> list[dict]:
+    rng = _rng(seed, message.message_id)
+    base = {"email": message.to, "sg_message_id": f"{message.message_id}.filter0001", **message.custom_args}
+    t = message.sent_at.timestamp()
+
+    def event(kind: str, after_seconds: float, **extra) -> dict:
+        return {**base, "timestamp": int(t + after_seconds), "event": kind,
+                "sg_event_id": _event_id(message.message_id, kind), **extra}
+
+    events = [event("processed", 1)]
+    if rng.random() < rates.email_bounce:
+        return events + [event("bounce", 30, type="bounce", reason="550 5.1.1 The email account does not exist",
+                               status="5.1.1", bounce_classification="Invalid Address")]
+    events.append(event("delivered", rng.integers(2, 60), response="250 OK"))
+    opened_after = rng.exponential(4 * 3600)
+    if rng.random() < rates.email_open:
+        events.append(event("open", 60 + opened_after))
+        if rng.random() < rates.email_click:
+            events.append(event("click", 90 + opened_after + rng.exponential(120),
+                                url=f"https://shop.example.com/?utm_campaign={message.custom_args.get('campaign', '')}"))
+    if rng.random() < rates.email_unsubscribe:
+        events.append(event("unsubscribe", 120 + opened_after))
+    elif rng.random() < rates.email_spam_report:
+        events.append(event("spamreport", 120 + opened_after))
+    return events
+
+
+def sms_callbacks(message: Sent, rates: ResponseRates, seed: int, account_sid: str = "AC" + "0" * 32) -> list[str]:
+    rng = _rng(seed, message.message_id)
+    final = "undelivered" if rng.random() < rates.sms_undelivered else "delivered"
+    return [
+        urlencode({"SmsSid": message.message_id, "SmsStatus": status, "MessageStatus": status, "To": message.to,
+                   "MessageSid": message.message_id, "AccountSid": account_sid, "ApiVersion": "2010-04-01",
+                   **({"ErrorCode": "30003"} if status == "undelivered" else {})})
+        for status in ("queued", "sent", final)
+    ]
+
+
+def write_responses(data_dir: DataDir, messages: Iterable[Sent], seed: int = 0,
+                    rates: ResponseRates = ResponseRates(), tag: str = "responses") -> dict[str, int]:
+    """Write the providers' answers into the inbox by delivery day (the day an event happens).
+
+    Files are named by ``tag`` and replaced, so answering the same outbox twice changes nothing.
+    """
+    email_by_day: dict[str, list[dict]] = defaultdict(list)
+    sms_by_stamp: dict[datetime, list[str]] = defaultdict(list)
+    for message in messages:
+        if message.channel == "email":
+            for event in email_events(message, rates, seed):
+                day = datetime.fromtimestamp(event["timestamp"], tz=timezone.utc).date().isoformat()
+                email_by_day[day].append(event)
+        else:
+            # Twilio's bodies carry no time: ingestion reads it from the file name's stamp
+            received = (message.sent_at + timedelta(seconds=5)).astimezone(timezone.utc).replace(microsecond=0)
+            sms_by_stamp[received].extend(sms_callbacks(message, rates, seed))
+    for day, events in email_by_day.items():
+        _write(data_dir.inbox / "sendgrid" / day / f"events-{tag}.json", json.dumps(events))
+    for received, lines in sms_by_stamp.items():
+        name = f"status-{tag}-{received.strftime('%Y%m%dT%H%M%SZ')}.txt"
+        _write(data_dir.inbox / "twilio" / received.date().isoformat() / name, "\n".join(lines) + "\n")
+    return {"email_events": sum(map(len, email_by_day.values())),
+            "sms_callbacks": sum(map(len, sms_by_stamp.values()))}
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
