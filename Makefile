@@ -16,14 +16,16 @@ WEBHOOK_PORT ?= 8787
 CUSTOMERS ?= 5000
 MONTHS ?= 18
 SEED ?= 42
+PROFILE ?= S
 
-.PHONY: help install demo test dev webhooks clean
+.PHONY: help install demo test dev webhooks bench clean
 
 help:
 	@echo "make demo   set up, simulate a store and run the daily pipeline for every simulated day"
 	@echo "make test   run the test suite"
 	@echo "make dev    start the Dagster UI and daemon (schedules and sensors run)"
 	@echo "make webhooks  start the SendGrid and Twilio webhook receivers ($(WEBHOOK_HOST):$(WEBHOOK_PORT))"
+	@echo "make bench  benchmark the pipeline's stages on a simulated store (PROFILE=S|M|L, default S)"
 	@echo "make clean  remove the data directory ($(RETENTION_DATA_DIR))"
 
 .uv/bin/uv:
@@ -51,6 +53,9 @@ dev: install $(DAGSTER_HOME)/dagster.yaml
 
 webhooks: install
 	$(PY) -m retention.live.webhooks --host $(WEBHOOK_HOST) --port $(WEBHOOK_PORT) --data-dir "$(RETENTION_DATA_DIR)"
+
+bench: install
+	$(PY) -m retention.bench --profile $(PROFILE)
 
 clean:
 	rm -rf "$(RETENTION_DATA_DIR)"

@@ -2,17 +2,22 @@
 
 import dagster as dg
 
+from assets.activation import activation_sends
 from assets.ingest import ingest_assets
 from assets.live import SendGridResource, ShopifyResource, live_assets
+from assets.quality import quality_checks
 from assets.transform import dbt_resource, warehouse
-from orchestration.jobs import daily_refresh, ingest_inbox, pull_live_sources
+from orchestration.jobs import activate_segments, daily_refresh, ingest_inbox, pull_live_sources
 from orchestration.resources import data_dir_resource
 from orchestration.schedules import daily_refresh_schedule, pull_live_sources_schedule
+from orchestration.sensors import sensors
 
 defs = dg.Definitions(
-    assets=[*live_assets, *ingest_assets, warehouse],
-    jobs=[pull_live_sources, ingest_inbox, daily_refresh],
+    assets=[*live_assets, *ingest_assets, warehouse, activation_sends],
+    asset_checks=[*quality_checks],
+    jobs=[pull_live_sources, ingest_inbox, daily_refresh, activate_segments],
     schedules=[pull_live_sources_schedule, daily_refresh_schedule],
+    sensors=sensors,
     resources={
         "data_dir": data_dir_resource(),
         "dbt": dbt_resource(),

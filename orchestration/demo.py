@@ -1,8 +1,10 @@
 """`make demo`: simulate a store, run the daily pipeline over every simulated day, print a summary.
 
-The history lands in one `ingest_inbox` run over the partition range; the last week runs
-through `daily_refresh`, which also builds the warehouse as of each day, so segment history
-has days to show. Both run on the persistent instance in the data directory, so `make dev`
+The history lands in one `ingest_inbox` run over the partition range. Each day of the last week
+then runs `daily_refresh` (landing, and the warehouse as of that day) and `activate_segments`
+the next morning: the campaigns go to the outbox (no API keys), the simulated recipients answer
+them with provider events in the inbox, and the following day's refresh lands those and measures
+the campaigns. Everything runs on the persistent instance in the data directory, so `make dev`
 shows the runs and materializations afterwards.
 """
 
@@ -12,7 +14,7 @@ import os
 import sys
 import time
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, time as clock, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -23,6 +25,10 @@ from retention.ingest import SOURCE_TABLES
 from retention.paths import DataDir
 from retention.simulate import SimConfig, simulate
 from retention.simulate.config import months_before
+from retention.simulate.responses import outbox_files, read_outbox, write_responses
+
+SENDS_OP = "landing__activation__sends"
+ACTIVATION_HOUR = clock(17, 0)  # UTC: the morning after in the Americas (SMS quiet hours end at 08:00 local)
 
 
 def run_range(
@@ -40,6 +46,33 @@ def run_range(
         return defs.resolve_job_def(job).execute_in_process(
             run_config=quiet, instance=instance, tags=tags, raise_on_error=False, asset_selection=assets
         )
+
+
+def run_activation(instance: dg.DagsterInstance, now: datetime, log: Path) -> dg.ExecuteInProcessResult:
+    """One `activate_segments` run as if at ``now`` (the sends happen then)."""
+    from orchestration.definitions import defs
+
+    config = {
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+        "ops": {SENDS_OP: {"config": {"now": now.isoformat()}}},
+    }
+    with log.open("a") as out, contextlib.redirect_stdout(out):
+        return defs.resolve_job_def("activate_segments").execute_in_process(
+            run_config=config, instance=instance, raise_on_error=False
+        )
+
+
+def activation_counts(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
+    for event in result.get_step_failure_events():
+        print(f"  activation: {event.event_specific_data.error.message.strip()[:400]}", file=sys.stderr)
+    for materialization in result.asset_materializations_for_node(SENDS_OP):
+        return materialization.metadata["per_campaign"].value
+    for event in result.all_events:  # a refused run still reports what it did on its failure
+        if event.is_step_failure and event.event_specific_data.user_failure_data:
+            metadata = event.event_specific_data.user_failure_data.metadata
+            if "per_campaign" in metadata:
+                return metadata["per_campaign"].value
+    return {}
 
 
 def landing_summary(results: list[dg.ExecuteInProcessResult]) -> dict[str, dict]:
@@ -132,6 +165,65 @@ def print_warehouse(layout: DataDir) -> None:
         print(f"{segment_type:<14}{segment:<32}{customers:>10,}")
 
 
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def activate_and_answer(instance, layout: DataDir, day: date, log: Path, simulated: bool) -> dict[str, dict]:
+    """The morning after ``day``: activate the campaigns, then let the simulated recipients answer."""
+    now = datetime.combine(day + timedelta(days=1), ACTIVATION_HOUR, tzinfo=timezone.utc) if simulated \
+        else datetime.now(timezone.utc)
+    before = outbox_files(layout.outbox)
+    started = time.perf_counter()
+    counts = activation_counts(run_activation(instance, now, log))
+    new = outbox_files(layout.outbox) - before
+    answered = write_responses(layout, read_outbox(new, now), seed=day.toordinal()) if simulated else {}
+    sent = sum(c.get("sent", 0) + c.get("outbox", 0) for c in counts.values())
+    print(f"  activate_segments at {now:%Y-%m-%d %H:%M} UTC: {sent:,} messages in {time.perf_counter() - started:.1f} s"
+          + (f"; the recipients answered with {answered['email_events']:,} email events" if answered else ""))
+    return counts
+
+
+def print_activation(activations: list[dict[str, dict]]) -> None:
+    """Per campaign, summed over the week's activations: who was eligible, who was excluded and why."""
+    totals: dict[str, Counter] = defaultdict(Counter)
+    for counts in activations:
+        for campaign, values in counts.items():
+            totals[campaign].update({k: v for k, v in values.items() if isinstance(v, int) and not isinstance(v, bool)})
+    if not totals:
+        return
+    reasons = sorted({k for c in totals.values() for k in c if k.startswith("excluded_") and c[k]})
+    columns = ["audience", "eligible", "outbox", "sent", "held_out", "deferred", *reasons]
+    print(f"Activation over {len(activations)} mornings (rows summed across runs):")
+    print(f"{'campaign':<26}" + "".join(f"{c.replace('excluded_', 'x_'):>17}" for c in columns))
+    for campaign in sorted(totals):
+        print(f"{campaign:<26}" + "".join(f"{totals[campaign][c]:>17,}" for c in columns))
+    grand = sum(totals.values(), Counter())
+    print(f"{'all':<26}" + "".join(f"{grand[c]:>17,}" for c in columns))
+
+
+def print_campaign_performance(layout: DataDir) -> None:
+    with duckdb.connect(str(layout.warehouse), read_only=True) as con:
+        rows = con.execute(
+            """
+            select campaign, step, treated, held_out, delivered, opened, clicked, converted,
+                   attributed_revenue, treated_conversion_rate, holdout_conversion_rate, lift,
+                   lift_ci_lower, lift_ci_upper
+            from campaign_performance order by campaign, step
+            """
+        ).fetchall()
+    if not rows:
+        return
+    print("Campaign performance (campaign_performance; attribution: last touch, 5 days email, 1 day SMS):")
+    print(f"{'campaign':<26}{'step':>5}{'treated':>9}{'holdout':>9}{'deliv.':>8}{'opened':>8}{'clicked':>8}"
+          f"{'conv.':>7}{'revenue':>11}{'lift (95% CI)':>26}")
+    for (campaign, step, treated, held, delivered, opened, clicked, converted, revenue, _, _, lift,
+         low, high) in rows:
+        shown = f"{lift:+.3f} ({low:+.3f}, {high:+.3f})" if lift is not None and low is not None else "n/a"
+        print(f"{campaign:<26}{step:>5}{treated:>9,}{held:>9,}{delivered:>8,}{opened:>8,}{clicked:>8,}"
+              f"{converted:>7,}{float(revenue or 0):>11,.2f}{shown:>26}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=5000)
@@ -148,11 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     end = args.end or date.today() - timedelta(days=1)
     start = months_before(end, args.months)
     daily_from = max(start, end - timedelta(days=args.warehouse_days - 1))
-    # (job, first day, last day, assets of the job to run: None for all)
-    plan: list[tuple[str, date, date, list | None]] = [
-        ("ingest_inbox", start, daily_from - timedelta(days=1), None),
-        ("daily_refresh", daily_from, end, None),
-    ]
+    # (job, first day, last day, assets of the job to run: None for all); activation follows each daily_refresh
+    plan: list[tuple[str, date, date, list | None]] = [("ingest_inbox", start, daily_from - timedelta(days=1), None)]
+    plan += [("daily_refresh", day, day, None) for day in _days(daily_from, end)]
     live = connected_live_sources()
     if live:
         names = ", ".join("/".join(key.path) for key in live)
@@ -164,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         simulate(SimConfig(customers=args.customers, start=start, end=end, seed=args.seed), layout.root)
         print(f"  simulated in {time.perf_counter() - started:.1f} s")
 
-    results = []
+    results, activations = [], []
     log = layout.root / "logs" / "demo.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.get() as instance:
@@ -179,16 +269,24 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{job} failed; see {log} and the run in the Dagster UI (make dev).", file=sys.stderr)
                 return 1
             results.append(result)
+            if job == "daily_refresh":
+                activations.append(activate_and_answer(instance, layout, last, log, simulated=not live))
 
     print()
     print_landing(landing_summary(results))
     print()
     print_warehouse(layout)
     print()
+    print_activation(activations)
+    print()
+    print_campaign_performance(layout)
+    print()
     print(f"Data directory:  {layout.root}")
     print(f"  landing zone:  {layout.landing}")
     print(f"  quarantine:    {layout.quarantine}")
     print(f"  warehouse:     {layout.warehouse}")
+    print(f"  outbox:        {layout.outbox}")
+    print(f"  send ledger:   {layout.activation / 'ledger.sqlite'}")
     if not live:
         print(f"  ground truth:  {layout.simulation}")
     print(f"  run logs:      {log}")

@@ -1,0 +1,1 @@
+"""Activation: campaigns as code, one eligibility gate, a send ledger, and the engine that sends."""

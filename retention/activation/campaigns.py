@@ -1,0 +1,485 @@
+"""Campaigns as code: load ``campaigns.yml`` and refuse anything doubtful with a clear error.
+
+    campaigns = load_campaigns()            # the shipped file, or $RETENTION_CAMPAIGNS
+    for campaign in campaigns.by_priority(): ...
+
+Every error names the file, the campaign (or ``settings``), the field and the reason, because
+a typo here decides who receives what. Unknown keys are rejected rather than ignored: a
+misspelt ``holdout_shre`` must not silently mean "no holdout".
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Iterator, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from retention.activation.messages import CHANNELS
+
+CAMPAIGNS_ENV = "RETENTION_CAMPAIGNS"
+SHIPPED_FILE = Path(__file__).with_name("campaigns.yml")
+KINDS = ("promotional", "transactional", "internal")
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+TEMPLATE_PATTERN = re.compile(r"^d-[A-Za-z0-9_-]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
+COUPON_PREFIX_PATTERN = re.compile(r"^[A-Z0-9]{1,12}$")
+SMS_MAX_CHARS = 1600  # Twilio's limit for one message body
+
+
+class CampaignConfigError(ValueError):
+    """The campaign file is wrong; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Local hours in which nothing is sent on a channel; ``start > end`` wraps past midnight."""
+
+    start: time
+    end: time
+
+    def contains(self, local: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+@dataclass(frozen=True)
+class SendWindow:
+    """Local hours in which a campaign may send at all (``start_hour`` inclusive, ``end_hour`` exclusive)."""
+
+    start_hour: int
+    end_hour: int
+
+    def contains(self, local: time) -> bool:
+        hour = local.hour + local.minute / 60 + local.second / 3600
+        if self.start_hour < self.end_hour:
+            return self.start_hour <= hour < self.end_hour
+        return hour >= self.start_hour or hour < self.end_hour  # wraps past midnight
+
+
+@dataclass(frozen=True)
+class DiscountPolicy:
+    prefix: str
+    percent: float
+    from_step: int = 1
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int  # 1-based
+    delay_hours: float  # after the audience row's triggered_at
+    exit_when: tuple[str, ...] = ()  # names of exit_<name> columns; any true ends the sequence
+    discount: bool = False
+    email_template_id: str | None = None  # overrides the campaign's for this step
+    sms_body: str | None = None
+
+
+@dataclass(frozen=True)
+class FrequencyCap:
+    max_sends: int
+    window_hours: float
+
+
+@dataclass(frozen=True)
+class Campaign:
+    key: str
+    audience: str
+    description: str
+    channels: tuple[str, ...]  # preference order
+    email_template_id: str | None
+    sms_body: str | None
+    steps: tuple[Step, ...]
+    priority: int  # lower = more important; campaigns are processed in this order
+    kind: str  # promotional | transactional | internal
+    holdout_share: float
+    send_window: SendWindow | None
+    quiet_hours: Mapping[str, QuietHours]  # per channel; a channel absent here has none
+    unsubscribe_group: int | None
+    categories: tuple[str, ...]
+    discount: DiscountPolicy | None
+    purchase_exclusion_days: float
+    internal_recipients: tuple[str, ...] = ()
+
+    @property
+    def is_promotional(self) -> bool:
+        return self.kind == "promotional"
+
+    @property
+    def is_internal(self) -> bool:
+        return self.kind == "internal"
+
+    def step(self, number: int) -> Step:
+        return self.steps[number - 1]
+
+    def template_for(self, step: Step) -> str | None:
+        return step.email_template_id or self.email_template_id
+
+    def sms_body_for(self, step: Step) -> str | None:
+        return step.sms_body or self.sms_body
+
+
+@dataclass(frozen=True)
+class Settings:
+    store_time_zone: str = "UTC"
+    from_email: str | None = None
+    from_name: str | None = None
+    from_number: str | None = None
+    frequency_caps: Mapping[str, FrequencyCap] = field(
+        default_factory=lambda: {"email": FrequencyCap(1, 16.0), "sms": FrequencyCap(1, 24.0)})
+    promotional_per_day: int = 1
+    quiet_hours: Mapping[str, QuietHours] = field(
+        default_factory=lambda: {"sms": QuietHours(time(21), time(8))})
+
+
+@dataclass(frozen=True)
+class CampaignSet:
+    settings: Settings
+    campaigns: tuple[Campaign, ...]
+    source: str = "<memory>"
+
+    def __iter__(self) -> Iterator[Campaign]:
+        return iter(self.campaigns)
+
+    def __len__(self) -> int:
+        return len(self.campaigns)
+
+    def keys(self) -> list[str]:
+        return [c.key for c in self.campaigns]
+
+    def get(self, key: str) -> Campaign:
+        for campaign in self.campaigns:
+            if campaign.key == key:
+                return campaign
+        raise KeyError(f"no campaign {key!r} in {self.source}")
+
+    def by_priority(self) -> list[Campaign]:
+        return sorted(self.campaigns, key=lambda c: (c.priority, c.key))
+
+
+# ---------------------------------------------------------------- loading
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; a duplicated campaign must be an error instead."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise CampaignConfigError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
+def load_campaigns(path: str | os.PathLike | None = None) -> CampaignSet:
+    """Read and validate a campaign file (``None``: ``$RETENTION_CAMPAIGNS`` or the shipped file)."""
+    path = Path(path or os.environ.get(CAMPAIGNS_ENV) or SHIPPED_FILE)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CampaignConfigError(f"{path}: cannot read the campaign file ({exc.strerror})") from None
+    return parse_campaigns(text, source=str(path))
+
+
+def parse_campaigns(text: str, source: str = "<string>") -> CampaignSet:
+    try:
+        document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except CampaignConfigError as exc:
+        raise CampaignConfigError(f"{source}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise CampaignConfigError(f"{source}: not valid YAML ({exc})") from None
+    return _Validator(source).campaign_set(document)
+
+
+class _Validator:
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, where: str, field_name: str, reason: str):
+        raise CampaignConfigError(f"{self.source}: {where}, field '{field_name}': {reason}")
+
+    # -- generic checks
+
+    def mapping(self, value, where: str, field_name: str, allowed: set[str], required: set[str] = frozenset()):
+        if not isinstance(value, dict):
+            self.fail(where, field_name, f"expected a mapping, got {type(value).__name__}")
+        for key in value:
+            if key not in allowed:
+                self.fail(where, f"{field_name}.{key}" if field_name else str(key),
+                          f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        for key in required:
+            if key not in value:
+                self.fail(where, f"{field_name}.{key}" if field_name else key, "is required")
+        return value
+
+    def integer(self, value, where, name, minimum=None, maximum=None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(where, name, f"expected an integer, got {value!r}")
+        self.in_range(value, where, name, minimum, maximum)
+        return value
+
+    def number(self, value, where, name, minimum=None, maximum=None) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(where, name, f"expected a number, got {value!r}")
+        self.in_range(value, where, name, minimum, maximum)
+        return float(value)
+
+    def in_range(self, value, where, name, minimum, maximum):
+        if minimum is not None and value < minimum:
+            self.fail(where, name, f"{value!r} is below the minimum {minimum}")
+        if maximum is not None and value > maximum:
+            self.fail(where, name, f"{value!r} is above the maximum {maximum}")
+
+    def text(self, value, where, name, pattern: re.Pattern | None = None, what: str = "") -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(where, name, f"expected a non-empty string, got {value!r}")
+        if pattern is not None and not pattern.match(value):
+            self.fail(where, name, f"{value!r} is not {what or 'valid'}")
+        return value
+
+    def boolean(self, value, where, name) -> bool:
+        if not isinstance(value, bool):
+            self.fail(where, name, f"expected true or false, got {value!r}")
+        return value
+
+    def string_list(self, value, where, name, pattern=None, what="") -> tuple[str, ...]:
+        if not isinstance(value, list):
+            self.fail(where, name, f"expected a list, got {type(value).__name__}")
+        items = tuple(self.text(item, where, name, pattern, what) for item in value)
+        if len(set(items)) != len(items):
+            self.fail(where, name, "lists the same value twice")
+        return items
+
+    def clock(self, value, where, name) -> time:
+        if not isinstance(value, str) or not re.match(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", value):
+            self.fail(where, name, f"expected a local time \"HH:MM\", got {value!r}")
+        hour, minute = value.split(":")
+        return time(int(hour), int(minute))
+
+    def quiet_hours(self, value, where, name) -> dict[str, QuietHours]:
+        self.mapping(value, where, name, set(CHANNELS))
+        hours: dict[str, QuietHours] = {}
+        for channel, spec in value.items():
+            if spec is None:  # explicitly none for this channel
+                continue
+            self.mapping(spec, where, f"{name}.{channel}", {"start", "end"}, {"start", "end"})
+            quiet = QuietHours(self.clock(spec["start"], where, f"{name}.{channel}.start"),
+                               self.clock(spec["end"], where, f"{name}.{channel}.end"))
+            if quiet.start == quiet.end:
+                self.fail(where, f"{name}.{channel}", "start and end are equal")
+            hours[channel] = quiet
+        return hours
+
+    def sms_template(self, value, where, name) -> str:
+        self.text(value, where, name)
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+        except ValueError as exc:
+            self.fail(where, name, f"not a valid template ({exc})")
+        for field_name in fields:
+            if not field_name or "." in field_name:  # no positional fields, no attribute access
+                self.fail(where, name, f"template field {{{field_name}}} must name a payload field")
+        if len(value) > SMS_MAX_CHARS:
+            self.fail(where, name, f"longer than {SMS_MAX_CHARS} characters")
+        return value
+
+    # -- the document
+
+    def campaign_set(self, document) -> CampaignSet:
+        if document is None:
+            raise CampaignConfigError(f"{self.source}: the file is empty")
+        self.mapping(document, "top level", "", {"settings", "campaigns"}, {"campaigns"})
+        settings = self.settings(document.get("settings") or {})
+        raw = document["campaigns"]
+        if not isinstance(raw, dict) or not raw:
+            self.fail("top level", "campaigns", "expected a non-empty mapping of campaign key to campaign")
+        campaigns = tuple(self.campaign(key, spec, settings) for key, spec in raw.items())
+        return CampaignSet(settings, campaigns, self.source)
+
+    def settings(self, raw) -> Settings:
+        where = "settings"
+        allowed = {"store_time_zone", "from_email", "from_name", "from_number", "frequency_caps",
+                   "promotional_per_day", "quiet_hours"}
+        self.mapping(raw, where, "", allowed)
+        defaults = Settings()
+        zone = self.time_zone(raw.get("store_time_zone", defaults.store_time_zone), where, "store_time_zone")
+        caps = dict(defaults.frequency_caps)
+        if "frequency_caps" in raw:
+            self.mapping(raw["frequency_caps"], where, "frequency_caps", set(CHANNELS))
+            for channel, spec in raw["frequency_caps"].items():
+                name = f"frequency_caps.{channel}"
+                self.mapping(spec, where, name, {"max_sends", "window_hours"}, {"max_sends", "window_hours"})
+                caps[channel] = FrequencyCap(self.integer(spec["max_sends"], where, f"{name}.max_sends", 1),
+                                             self.number(spec["window_hours"], where, f"{name}.window_hours", 0.01))
+        quiet = defaults.quiet_hours
+        if "quiet_hours" in raw:
+            quiet = self.quiet_hours(raw["quiet_hours"], where, "quiet_hours")
+        return Settings(
+            store_time_zone=zone,
+            from_email=self.optional(raw, "from_email", where, EMAIL_PATTERN, "an email address"),
+            from_name=self.optional(raw, "from_name", where),
+            from_number=self.optional(raw, "from_number", where, PHONE_PATTERN, "an E.164 phone number"),
+            frequency_caps=caps,
+            promotional_per_day=self.integer(raw.get("promotional_per_day", 1), where, "promotional_per_day", 1),
+            quiet_hours=quiet,
+        )
+
+    def optional(self, raw, key, where, pattern=None, what=""):
+        value = raw.get(key)
+        return None if value is None else self.text(value, where, key, pattern, what)
+
+    def time_zone(self, value, where, name) -> str:
+        self.text(value, where, name)
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.fail(where, name, f"{value!r} is not an IANA time zone")
+        return value
+
+    CAMPAIGN_FIELDS = {"audience", "description", "channels", "email_template_id", "sms_body", "steps",
+                       "priority", "kind", "holdout_share", "send_window", "quiet_hours", "unsubscribe_group",
+                       "categories", "discount", "purchase_exclusion_days", "internal_recipients"}
+
+    def campaign(self, key, raw, settings: Settings) -> Campaign:
+        if not isinstance(key, str) or not KEY_PATTERN.match(key):
+            raise CampaignConfigError(f"{self.source}: campaign key {key!r} must be lower_snake_case")
+        where = f"campaign '{key}'"
+        self.mapping(raw, where, "", self.CAMPAIGN_FIELDS, {"channels", "steps", "priority", "kind"})
+        kind = raw["kind"]
+        if kind not in KINDS:
+            self.fail(where, "kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+        channels = self.string_list(raw["channels"], where, "channels")
+        if not channels:
+            self.fail(where, "channels", "needs at least one channel")
+        for channel in channels:
+            if channel not in CHANNELS:
+                self.fail(where, "channels", f"{channel!r} is not one of {', '.join(CHANNELS)}")
+        template = raw.get("email_template_id")
+        if template is not None:
+            self.text(template, where, "email_template_id", TEMPLATE_PATTERN, "a SendGrid dynamic template id (d-...)")
+        sms_body = raw.get("sms_body")
+        if sms_body is not None:
+            self.sms_template(sms_body, where, "sms_body")
+        discount = self.discount(raw.get("discount"), where)
+        steps = self.steps(raw["steps"], where, discount)
+        if "email" in channels and not all(template or s.email_template_id for s in steps):
+            self.fail(where, "email_template_id", "an email campaign needs a template id (for every step)")
+        if "sms" in channels and not all(sms_body or s.sms_body for s in steps):
+            self.fail(where, "sms_body", "an SMS campaign needs an sms_body (for every step)")
+        if discount and discount.from_step > len(steps):
+            self.fail(where, "discount.from_step", f"{discount.from_step} is past the last step ({len(steps)})")
+        holdout = self.number(raw.get("holdout_share", 0.0), where, "holdout_share", 0.0)
+        if holdout >= 1.0:
+            self.fail(where, "holdout_share", f"{holdout!r} must be below 1 (a share in [0, 1))")
+        group = raw.get("unsubscribe_group")
+        if group is not None:
+            self.integer(group, where, "unsubscribe_group", 1)
+        if kind == "promotional" and "email" in channels and group is None:
+            self.fail(where, "unsubscribe_group", "a promotional email campaign needs a SendGrid unsubscribe group")
+        recipients = self.string_list(raw.get("internal_recipients", []), where, "internal_recipients",
+                                      EMAIL_PATTERN, "an email address")
+        if kind == "internal":
+            if channels != ("email",):
+                self.fail(where, "channels", "an internal alert goes by email only")
+            if not recipients:
+                self.fail(where, "internal_recipients", "an internal alert needs at least one staff address")
+            if holdout:
+                self.fail(where, "holdout_share", "an internal alert cannot have a holdout")
+        elif recipients:
+            self.fail(where, "internal_recipients", "only internal campaigns have staff recipients")
+        quiet = dict(settings.quiet_hours)
+        if "quiet_hours" in raw:
+            if raw["quiet_hours"] is None:
+                quiet = {}
+            else:
+                quiet.update({c: None for c in (raw["quiet_hours"] or {})})
+                quiet.update(self.quiet_hours(raw["quiet_hours"], where, "quiet_hours"))
+                quiet = {c: q for c, q in quiet.items() if q is not None}
+        categories = self.string_list(raw.get("categories", [key]), where, "categories")
+        if len(categories) > 10:
+            self.fail(where, "categories", "SendGrid accepts at most 10 categories")
+        return Campaign(
+            key=key,
+            audience=self.text(raw.get("audience", f"audience_{key}"), where, "audience", KEY_PATTERN,
+                               "a dbt model name"),
+            description=str(raw.get("description", "")),
+            channels=channels,
+            email_template_id=template,
+            sms_body=sms_body,
+            steps=steps,
+            priority=self.integer(raw["priority"], where, "priority", 0),
+            kind=kind,
+            holdout_share=holdout,
+            send_window=self.send_window(raw.get("send_window"), where),
+            quiet_hours=quiet,
+            unsubscribe_group=group,
+            categories=categories,
+            discount=discount,
+            purchase_exclusion_days=self.number(raw.get("purchase_exclusion_days", 0), where,
+                                                "purchase_exclusion_days", 0),
+            internal_recipients=recipients,
+        )
+
+    def discount(self, raw, where) -> DiscountPolicy | None:
+        if raw is None:
+            return None
+        self.mapping(raw, where, "discount", {"prefix", "percent", "from_step"}, {"prefix", "percent"})
+        return DiscountPolicy(
+            prefix=self.text(raw["prefix"], where, "discount.prefix", COUPON_PREFIX_PATTERN,
+                             "1-12 capital letters or digits"),
+            percent=self.number(raw["percent"], where, "discount.percent", 0.01, 100),
+            from_step=self.integer(raw.get("from_step", 1), where, "discount.from_step", 1),
+        )
+
+    def send_window(self, raw, where) -> SendWindow | None:
+        if raw is None:
+            return None
+        self.mapping(raw, where, "send_window", {"start_hour", "end_hour"}, {"start_hour", "end_hour"})
+        start = self.integer(raw["start_hour"], where, "send_window.start_hour", 0, 23)
+        end = self.integer(raw["end_hour"], where, "send_window.end_hour", 1, 24)
+        if start == end:
+            self.fail(where, "send_window", "start_hour and end_hour are equal")
+        return SendWindow(start, end)
+
+    def steps(self, raw, where, discount: DiscountPolicy | None) -> tuple[Step, ...]:
+        if not isinstance(raw, list) or not raw:
+            self.fail(where, "steps", "expected a non-empty list of steps")
+        steps: list[Step] = []
+        for index, spec in enumerate(raw, start=1):
+            name = f"steps[{index}]"
+            self.mapping(spec, where, name, {"delay_hours", "exit_when", "discount", "email_template_id", "sms_body"},
+                         {"delay_hours"})
+            delay = self.number(spec["delay_hours"], where, f"{name}.delay_hours", 0)
+            if steps and delay <= steps[-1].delay_hours:
+                self.fail(where, f"{name}.delay_hours",
+                          f"{delay:g} must be later than the previous step's {steps[-1].delay_hours:g}")
+            exits = self.string_list(spec.get("exit_when", []), where, f"{name}.exit_when", KEY_PATTERN,
+                                     "an exit condition name")
+            # the policy's from_step decides by default; a step may say otherwise explicitly
+            wants_discount = bool(discount and index >= discount.from_step)
+            if "discount" in spec:
+                wants_discount = self.boolean(spec["discount"], where, f"{name}.discount")
+            if wants_discount and discount is None:
+                self.fail(where, f"{name}.discount", "a discounted step needs the campaign's discount policy")
+            template = spec.get("email_template_id")
+            if template is not None:
+                self.text(template, where, f"{name}.email_template_id", TEMPLATE_PATTERN,
+                          "a SendGrid dynamic template id (d-...)")
+            body = spec.get("sms_body")
+            if body is not None:
+                self.sms_template(body, where, f"{name}.sms_body")
+            steps.append(Step(index, delay, exits, wants_discount, template, body))
+        return tuple(steps)

@@ -1,0 +1,41 @@
+"""Discount codes: one per campaign, customer and occurrence, the same on every run.
+
+    code = coupon_code(policy, "abandoned_cart", customer_key, occurrence)   # e.g. CART-7K2M4Q9XPA3B
+
+An HMAC-SHA256 of ``campaign|customer_key|occurrence`` under a secret, base32, 12 characters
+(60 bits): deterministic, so a rerun or the next step of a sequence quotes the same code, and
+unguessable without the secret, so nobody derives a neighbour's code from their own. The engine
+records each code in the ledger's ``coupons`` table when it claims the send (a collision between
+two recipients is refused there); the store's discount codes are created from that table.
+
+The secret comes from ``RETENTION_COUPON_SECRET``. Without it the simulator's fixed, documented
+default is used: fine for the outbox and the demo, never for a live store.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+from retention.activation.campaigns import DiscountPolicy
+
+SECRET_ENV = "RETENTION_COUPON_SECRET"
+SIMULATOR_SECRET = "retention-simulator-coupon-secret"  # public on purpose: demo and tests only
+CODE_LENGTH = 12
+
+
+def coupon_secret() -> bytes:
+    return (os.environ.get(SECRET_ENV) or SIMULATOR_SECRET).encode()
+
+
+def uses_default_secret() -> bool:
+    return not os.environ.get(SECRET_ENV)
+
+
+def coupon_code(policy: DiscountPolicy, campaign_key: str, customer_key: str, occurrence: str,
+                secret: bytes | None = None) -> str:
+    message = f"{campaign_key}|{customer_key}|{occurrence}".encode()
+    digest = hmac.new(secret if secret is not None else coupon_secret(), message, hashlib.sha256).digest()
+    return f"{policy.prefix}-{base64.b32encode(digest).decode()[:CODE_LENGTH]}"

@@ -1,0 +1,232 @@
+"""The eligibility gate: the one place every send passes, in a fixed order.
+
+1. ``no_consent``      no consent (or no address) on any of the campaign's channels; with
+                       several channels the first in preference order passing 1-2 is chosen
+2. ``suppressed``      a suppression for that channel (unsubscribe, bounce, spam report, STOP,
+                       erasure ... from the warehouse, or a Twilio 21610 the ledger recorded)
+3. ``already_sent``    the ledger has this campaign, step, customer and occurrence
+4. ``exit_condition``  an ``exit_<name>`` named by the step is true
+5. ``recent_purchase`` promotional only: an order within ``purchase_exclusion_days``
+6. ``frequency_cap``   per channel, across all campaigns, ledger sends plus this run's
+7. ``priority``        promotional only: the customer's promotional message(s) of the local day
+                       are used up (campaigns run in priority order, so the best one won)
+8. quiet hours         not an exclusion: DEFERRED to the next allowed local time
+9. holdout             deterministic hash of customer and campaign; recorded, nothing sent
+
+Internal alerts (to staff) only pass 3 and 4: the customer's consent, caps and quiet hours
+are about messages to the customer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+from retention.activation.campaigns import Campaign, QuietHours, SendWindow, Settings, Step
+
+UTC = timezone.utc
+EXCLUSION_REASONS = ("no_consent", "suppressed", "already_sent", "exit_condition", "recent_purchase",
+                     "frequency_cap", "priority")
+# A record in one of these states means this step was decided for good (or is in doubt).
+BLOCKING_STATUSES = frozenset({"claimed", "sent", "outbox", "held_out", "dead_letter", "suppressed"})
+# Only these let the next step of a sequence follow.
+DELIVERED_STATUSES = frozenset({"sent", "outbox"})
+ADDRESS_COLUMN = {"email": "email", "sms": "phone"}
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str  # "send" | "deferred" | "held_out" | "excluded"
+    reason: str | None = None  # exclusion reason when excluded
+    channel: str | None = None
+    not_before: datetime | None = None  # when deferred (UTC)
+
+
+# ---------------------------------------------------------------- small pure helpers
+
+
+def as_utc(value: Any) -> datetime | None:
+    """A timestamp from pandas, the ledger or Python as an aware UTC datetime (naive = UTC)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def is_true(value: Any) -> bool:
+    """Null counts as false: a flag dbt could not compute has not happened."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return bool(value)
+
+
+def is_blank(value: Any) -> bool:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def zone(name: Any, fallback: str) -> ZoneInfo:
+    """The recipient's zone; the store's when it is missing or unknown."""
+    return _zone(name if isinstance(name, str) and name else fallback, fallback)
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str, fallback: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(fallback)
+
+
+def holdout_fraction(customer_key: str, campaign_key: str) -> float:
+    """Where a customer falls in [0, 1) for a campaign: the same on every run and machine."""
+    digest = hashlib.sha256(f"{customer_key}|{campaign_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def in_holdout(customer_key: str, campaign_key: str, share: float) -> bool:
+    return share > 0 and holdout_fraction(customer_key, campaign_key) < share
+
+
+def step_is_due(step: Step, triggered_at: datetime | None, now: datetime) -> bool:
+    return triggered_at is not None and now >= triggered_at + timedelta(hours=step.delay_hours)
+
+
+def next_allowed_time(now: datetime, tz: ZoneInfo, quiet: QuietHours | None,
+                      window: SendWindow | None) -> datetime | None:
+    """None when sending is allowed now, else the next allowed moment (UTC) in the recipient's zone."""
+    def allowed(local: datetime) -> bool:
+        moment = local.timetz().replace(tzinfo=None)
+        return not (quiet and quiet.contains(moment)) and not (window and not window.contains(moment))
+
+    local_now = now.astimezone(tz)
+    if allowed(local_now):
+        return None
+    boundaries = [b for b in ((quiet.end if quiet else None),
+                              (time(window.start_hour) if window else None)) if b]
+    candidates = []
+    for days in range(3):
+        day = local_now.date() + timedelta(days=days)
+        for boundary in boundaries:
+            # build in local wall time; zoneinfo resolves DST gaps and folds
+            local = datetime.combine(day, boundary, tzinfo=tz)
+            local = local.astimezone(UTC).astimezone(tz)
+            if local > local_now and allowed(local):
+                candidates.append(local)
+    if not candidates:  # quiet hours and window never meet; config validation makes this unlikely
+        return None
+    return min(candidates).astimezone(UTC)
+
+
+# ---------------------------------------------------------------- sends already decided
+
+
+class SendHistory:
+    """Customer-facing sends per customer and channel: the ledger's recent ones plus this run's.
+
+    Seeded once from the ledger (one query) and added to as the gate decides, so caps and the
+    promotional slot hold across campaigns within a run, also in a dry run that writes nothing.
+    """
+
+    def __init__(self):
+        self._sends: dict[str, list[tuple[str, datetime, bool]]] = defaultdict(list)
+
+    def add(self, customer_key: str, channel: str, at: datetime, promotional: bool) -> None:
+        self._sends[customer_key].append((channel, at, promotional))
+
+    def count(self, customer_key: str, channel: str, since: datetime) -> int:
+        return sum(1 for ch, at, _ in self._sends.get(customer_key, ()) if ch == channel and at > since)
+
+    def promotional_on(self, customer_key: str, local_day: date, tz: ZoneInfo) -> int:
+        return sum(1 for _, at, promo in self._sends.get(customer_key, ())
+                   if promo and at.astimezone(tz).date() == local_day)
+
+
+# ---------------------------------------------------------------- the gate
+
+
+class Gate:
+    def __init__(self, settings: Settings, now: datetime, history: SendHistory | None = None,
+                 suppressed: Mapping[str, set[str]] | None = None):
+        self.settings = settings
+        self.now = as_utc(now)
+        self.history = history or SendHistory()
+        self.suppressed = suppressed or {}  # channel -> customer keys suppressed in the ledger
+        self.counts: Counter = Counter()  # exclusion reasons and outcomes, over every decision
+
+    def decide(self, campaign: Campaign, step: Step, row: Mapping[str, Any],
+               existing_status: str | None) -> Decision:
+        """Run one recipient and step through the gate; a "send" is added to the history."""
+        decision = self._decide(campaign, step, row, existing_status)
+        self.counts[decision.reason or decision.outcome] += 1
+        return decision
+
+    def _decide(self, campaign: Campaign, step: Step, row: Mapping[str, Any],
+                existing_status: str | None) -> Decision:
+        customer = str(row["customer_key"])
+        if campaign.is_internal:
+            return self._internal(campaign, step, row, existing_status)
+
+        consenting = [c for c in campaign.channels if self.has_consent(row, c)]
+        if not consenting:
+            return Decision("excluded", "no_consent")
+        channel = next((c for c in consenting if not self.is_suppressed(row, c)), None)
+        if channel is None:
+            return Decision("excluded", "suppressed")
+        if existing_status in BLOCKING_STATUSES:
+            return Decision("excluded", "already_sent", channel)
+        if any(is_true(row.get(f"exit_{name}")) for name in step.exit_when):
+            return Decision("excluded", "exit_condition", channel)
+        if campaign.is_promotional and self.recently_purchased(campaign, row):
+            return Decision("excluded", "recent_purchase", channel)
+        cap = self.settings.frequency_caps.get(channel)
+        if cap and self.history.count(customer, channel, self.now - timedelta(hours=cap.window_hours)) >= cap.max_sends:
+            return Decision("excluded", "frequency_cap", channel)
+        tz = zone(row.get("time_zone"), self.settings.store_time_zone)
+        if campaign.is_promotional and (
+                self.history.promotional_on(customer, self.now.astimezone(tz).date(), tz)
+                >= self.settings.promotional_per_day):
+            return Decision("excluded", "priority", channel)
+        not_before = next_allowed_time(self.now, tz, campaign.quiet_hours.get(channel), campaign.send_window)
+        if not_before is not None:
+            return Decision("deferred", None, channel, not_before)
+        if in_holdout(customer, campaign.key, campaign.holdout_share):
+            return Decision("held_out", None, channel)
+        self.history.add(customer, channel, self.now, campaign.is_promotional)
+        return Decision("send", None, channel)
+
+    def _internal(self, campaign: Campaign, step: Step, row, existing_status) -> Decision:
+        if existing_status in BLOCKING_STATUSES:
+            return Decision("excluded", "already_sent", "email")
+        if any(is_true(row.get(f"exit_{name}")) for name in step.exit_when):
+            return Decision("excluded", "exit_condition", "email")
+        return Decision("send", None, "email")
+
+    def has_consent(self, row: Mapping[str, Any], channel: str) -> bool:
+        return not is_blank(row.get(ADDRESS_COLUMN[channel])) and is_true(row.get(f"is_{channel}_marketable"))
+
+    def is_suppressed(self, row: Mapping[str, Any], channel: str) -> bool:
+        return (not is_blank(row.get(f"{channel}_suppression_reason"))
+                or str(row["customer_key"]) in self.suppressed.get(channel, ()))
+
+    def recently_purchased(self, campaign: Campaign, row: Mapping[str, Any]) -> bool:
+        if campaign.purchase_exclusion_days <= 0:
+            return False
+        last_order = as_utc(row.get("last_order_at"))
+        return last_order is not None and self.now - last_order < timedelta(days=campaign.purchase_exclusion_days)

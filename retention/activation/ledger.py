@@ -1,0 +1,440 @@
+"""The send ledger: a SQLite file that remembers every decision about every message.
+
+    ledger = Ledger.open(DataDir.from_env())          # activation/ledger.sqlite
+    ledger = Ledger(path)                              # any file; ":memory:" for tests
+
+One row per send_id = hash(campaign, step, customer_key, occurrence). Statuses:
+
+    claimed      written and committed BEFORE the provider request (with batch_id); a row still
+                 claimed after the run is IN DOUBT until a provider lookup settles it
+    sent         the provider accepted it (provider_message_id)
+    outbox       no API keys: the request body went to the outbox, nothing was sent
+    held_out     in the campaign's holdout; nothing sent, kept to measure lift
+    deferred     quiet hours or send window; ``not_before`` says when, ``snapshot`` keeps the
+                 audience row so a later run sends it even if the audience has moved on
+    dead_letter  rejected for good (4xx other than 429, or a message that could not be rendered);
+                 the request body is in ``dead_letters``, replayable
+    suppressed   Twilio 21610 (recipient replied STOP); also added to ``suppressions``
+    released     decided again by the next run: in doubt but the provider has no trace of it,
+                 a dead letter queued for replay, or a deferral the gate excluded when it came due
+
+WAL journal (readers never block the writer), ``synchronous=FULL`` (a committed claim survives a
+power cut, which is the whole point of claiming first), a busy timeout for concurrent runs, and
+one ``BEGIN IMMEDIATE`` transaction per batch. A claim only takes rows that are new, deferred or
+released, so two runs at once cannot both claim the same send.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import pandas as pd
+
+from retention.activation.messages import RESULT_STATUSES, SendResult
+from retention.paths import DataDir
+
+UTC = timezone.utc
+LEDGER_FILE = "ledger.sqlite"
+STATUSES = ("claimed", "sent", "outbox", "held_out", "deferred", "dead_letter", "suppressed", "released")
+OPEN_STATUSES = ("deferred", "released")  # a new decision may overwrite these, nothing else
+COUNTED_STATUSES = ("claimed", "sent", "outbox")  # count towards frequency caps
+EXPORT_COLUMNS = ("send_id", "campaign", "step", "customer_key", "occurrence", "channel", "status", "mode",
+                  "batch_id", "decided_at", "sent_at", "not_before", "provider_message_id", "coupon_code",
+                  "error", "attempts", "audience_as_of", "run_id")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sends (
+    send_id TEXT PRIMARY KEY,
+    campaign TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    customer_key TEXT NOT NULL,
+    occurrence TEXT NOT NULL,
+    channel TEXT,
+    status TEXT NOT NULL,
+    mode TEXT,
+    batch_id TEXT,
+    decided_at TEXT NOT NULL,
+    sent_at TEXT,
+    not_before TEXT,
+    provider_message_id TEXT,
+    coupon_code TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    audience_as_of TEXT,
+    run_id TEXT,
+    snapshot TEXT
+);
+CREATE INDEX IF NOT EXISTS sends_by_occurrence ON sends (campaign, customer_key, occurrence);
+CREATE INDEX IF NOT EXISTS sends_by_status ON sends (status);
+CREATE INDEX IF NOT EXISTS sends_by_decided_at ON sends (decided_at);
+CREATE INDEX IF NOT EXISTS sends_by_sent_at ON sends (sent_at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    send_id TEXT NOT NULL,
+    campaign TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    customer_key TEXT NOT NULL,
+    channel TEXT,
+    http_status INTEGER,
+    reason TEXT,
+    request_body TEXT,
+    created_at TEXT NOT NULL,
+    replayed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS dead_letters_pending ON dead_letters (replayed_at, campaign);
+CREATE TABLE IF NOT EXISTS suppressions (
+    channel TEXT NOT NULL,
+    customer_key TEXT NOT NULL,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (channel, customer_key)
+);
+CREATE TABLE IF NOT EXISTS coupons (
+    code TEXT PRIMARY KEY,
+    campaign TEXT NOT NULL,
+    customer_key TEXT NOT NULL,
+    occurrence TEXT NOT NULL,
+    percent REAL,
+    created_at TEXT NOT NULL,
+    UNIQUE (campaign, customer_key, occurrence)
+);
+"""
+
+
+def send_id_for(campaign: str, step: int, customer_key: str, occurrence: str) -> str:
+    """The ledger key: the same message has the same id on every run."""
+    return hashlib.sha256(f"{campaign}|{step}|{customer_key}|{occurrence}".encode()).hexdigest()[:32]
+
+
+def ts(value: datetime | None) -> str | None:
+    """One text format for every timestamp, so SQL comparisons are chronological."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_ts(value: str | None) -> datetime | None:
+    return None if value is None else datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    send_id: str
+    campaign: str
+    step: int
+    customer_key: str
+    occurrence: str
+    channel: str | None
+    status: str
+    mode: str | None
+    not_before: datetime | None
+    attempts: int
+    snapshot: str | None = None
+    decided_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecentSend:
+    customer_key: str
+    channel: str
+    campaign: str
+    at: datetime
+
+
+class CouponCollisionError(RuntimeError):
+    """Two different recipients got the same code; never hand one person's code to another."""
+
+
+class Ledger:
+    def __init__(self, path: str | Path, busy_timeout_ms: int = 30_000):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # autocommit mode: every transaction below is an explicit BEGIN IMMEDIATE ... COMMIT
+        self.conn = sqlite3.connect(self.path, timeout=busy_timeout_ms / 1000, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = FULL")
+        self.conn.executescript(SCHEMA)
+
+    @classmethod
+    def open(cls, data_dir: DataDir, busy_timeout_ms: int = 30_000) -> "Ledger":
+        return cls(data_dir.activation / LEDGER_FILE, busy_timeout_ms)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # ------------------------------------------------------------ what the gate asks
+
+    def status_of(self, send_id: str) -> str | None:
+        row = self.conn.execute("SELECT status FROM sends WHERE send_id = ?", (send_id,)).fetchone()
+        return row["status"] if row else None
+
+    def campaign_records(self, campaign: str) -> dict[tuple[str, str], dict[int, LedgerRecord]]:
+        """Every record of a campaign by (customer_key, occurrence) and step: one query per campaign."""
+        records: dict[tuple[str, str], dict[int, LedgerRecord]] = {}
+        query = """SELECT send_id, campaign, step, customer_key, occurrence, channel, status, mode, not_before,
+                          attempts, CASE WHEN status = 'deferred' THEN snapshot END AS snapshot, decided_at
+                   FROM sends WHERE campaign = ?"""
+        for row in self.conn.execute(query, (campaign,)):
+            record = _record(row)
+            records.setdefault((record.customer_key, record.occurrence), {})[record.step] = record
+        return records
+
+    def recent_sends(self, since: datetime) -> list[RecentSend]:
+        """Sends (claimed, sent or outbox) after ``since``: what frequency caps and the daily slot count."""
+        query = f"""SELECT customer_key, channel, campaign, COALESCE(sent_at, decided_at) AS at FROM sends
+                    WHERE status IN {COUNTED_STATUSES} AND COALESCE(sent_at, decided_at) > ?"""
+        return [RecentSend(r["customer_key"], r["channel"], r["campaign"], parse_ts(r["at"]))
+                for r in self.conn.execute(query, (ts(since),))]
+
+    def sends_in_window(self, customer_key: str, channel: str, since: datetime) -> int:
+        query = f"""SELECT COUNT(*) FROM sends WHERE customer_key = ? AND channel = ? AND status IN {COUNTED_STATUSES}
+                    AND COALESCE(sent_at, decided_at) > ?"""
+        return self.conn.execute(query, (customer_key, channel, ts(since))).fetchone()[0]
+
+    def sends_between(self, customer_key: str, campaigns: Iterable[str], start: datetime, end: datetime) -> int:
+        """Sends of the given (promotional) campaigns to a customer in [start, end): the daily slot."""
+        names = tuple(campaigns)
+        if not names:
+            return 0
+        marks = ",".join("?" * len(names))
+        query = f"""SELECT COUNT(*) FROM sends WHERE customer_key = ? AND campaign IN ({marks})
+                    AND status IN {COUNTED_STATUSES}
+                    AND COALESCE(sent_at, decided_at) >= ? AND COALESCE(sent_at, decided_at) < ?"""
+        return self.conn.execute(query, (customer_key, *names, ts(start), ts(end))).fetchone()[0]
+
+    def suppressed_customers(self) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for row in self.conn.execute("SELECT channel, customer_key FROM suppressions"):
+            found.setdefault(row["channel"], set()).add(row["customer_key"])
+        return found
+
+    # ------------------------------------------------------------ writing decisions
+
+    def record_decisions(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Held-out, deferred and unrenderable (dead-letter) decisions, in one transaction."""
+        with self.transaction() as conn:
+            self._upsert(conn, rows)
+            for row in rows:
+                if row["status"] == "dead_letter":
+                    self._dead_letter(conn, row, row.get("http_status"), row.get("error"), row.get("request_body"),
+                                      _row_values(row)["decided_at"])
+
+    def claim(self, rows: Sequence[Mapping[str, Any]], batch_id: str) -> set[str]:
+        """Claim a batch and commit before anything is sent; returns the send_ids this call claimed.
+
+        Rows already claimed, sent or otherwise decided (by another run) are left alone and
+        not returned, so the caller sends only what it owns.
+        """
+        rows = [{**row, "status": "claimed", "batch_id": batch_id} for row in rows]
+        with self.transaction() as conn:
+            self._upsert(conn, rows)
+            claimed = {r[0] for r in conn.execute(
+                "SELECT send_id FROM sends WHERE batch_id = ? AND status = 'claimed'", (batch_id,))}
+            self._record_coupons(conn, [r for r in rows if r["send_id"] in claimed and r.get("coupon_code")])
+        return claimed
+
+    def record_results(self, results: Sequence[SendResult], now: datetime) -> None:
+        """What the provider answered for a claimed batch, in one transaction."""
+        with self.transaction() as conn:
+            for result in results:
+                if result.status not in RESULT_STATUSES:
+                    continue  # an answer we do not understand leaves the claim in doubt
+                row = conn.execute("SELECT * FROM sends WHERE send_id = ? AND status = 'claimed'",
+                                   (result.send_id,)).fetchone()
+                if row is None:
+                    continue  # not ours or already settled
+                conn.execute("""UPDATE sends SET status = ?, sent_at = ?, provider_message_id = ?, error = ?
+                                WHERE send_id = ?""",
+                             (result.status, ts(now) if result.status in ("sent", "outbox") else None,
+                              result.provider_message_id, result.error, result.send_id))
+                if result.status == "dead_letter":
+                    self._dead_letter(conn, dict(row), result.http_status, result.error, result.request_body,
+                                      ts(now))
+                elif result.status == "suppressed":
+                    conn.execute("""INSERT OR REPLACE INTO suppressions (channel, customer_key, reason, created_at)
+                                    VALUES (?, ?, ?, ?)""", (row["channel"], row["customer_key"],
+                                                             result.error or "suppressed", ts(now)))
+
+    def add_suppression(self, channel: str, customer_key: str, reason: str, now: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO suppressions VALUES (?, ?, ?, ?)",
+                         (channel, customer_key, reason, ts(now)))
+
+    def release(self, send_ids: Iterable[str], reason: str, from_statuses: tuple[str, ...] = ("deferred",)) -> int:
+        """Let the next run decide these sends again (e.g. a deferral the gate has now excluded)."""
+        ids = list(send_ids)
+        marks = ",".join("?" * len(from_statuses))
+        with self.transaction() as conn:
+            return sum(conn.execute(
+                f"UPDATE sends SET status = 'released', error = ?, snapshot = NULL "
+                f"WHERE send_id = ? AND status IN ({marks})", (reason, send_id, *from_statuses)).rowcount
+                for send_id in ids)
+
+    # ------------------------------------------------------------ in doubt
+
+    def in_doubt(self, campaigns: Iterable[str] | None = None) -> list[LedgerRecord]:
+        """Claims that never got an answer: the process died between claim and result."""
+        rows = self.conn.execute("""SELECT send_id, campaign, step, customer_key, occurrence, channel, status, mode,
+                                           not_before, attempts, NULL AS snapshot, decided_at
+                                    FROM sends WHERE status = 'claimed' ORDER BY decided_at""").fetchall()
+        wanted = None if campaigns is None else set(campaigns)
+        return [_record(r) for r in rows if wanted is None or r["campaign"] in wanted]
+
+    def resolve_in_doubt(self, found: Mapping[str, bool | None], modes: Mapping[str, str], now: datetime) -> int:
+        """Settle claims with what the provider says: True = it has it, False = it never got it.
+
+        ``None`` (the provider cannot tell) leaves the claim in doubt: never resent automatically.
+        """
+        settled = 0
+        with self.transaction() as conn:
+            for send_id, known in found.items():
+                if known is None:
+                    continue
+                if known:
+                    status = "outbox" if modes.get(send_id) == "outbox" else "sent"
+                    cursor = conn.execute("""UPDATE sends SET status = ?, sent_at = COALESCE(sent_at, ?),
+                                             error = 'confirmed by provider lookup'
+                                             WHERE send_id = ? AND status = 'claimed'""", (status, ts(now), send_id))
+                else:
+                    cursor = conn.execute("""UPDATE sends SET status = 'released',
+                                             error = 'not found by provider lookup'
+                                             WHERE send_id = ? AND status = 'claimed'""", (send_id,))
+                settled += cursor.rowcount
+        return settled
+
+    def release_in_doubt(self, send_ids: Iterable[str], reason: str) -> int:
+        """An operator's decision that these in-doubt claims never reached the provider: the next
+        run sends them. Only for claims checked by hand; the engine never does this by itself."""
+        return self.release(send_ids, f"released by hand: {reason}", from_statuses=("claimed",))
+
+    # ------------------------------------------------------------ dead letters
+
+    def dead_letters(self, campaign: str | None = None, pending_only: bool = True) -> pd.DataFrame:
+        """The replay query: rejected sends with their reason and request body, oldest first."""
+        query = "SELECT * FROM dead_letters WHERE 1 = 1"
+        params: list[Any] = []
+        if pending_only:
+            query += " AND replayed_at IS NULL"
+        if campaign is not None:
+            query += " AND campaign = ?"
+            params.append(campaign)
+        return pd.read_sql_query(query + " ORDER BY id", self.conn, params=params)
+
+    def release_dead_letters(self, now: datetime, send_ids: Iterable[str] | None = None,
+                             campaign: str | None = None) -> int:
+        """Queue dead letters for replay: the next run re-renders them and passes them through the gate
+        again (consent may have changed since), so a fixed template or payload goes out once."""
+        pending = self.dead_letters(campaign)
+        if send_ids is not None:
+            pending = pending[pending["send_id"].isin(set(send_ids))]
+        with self.transaction() as conn:
+            for send_id in pending["send_id"].unique():
+                conn.execute("UPDATE dead_letters SET replayed_at = ? WHERE send_id = ? AND replayed_at IS NULL",
+                             (ts(now), send_id))
+                conn.execute("""UPDATE sends SET status = 'released', error = 'dead letter queued for replay'
+                                WHERE send_id = ? AND status = 'dead_letter'""", (send_id,))
+        return int(pending["send_id"].nunique())
+
+    # ------------------------------------------------------------ reading out
+
+    def rows(self, campaign: str | None = None) -> pd.DataFrame:
+        query = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM sends"
+        params: tuple = ()
+        if campaign is not None:
+            query += " WHERE campaign = ?"
+            params = (campaign,)
+        return pd.read_sql_query(query + " ORDER BY decided_at, send_id", self.conn, params=params)
+
+    def coupons(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM coupons ORDER BY created_at, code", self.conn)
+
+    def export_day(self, day: date) -> pd.DataFrame:
+        """A UTC day's decisions and sends, to write back to the landing zone (no addresses in it)."""
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        bounds = (ts(start), ts(start + timedelta(days=1)))
+        query = f"""SELECT {', '.join(EXPORT_COLUMNS)} FROM sends
+                    WHERE (decided_at >= ? AND decided_at < ?) OR (sent_at >= ? AND sent_at < ?)
+                    ORDER BY decided_at, send_id"""
+        frame = pd.read_sql_query(query, self.conn, params=(*bounds, *bounds))
+        for column in ("decided_at", "sent_at", "not_before"):
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="%Y-%m-%dT%H:%M:%S.%fZ")
+        frame["step"] = frame["step"].astype("int64")
+        frame["attempts"] = frame["attempts"].astype("int64")
+        return frame
+
+    # ------------------------------------------------------------ internals
+
+    def _upsert(self, conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        conn.executemany(f"""
+            INSERT INTO sends (send_id, campaign, step, customer_key, occurrence, channel, status, mode, batch_id,
+                               decided_at, not_before, coupon_code, error, attempts, audience_as_of, run_id, snapshot)
+            VALUES (:send_id, :campaign, :step, :customer_key, :occurrence, :channel, :status, :mode, :batch_id,
+                    :decided_at, :not_before, :coupon_code, :error, :attempts, :audience_as_of, :run_id, :snapshot)
+            ON CONFLICT (send_id) DO UPDATE SET
+                channel = excluded.channel, status = excluded.status, mode = excluded.mode,
+                batch_id = excluded.batch_id, decided_at = excluded.decided_at, not_before = excluded.not_before,
+                coupon_code = excluded.coupon_code, error = excluded.error,
+                attempts = sends.attempts + excluded.attempts, audience_as_of = excluded.audience_as_of,
+                run_id = excluded.run_id, snapshot = excluded.snapshot, sent_at = NULL, provider_message_id = NULL
+            WHERE sends.status IN {OPEN_STATUSES}""", [_row_values(r) for r in rows])
+
+    def _dead_letter(self, conn, row: Mapping[str, Any], http_status, reason, request_body, created_at: str) -> None:
+        conn.execute("""INSERT INTO dead_letters (send_id, campaign, step, customer_key, channel, http_status, reason,
+                                                  request_body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                     (row["send_id"], row["campaign"], row["step"], row["customer_key"], row.get("channel"),
+                      http_status, reason, request_body, created_at))
+
+    def _record_coupons(self, conn, rows: Sequence[Mapping[str, Any]]) -> None:
+        for row in rows:
+            existing = conn.execute("SELECT campaign, customer_key, occurrence FROM coupons WHERE code = ?",
+                                    (row["coupon_code"],)).fetchone()
+            owner = (row["campaign"], row["customer_key"], row["occurrence"])
+            if existing is None:
+                conn.execute("""INSERT OR IGNORE INTO coupons (code, campaign, customer_key, occurrence, percent,
+                                created_at) VALUES (?, ?, ?, ?, ?, ?)""",
+                             (row["coupon_code"], *owner, row.get("coupon_percent"), _row_values(row)["decided_at"]))
+            elif tuple(existing) != owner:
+                raise CouponCollisionError(f"coupon code collision in campaign {row['campaign']}")
+
+
+def _row_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    values = {key: row.get(key) for key in ("send_id", "campaign", "step", "customer_key", "occurrence", "channel",
+                                             "status", "mode", "batch_id", "coupon_code", "error", "audience_as_of",
+                                             "run_id", "snapshot")}
+    values["decided_at"] = ts(row["decided_at"]) if isinstance(row["decided_at"], datetime) else row["decided_at"]
+    values["not_before"] = ts(row.get("not_before")) if isinstance(row.get("not_before"), datetime) else None
+    values["attempts"] = 1 if row["status"] == "claimed" else 0
+    return values
+
+
+def _record(row: sqlite3.Row) -> LedgerRecord:
+    return LedgerRecord(row["send_id"], row["campaign"], int(row["step"]), row["customer_key"], row["occurrence"],
+                        row["channel"], row["status"], row["mode"], parse_ts(row["not_before"]),
+                        int(row["attempts"]), row["snapshot"], parse_ts(row["decided_at"]))

@@ -1,0 +1,139 @@
+"""Turn an audience row into the message a sender sends: dynamic data for email, text for SMS."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import date, datetime
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from retention.activation.campaigns import Campaign, Step
+from retention.activation.messages import OutgoingMessage
+
+
+SMS_NAME_FALLBACK = "there"  # "Hi there!" when the first name is unknown
+
+
+class RenderError(ValueError):
+    """A message cannot be built from this row; the send goes to the dead-letter table."""
+
+
+def hashed(customer_key: str) -> str:
+    """What logs, reports and errors show instead of a customer key."""
+    return hashlib.sha256(str(customer_key).encode()).hexdigest()[:12]
+
+
+def plain(value: Any) -> Any:
+    """A pandas/numpy value as plain JSON-able Python (NaN and NaT become None)."""
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [plain(v) for v in value.tolist()]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return plain(value.item())
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def payload_of(campaign: Campaign, row: Mapping[str, Any]) -> dict[str, Any]:
+    raw = row.get("payload")
+    if isinstance(raw, dict):
+        return plain(raw)
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+        return {}
+    try:
+        payload = json.loads(raw)
+    except (TypeError, ValueError) as exc:
+        raise RenderError(f"campaign {campaign.key}, customer {hashed(row['customer_key'])}: "
+                          f"payload is not JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise RenderError(f"campaign {campaign.key}, customer {hashed(row['customer_key'])}: "
+                          "payload is not a JSON object")
+    return payload
+
+
+def template_data(campaign: Campaign, step: Step, row: Mapping[str, Any], coupon_code: str | None) -> dict:
+    """The payload plus what the engine adds: first_name, coupon_code, discount_percent, step."""
+    payload = payload_of(campaign, row)
+    first_name = plain(row.get("first_name")) or payload.get("first_name") or None  # templates greet without
+    percent = campaign.discount.percent if (coupon_code and campaign.discount) else None
+    return {**payload, "first_name": first_name, "coupon_code": coupon_code,
+            "discount_percent": _whole(percent), "step": step.number}
+
+
+def sms_text(campaign: Campaign, step: Step, data: Mapping[str, Any], customer_key: str) -> str:
+    template = campaign.sms_body_for(step) or ""
+    fields = dict(data)
+    fields["first_name"] = fields.get("first_name") or SMS_NAME_FALLBACK
+    products = fields.get("products")
+    if isinstance(products, list) and products and isinstance(products[0], dict):
+        # shortcuts for the first product, so short SMS templates stay readable
+        fields.setdefault("product_title", products[0].get("title"))
+        fields.setdefault("product_price", _money(products[0].get("price")))
+    fields = {k: v for k, v in fields.items() if v is not None}  # None must never print as "None"
+    try:
+        return template.format_map(fields)
+    except KeyError as exc:
+        missing = exc.args[0]
+    except (IndexError, TypeError, ValueError) as exc:
+        missing = f"a value for the template ({exc})"
+    raise RenderError(f"campaign {campaign.key}, customer {hashed(customer_key)}: sms_body needs "
+                      f"{{{missing}}} but the payload has no such field (or it is empty)")
+
+
+def render_message(campaign: Campaign, step: Step, row: Mapping[str, Any], channel: str, send_id: str,
+                   coupon_code: str | None, to: str | None = None) -> OutgoingMessage:
+    customer_key = str(row["customer_key"])
+    data = template_data(campaign, step, row, coupon_code)
+    address = to or plain(row.get("email" if channel == "email" else "phone"))
+    if not address:
+        raise RenderError(f"campaign {campaign.key}, customer {hashed(customer_key)}: no {channel} address")
+    if channel == "email":
+        template_id, body = campaign.template_for(step), None
+    else:
+        template_id, body, data = None, sms_text(campaign, step, data, customer_key), {}
+    return OutgoingMessage(send_id=send_id, campaign=campaign.key, step=step.number, customer_key=customer_key,
+                           channel=channel, to=str(address), template_id=template_id, body=body, data=data,
+                           categories=campaign.categories, asm_group_id=campaign.unsubscribe_group)
+
+
+def sample_of(message: OutgoingMessage) -> dict[str, Any]:
+    """What a dry run shows: the rendered content, with a hashed customer key and no address."""
+    sample = {"customer": hashed(message.customer_key), "channel": message.channel, "step": message.step}
+    if message.channel == "email":
+        sample.update(template_id=message.template_id, data=_redacted(message.data))
+    else:
+        sample["body"] = message.body
+    return sample
+
+
+def _whole(value: float | None) -> float | int | None:
+    return int(value) if value is not None and float(value).is_integer() else value
+
+
+def _money(value: Any) -> Any:
+    """12 or 12.0 reads as 12.00 in a text message; text prices are left as the store wrote them."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:.2f}"
+    return value
+
+
+def _redacted(value: Any) -> Any:
+    """Samples are for reading the content: contact fields (at any depth) are masked."""
+    if isinstance(value, dict):
+        return {k: "<redacted>" if ("email" in str(k) or "phone" in str(k)) and v is not None else _redacted(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value

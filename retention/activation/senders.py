@@ -1,0 +1,492 @@
+"""Senders: what turns decided messages into provider requests (live) or outbox files (no keys).
+
+    senders = senders_from_env(DataDir.from_env().outbox)   # {"email": ..., "sms": ...}
+    results = senders["email"].send(messages)              # list[SendResult], same order
+    found = senders["email"].lookup(send_ids)              # send_id -> True | False | None
+
+Every sender follows ``messages.Sender``: ``channel``, ``mode`` ("live" | "outbox"), ``send`` and
+``lookup`` (which also takes ``OutgoingMessage`` items; Twilio needs them).
+
+- ``SendGridSender``: the official ``sendgrid`` client, ``POST /v3/mail/send`` with dynamic
+  templates, up to ``batch_size`` (max 1,000) personalizations per request, messages grouped by
+  template, unsubscribe group and categories. ``provider_message_id`` is the request's
+  ``X-Message-Id`` plus ``#<personalization index>``.
+- ``TwilioSender``: the official ``twilio`` client, one request per message, at most
+  ``concurrency`` in flight. Error 21610 (the recipient replied STOP) gives status "suppressed".
+- ``OutboxSender``: writes the request bodies the live sender would send, built by the same
+  code (``EmailRequests`` / ``SmsRequests``), to ``<outbox>/<channel>/<batch_id>.json``.
+
+Failures. 429, 5xx and connections that were never made are retried (``retry.RetryPolicy``).
+Any other 4xx turns every message of that request into a "dead_letter" result carrying the
+provider's reason and the request body, for replay. When the outcome of a request is unknown
+(the connection broke or timed out after the request was sent) or retries ran out, ``send``
+raises ``SendInterrupted``: it carries the results obtained so far, the send ids that are in
+doubt (the provider may have them; reconcile with ``lookup``, never resend blindly) and the send
+ids certainly not sent (safe to send again). Nothing is resent inside a sender unless the
+provider rejected it.
+
+Lookup. Outbox: the send id is in a written file. SendGrid: the Email Activity API (a paid
+add-on; 403/404 -> None, unknown); its data lags the send by minutes, so a False for a request
+made moments ago is not yet proof. Twilio: messages to the number since ``since`` (default 3
+days) whose body matches; it needs the ``OutgoingMessage`` (number and body), so a bare send id
+gives None.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import logging
+import os
+import threading
+import urllib.error
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import requests
+from python_http_client.exceptions import HTTPError
+from sendgrid import SendGridAPIClient
+from twilio.base.values import unset as TWILIO_UNSET
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client as TwilioClient
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from retention.activation.messages import OutgoingMessage, Sender, SendResult
+from retention.activation.retry import RetryableError, RetryPolicy
+from retention.live.inbox_writer import write_atomic
+
+log = logging.getLogger("retention.activation.senders")
+
+SENDGRID_DEFAULT_HOST = "https://api.sendgrid.com"
+TWILIO_DEFAULT_BASE = "https://api.twilio.com"
+DEFAULT_EMAIL_FROM = "hello@example.com"     # RETENTION_EMAIL_FROM
+DEFAULT_SMS_FROM = "+15005550006"            # TWILIO_FROM_NUMBER (Twilio's test "valid sender")
+SENDGRID_MAX_PERSONALIZATIONS = 1000
+TWILIO_STOP_ERROR = 21610
+LookupItem = str | OutgoingMessage
+
+
+class SendInterrupted(Exception):
+    """A send stopped before every message had a known outcome."""
+
+    def __init__(self, reason: str, results: list[SendResult], in_doubt: list[str], not_sent: list[str]):
+        super().__init__(f"{reason} ({len(results)} done, {len(in_doubt)} in doubt, {len(not_sent)} not sent)")
+        self.reason, self.results, self.in_doubt, self.not_sent = reason, results, in_doubt, not_sent
+
+
+class _InDoubt(Exception):
+    """The request left, but no answer came back: the provider may have accepted it."""
+
+
+# ---------------------------------------------------------------- request bodies (live = outbox)
+
+def encode(body) -> str:
+    """The JSON text of a request body, serialised exactly as the sendgrid client does."""
+    return json.dumps(body)
+
+
+def batch_id(channel: str, send_ids: Sequence[str]) -> str:
+    """Same messages, same id: writing a batch again replaces its file instead of adding one."""
+    digest = hashlib.sha256("\n".join(send_ids).encode()).hexdigest()[:20]
+    return f"{channel}-{digest}"
+
+
+def custom_args(message: OutgoingMessage) -> dict[str, str]:
+    # SendGrid wants string values; ids only, never personal data (they come back in every event).
+    return {"campaign": message.campaign, "step": str(message.step), "send_id": message.send_id}
+
+
+@dataclass(frozen=True)
+class EmailRequests:
+    """Builds ``POST /v3/mail/send`` bodies: one per (template, asm group, categories) chunk."""
+
+    from_email: str
+    from_name: str | None = None
+    reply_to: str | None = None
+    sandbox: bool = False
+    batch_size: int = SENDGRID_MAX_PERSONALIZATIONS
+
+    def __post_init__(self):
+        if not self.from_email:
+            raise ValueError("a sender address (from_email) is required")
+        if not 1 <= self.batch_size <= SENDGRID_MAX_PERSONALIZATIONS:
+            raise ValueError(f"batch_size must be 1..{SENDGRID_MAX_PERSONALIZATIONS}, got {self.batch_size}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides) -> "EmailRequests":
+        values = dict(from_email=env.get("RETENTION_EMAIL_FROM") or DEFAULT_EMAIL_FROM,
+                      from_name=env.get("RETENTION_EMAIL_FROM_NAME") or None,
+                      reply_to=env.get("RETENTION_EMAIL_REPLY_TO") or None,
+                      sandbox=_truthy(env.get("SENDGRID_SANDBOX")))
+        values.update(overrides)
+        return cls(**values)
+
+    def batches(self, messages: Sequence[OutgoingMessage]) -> list[tuple[list[OutgoingMessage], dict]]:
+        groups: dict[tuple, list[OutgoingMessage]] = {}
+        for message in messages:
+            groups.setdefault((message.template_id, message.asm_group_id, tuple(message.categories)), []).append(message)
+        out = []
+        for group in groups.values():
+            for start in range(0, len(group), self.batch_size):
+                chunk = group[start:start + self.batch_size]
+                out.append((chunk, self.body(chunk)))
+        return out
+
+    def body(self, chunk: Sequence[OutgoingMessage]) -> dict:
+        first = chunk[0]
+        sender = {"email": self.from_email, **({"name": self.from_name} if self.from_name else {})}
+        body: dict = {
+            "from": sender,
+            "template_id": first.template_id,
+            "personalizations": [{"to": [{"email": m.to}], "dynamic_template_data": m.data,
+                                  "custom_args": custom_args(m)} for m in chunk],
+        }
+        if self.reply_to:
+            body["reply_to"] = {"email": self.reply_to}
+        if first.categories:
+            body["categories"] = list(first.categories)
+        if first.asm_group_id is not None:
+            body["asm"] = {"group_id": first.asm_group_id}
+        if self.sandbox:
+            body["mail_settings"] = {"sandbox_mode": {"enable": True}}
+        return body
+
+
+@dataclass(frozen=True)
+class SmsRequests:
+    """Builds the form of ``POST /2010-04-01/Accounts/{sid}/Messages.json`` for one message."""
+
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    status_callback: str | None = None
+
+    def __post_init__(self):
+        if not (self.from_number or self.messaging_service_sid):
+            raise ValueError("a from number or a messaging service sid is required")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides) -> "SmsRequests":
+        service = env.get("TWILIO_MESSAGING_SERVICE_SID") or None
+        public = env.get("TWILIO_WEBHOOK_PUBLIC_URL")
+        values = dict(from_number=env.get("TWILIO_FROM_NUMBER") or (None if service else DEFAULT_SMS_FROM),
+                      messaging_service_sid=service,
+                      status_callback=env.get("TWILIO_STATUS_CALLBACK_URL")
+                      or (public.rstrip("/") + "/twilio/status" if public else None))
+        values.update(overrides)
+        return cls(**values)
+
+    def form(self, message: OutgoingMessage) -> dict[str, str]:
+        form = {"To": message.to, "Body": message.body or ""}
+        if self.messaging_service_sid:
+            form["MessagingServiceSid"] = self.messaging_service_sid
+        else:
+            form["From"] = self.from_number
+        if self.status_callback:
+            form["StatusCallback"] = self.status_callback
+        return form
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _send_id(item: LookupItem) -> str:
+    return item if isinstance(item, str) else item.send_id
+
+
+def _dead_letters(messages, reason: str, status: int | None, body: str) -> list[SendResult]:
+    return [SendResult(m.send_id, "dead_letter", error=reason, http_status=status, request_body=body)
+            for m in messages]
+
+
+# ---------------------------------------------------------------- SendGrid
+
+class SendGridSender:
+    channel = "email"
+    mode = "live"
+
+    def __init__(self, api_key: str, from_email: str, from_name: str | None = None, host: str | None = None,
+                 sandbox: bool = False, batch_size: int = SENDGRID_MAX_PERSONALIZATIONS,
+                 retry: RetryPolicy = RetryPolicy(), reply_to: str | None = None, timeout: float = 30.0):
+        if not api_key:
+            raise ValueError("SendGridSender needs an API key")
+        self.requests = EmailRequests(from_email, from_name, reply_to, sandbox, batch_size)
+        self.host = (host or os.environ.get("SENDGRID_API_HOST") or SENDGRID_DEFAULT_HOST).rstrip("/")
+        self.retry, self.timeout = retry, timeout
+        self._client = SendGridAPIClient(api_key=api_key, host=self.host).client
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        results: list[SendResult] = []
+        batches = self.requests.batches(messages)
+        for number, (chunk, body) in enumerate(batches):
+            later = [m.send_id for rest, _ in batches[number + 1:] for m in rest]
+            try:
+                results.extend(self._send_batch(chunk, body))
+            except RetryableError as error:
+                raise SendInterrupted(f"SendGrid kept refusing: {error.reason}", results, [],
+                                      [m.send_id for m in chunk] + later) from None
+            except _InDoubt as error:
+                raise SendInterrupted(f"SendGrid did not answer: {error}", results,
+                                      [m.send_id for m in chunk], later) from None
+        log.info("sendgrid: %d messages in %d requests", len(results), len(batches))
+        return results
+
+    def _send_batch(self, chunk: list[OutgoingMessage], body: dict) -> list[SendResult]:
+        def attempt():
+            try:
+                return self._client.mail.send.post(request_body=body, timeout=self.timeout)
+            except HTTPError as error:
+                if error.status_code == 429 or error.status_code >= 500:
+                    raise RetryableError(f"HTTP {error.status_code}", error.status_code, error.headers or {})
+                raise
+            except urllib.error.URLError as error:  # raised while connecting/sending: never arrived
+                raise RetryableError(f"connection failed: {type(error.reason).__name__}")
+            except (OSError, http.client.HTTPException) as error:  # raised while awaiting the answer
+                raise _InDoubt(type(error).__name__) from None
+
+        try:
+            response = self.retry.call(attempt)
+        except HTTPError as error:
+            reason = f"HTTP {error.status_code}: {_sendgrid_error_text(error.body)}"
+            return _dead_letters(chunk, reason, error.status_code, encode(body))
+        message_id = response.headers.get("X-Message-Id") if response.headers else None
+        return [SendResult(m.send_id, "sent", f"{message_id}#{index}" if message_id else None,
+                           http_status=response.status_code) for index, m in enumerate(chunk)]
+
+    def lookup(self, send_ids: Sequence[LookupItem]) -> dict[str, bool | None]:
+        ids = [_send_id(item) for item in send_ids]
+        found: dict[str, bool | None] = dict.fromkeys(ids)
+        for send_id in ids:
+            query = {"query": f"unique_args['send_id']=\"{send_id}\"", "limit": 10}
+
+            def attempt():
+                try:
+                    return self._client.messages.get(query_params=query, timeout=self.timeout)
+                except HTTPError as error:
+                    if error.status_code == 429 or error.status_code >= 500:
+                        raise RetryableError(f"HTTP {error.status_code}", error.status_code, error.headers or {})
+                    raise
+                except (OSError, http.client.HTTPException) as error:  # a read has nothing to duplicate
+                    raise RetryableError(type(error).__name__)
+
+            try:
+                payload = json.loads(self.retry.call(attempt).body or b"{}")
+            except (HTTPError, RetryableError, ValueError):
+                return found  # the Email Activity API is not available: the rest stays unknown
+            found[send_id] = bool(payload.get("messages"))
+        return found
+
+
+def _sendgrid_error_text(body) -> str:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    try:
+        errors = json.loads(text).get("errors") or []
+        return "; ".join(str(e.get("message")) + (f" ({e['field']})" if e.get("field") else "") for e in errors) or text
+    except (ValueError, AttributeError):
+        return text[:500]
+
+
+# ---------------------------------------------------------------- Twilio
+
+class _HeaderKeepingHttpClient(TwilioHttpClient):
+    """The client's exceptions drop the response headers, and Retry-After lives there."""
+
+    last_headers: Mapping[str, str] = {}
+
+    def request(self, *args, **kwargs):
+        self.last_headers = {}
+        response = super().request(*args, **kwargs)
+        self.last_headers = response.headers or {}
+        return response
+
+
+class TwilioSender:
+    channel = "sms"
+    mode = "live"
+
+    def __init__(self, account_sid: str, auth_token: str, from_number: str | None = None,
+                 messaging_service_sid: str | None = None, base_url: str | None = None,
+                 status_callback: str | None = None, concurrency: int = 8,
+                 retry: RetryPolicy = RetryPolicy(), timeout: float = 30.0):
+        if not (account_sid and auth_token):
+            raise ValueError("TwilioSender needs an account sid and an auth token")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.requests = SmsRequests(from_number, messaging_service_sid, status_callback)
+        self.base_url = (base_url or os.environ.get("TWILIO_API_BASE") or TWILIO_DEFAULT_BASE).rstrip("/")
+        self.concurrency, self.retry, self.timeout = concurrency, retry, timeout
+        self._credentials = (account_sid, auth_token)
+        self._local = threading.local()  # one client per thread: its session and last headers are not shared
+
+    def _client(self) -> TwilioClient:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = TwilioClient(*self._credentials, http_client=_HeaderKeepingHttpClient(timeout=self.timeout))
+            client.api.base_url = self.base_url  # the Api domain builds every /2010-04-01 URL from it
+            self._local.client = client
+        return client
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="twilio-send") as pool:
+            outcomes = list(pool.map(self._send_one, messages))
+        results = [o for o in outcomes if isinstance(o, SendResult)]
+        in_doubt = [o[1] for o in outcomes if isinstance(o, tuple) and o[0] == "in_doubt"]
+        not_sent = [o[1] for o in outcomes if isinstance(o, tuple) and o[0] == "not_sent"]
+        log.info("twilio: %d messages, %d in doubt, %d not sent", len(results), len(in_doubt), len(not_sent))
+        if in_doubt or not_sent:
+            raise SendInterrupted("Twilio did not take every message", results, in_doubt, not_sent)
+        return results
+
+    def _send_one(self, message: OutgoingMessage):
+        client = self._client()
+        form = self.requests.form(message)
+        kwargs = {"to": form["To"], "body": form["Body"], "from_": form.get("From", TWILIO_UNSET),
+                  "messaging_service_sid": form.get("MessagingServiceSid", TWILIO_UNSET),
+                  "status_callback": form.get("StatusCallback", TWILIO_UNSET)}
+
+        def attempt():
+            try:
+                return client.api.v2010.account.messages.create(**kwargs)
+            except TwilioException as error:
+                status = getattr(error, "status", None) or 0
+                if status == 429 or status >= 500:
+                    raise RetryableError(f"HTTP {status}", status, client.http_client.last_headers)
+                raise
+            except requests.ConnectionError as error:
+                if _never_connected(error):
+                    raise RetryableError("connection failed")
+                raise _InDoubt(type(error).__name__) from None
+            except requests.RequestException as error:
+                raise _InDoubt(type(error).__name__) from None
+
+        try:
+            created = self.retry.call(attempt)
+        except RetryableError:
+            return ("not_sent", message.send_id)
+        except _InDoubt:
+            return ("in_doubt", message.send_id)
+        except TwilioException as error:
+            status, code = getattr(error, "status", None), getattr(error, "code", None)
+            reason = f"HTTP {status} code {code}: {getattr(error, 'msg', None) or getattr(error, 'title', '')}"
+            if code == TWILIO_STOP_ERROR:
+                return SendResult(message.send_id, "suppressed", error=reason, http_status=status)
+            return _dead_letters([message], reason, status, encode(form))[0]
+        return SendResult(message.send_id, "sent", created.sid, http_status=201)
+
+    def lookup(self, send_ids: Sequence[LookupItem], since: datetime | None = None) -> dict[str, bool | None]:
+        since = since or datetime.now(timezone.utc) - timedelta(days=3)
+        found: dict[str, bool | None] = {_send_id(item): None for item in send_ids}
+        client = self._client()
+        for item in send_ids:
+            if isinstance(item, str):
+                continue  # without the number and body there is nothing to match
+
+            def attempt():
+                try:
+                    return client.api.v2010.account.messages.list(to=item.to, date_sent_after=since, limit=200)
+                except TwilioException as error:
+                    status = getattr(error, "status", None) or 0
+                    if status == 429 or status >= 500:
+                        raise RetryableError(f"HTTP {status}", status, client.http_client.last_headers)
+                    raise
+                except requests.RequestException as error:
+                    raise RetryableError(type(error).__name__)
+
+            try:
+                listed = self.retry.call(attempt)
+            except (TwilioException, RetryableError):
+                return found
+            found[item.send_id] = any(m.body == item.body for m in listed)
+        return found
+
+
+def _never_connected(error: requests.ConnectionError) -> bool:
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = error.args[0] if error.args else None
+    reason = getattr(reason, "reason", reason)
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+
+
+# ---------------------------------------------------------------- outbox
+
+class OutboxSender:
+    """No keys: the request bodies go to files, nothing reaches anyone."""
+
+    mode = "outbox"
+
+    def __init__(self, outbox_dir: str | os.PathLike, channel: str, email: EmailRequests | None = None,
+                 sms: SmsRequests | None = None, batch_size: int = SENDGRID_MAX_PERSONALIZATIONS):
+        if channel not in ("email", "sms"):
+            raise ValueError(f"unknown channel {channel!r}")
+        self.channel = channel
+        self.folder = Path(outbox_dir) / channel
+        self.email = email or (EmailRequests.from_env(batch_size=batch_size) if channel == "email" else None)
+        self.sms = sms or (SmsRequests.from_env() if channel == "sms" else None)
+        self.batch_size = batch_size
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        written: dict[str, SendResult] = {}
+        if self.channel == "email":
+            for chunk, body in self.email.batches(messages):
+                self._write(chunk, encode(body))
+                written.update((m.send_id, SendResult(m.send_id, "outbox")) for m in chunk)
+        else:
+            for start in range(0, len(messages), self.batch_size):
+                chunk = list(messages[start:start + self.batch_size])
+                entries = [{"send_id": m.send_id, "form": self.sms.form(m)} for m in chunk]
+                self._write(chunk, json.dumps(entries, indent=1))
+                written.update((m.send_id, SendResult(m.send_id, "outbox")) for m in chunk)
+        return [written[m.send_id] for m in messages]
+
+    def _write(self, chunk: Sequence[OutgoingMessage], text: str) -> Path:
+        path = self.folder / f"{batch_id(self.channel, [m.send_id for m in chunk])}.json"
+        return write_atomic(path, text.encode("utf-8"))
+
+    def lookup(self, send_ids: Sequence[LookupItem]) -> dict[str, bool | None]:
+        wanted = [_send_id(item) for item in send_ids]
+        present = self.written_send_ids()
+        return {send_id: send_id in present for send_id in wanted}
+
+    def written_send_ids(self) -> set[str]:
+        present: set[str] = set()
+        for path in sorted(self.folder.glob("[!.]*.json")):
+            doc = json.loads(path.read_text("utf-8"))
+            if isinstance(doc, dict):
+                present.update(p["custom_args"]["send_id"] for p in doc.get("personalizations", []))
+            else:
+                present.update(entry["send_id"] for entry in doc)
+        return present
+
+
+# ---------------------------------------------------------------- from the environment
+
+def senders_from_env(outbox_dir: str | os.PathLike, env: Mapping[str, str] = os.environ) -> dict[str, Sender]:
+    """Live senders for the channels whose keys are set, the outbox for the others.
+
+    SENDGRID_API_KEY (+ SENDGRID_API_HOST, SENDGRID_BATCH_SIZE [1000], SENDGRID_SANDBOX, RETENTION_EMAIL_FROM [hello@example.com],
+    RETENTION_EMAIL_FROM_NAME, RETENTION_EMAIL_REPLY_TO); TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN
+    (+ TWILIO_API_BASE, TWILIO_FROM_NUMBER [+15005550006] or TWILIO_MESSAGING_SERVICE_SID,
+    TWILIO_STATUS_CALLBACK_URL or TWILIO_WEBHOOK_PUBLIC_URL + /twilio/status).
+    """
+    email, sms = EmailRequests.from_env(env), SmsRequests.from_env(env)
+    senders: dict[str, Sender] = {}
+    if env.get("SENDGRID_API_KEY"):
+        senders["email"] = SendGridSender(env["SENDGRID_API_KEY"], email.from_email, email.from_name,
+                                          host=env.get("SENDGRID_API_HOST") or None, sandbox=email.sandbox,
+                                          reply_to=email.reply_to,
+                                          batch_size=int(env.get("SENDGRID_BATCH_SIZE") or SENDGRID_MAX_PERSONALIZATIONS))
+    else:
+        senders["email"] = OutboxSender(outbox_dir, "email", email=email)
+    if env.get("TWILIO_ACCOUNT_SID") and env.get("TWILIO_AUTH_TOKEN"):
+        senders["sms"] = TwilioSender(env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"], sms.from_number,
+                                      sms.messaging_service_sid, base_url=env.get("TWILIO_API_BASE") or None,
+                                      status_callback=sms.status_callback)
+    else:
+        senders["sms"] = OutboxSender(outbox_dir, "sms", sms=sms)
+    return senders

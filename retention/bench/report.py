@@ -1,0 +1,124 @@
+"""Readable tables: one run's figures, S/M/L side by side, and bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from retention.bench.machine import PROJECT_ROOT
+from retention.bench.profiles import PROFILES, SCALE_PROFILES
+
+DEFAULT_RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+RESULTS_MD = PROJECT_ROOT / "bench" / "RESULTS.md"
+STAGE_ROWS = ("simulate", "ingest_history", "ingest_day", "dbt_full_refresh", "dbt_incremental", "clv_fit", "activation")
+COMPARISON_ROWS = ("customer_summary", "dbt_incremental_vs_full_refresh")
+
+
+def _table(header: list[str], rows: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
+
+
+def _stage_cell(r: dict | None) -> str:
+    if r is None:
+        return "-"
+    if not r["ok"]:
+        return "failed"
+    if r.get("skipped"):
+        return "skipped"
+    if r.get("cached"):
+        return "cached"
+    return f"{r['wall_s']:.1f} s / {r['peak_rss_mb']:.0f} MB"
+
+
+def _comparison_cell(r: dict | None) -> str:
+    if r is None:
+        return "-"
+    if not r["ok"]:
+        return "failed"
+    return f"{r['ratio']:g}x ({'identical' if r['identical'] else 'DIFFERENT'})"
+
+
+def _note(r: dict) -> str:
+    d = r.get("details", {})
+    if r.get("skipped"):
+        return r["skipped"]
+    if not r["ok"]:
+        return r.get("error", "")
+    if r["name"].startswith("ingest"):
+        return f"{d['days']} days, {d['files']} files, {d['records_in']:,} records"
+    if r["name"].startswith("dbt"):
+        return f"as of {d['as_of']}, {sum(d['nodes'].values())} nodes, warehouse {d['warehouse_mb']} MB"
+    if r["name"] == "clv_fit":
+        return f"{d['customers']:,} customers, BG/NBD {d['bg_nbd_s']} s, Gamma-Gamma {d['gamma_gamma_s']} s"
+    if r["name"] == "simulate" and d:
+        return f"{d['orders']:,} orders, {d['records']:,} records, {d['inbox_mb']} MB"
+    return ""
+
+
+def run_table(records: list[dict], markdown: bool = False) -> str:
+    """The figures of one run: stages, then comparisons."""
+    rows = []
+    for r in records:
+        if r["kind"] == "stage":
+            figures = r.get("wall_s") is not None
+            rows.append([r["name"], f"{r['wall_s']:.2f}" if figures else "", f"{r['cpu_s']:.2f}" if figures else "",
+                         f"{r['peak_rss_mb']:.0f}" if figures else "", "cached" if r.get("cached") else _note(r)])
+        elif r["kind"] == "total":
+            rows.append(["total (measured stages)", f"{r['wall_s']:.2f}", "", f"{r['peak_rss_mb']:.0f}",
+                         f"load average at the end {r['load_avg_end']}"])
+    out = _table(["stage", "wall s", "cpu s", "peak RSS MB", "notes"], rows, markdown)
+    comps = []
+    for r in records:
+        if r["kind"] != "comparison":
+            continue
+        if not r["ok"]:
+            comps.append([r["name"], "failed", "", r["error"]])
+            continue
+        sides = "; ".join(f"{k}: {v['wall_s']:.2f} s wall, {v['peak_rss_mb']:.0f} MB" for k, v in r["sides"].items())
+        comps.append([r["name"], f"{r['ratio']:g}x", str(r["identical"]).lower(), sides])
+    if comps:
+        out += "\n\n" + _table(["comparison", "ratio", "identical", "sides"], comps, markdown)
+    return out
+
+
+def load_results(results_dir: Path, profile: str) -> list[dict]:
+    path = Path(results_dir) / f"{profile}.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def latest_by_name(records: list[dict]) -> dict[str, dict]:
+    """The latest successful figure of each stage and comparison (a cached simulate counts only
+    when no measured one exists)."""
+    latest: dict[str, dict] = {}
+    for r in records:
+        if not r["ok"] or r["kind"] == "total":
+            continue
+        if r.get("cached") and r["name"] in latest:
+            continue
+        latest[r["name"]] = r
+    return latest
+
+
+def scaling_table(results_dir: Path, markdown: bool = False) -> str:
+    latest = {p: latest_by_name(load_results(results_dir, p)) for p in SCALE_PROFILES}
+    header = ["", *(f"{p} ({PROFILES[p].customers:,} customers)" for p in SCALE_PROFILES)]
+    rows = []
+    for name in STAGE_ROWS:
+        rows.append([name, *(_stage_cell(latest[p].get(name)) if latest[p] else "not yet run" for p in SCALE_PROFILES)])
+    for name in COMPARISON_ROWS:
+        rows.append([name, *(_comparison_cell(latest[p].get(name)) if latest[p] else "not yet run"
+                             for p in SCALE_PROFILES)])
+    sizes = []
+    for p in SCALE_PROFILES:
+        sim = latest[p].get("simulate", {}).get("details") or {}
+        ing = latest[p].get("ingest_history", {}).get("details") or {}
+        sizes.append(f"{sim['orders']:,} orders" if sim else (f"{ing['records_in']:,} records" if ing else "-"))
+    rows.insert(0, ["size", *sizes])
+    return _table(header, rows, markdown)

@@ -1,0 +1,203 @@
+"""The work of each stage, run inside a child process (``python -m retention.bench.child``) so the
+harness measures that process tree alone. Every stage takes a context dict (paths, dates) and
+returns a dict of details that go into its JSON line."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from retention.bench.machine import PROJECT_ROOT
+
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+SIMULATED_MARKER = ".bench-simulated.json"
+ACTIVATION_ENGINE = "retention.activation.engine"
+FALLBACK_PENALIZER = 0.01
+
+
+def _day(ctx: dict, key: str) -> date:
+    return date.fromisoformat(ctx[key])
+
+
+def stage_simulate(ctx: dict) -> dict:
+    from retention.simulate import SimConfig, simulate
+
+    root = Path(ctx["data_dir"])
+    # simulated one day past the history, so the incremental run has a real new day to add
+    config = SimConfig(customers=ctx["customers"], start=_day(ctx, "start"), end=_day(ctx, "next_day"),
+                       seed=ctx["seed"], workers=2)
+    summary = simulate(config, root)
+    (root / SIMULATED_MARKER).write_text(json.dumps(ctx["profile_spec"], indent=2))
+    counts = summary["counts"]
+    return {"simulated_to": ctx["next_day"], "files": summary["files"], "records": summary["records"],
+            "inbox_mb": round(summary["bytes"] / 2**20, 1), "orders": counts["orders"],
+            "email_events": counts["email_events"], "web_events": counts["web_events"]}
+
+
+def _delivery_days(root: Path, start: date, last: date) -> list[date]:
+    """Every day of the history plus any delivery folder in range: the daily run lands empty days too."""
+    days = {start + timedelta(days=i) for i in range((last - start).days + 1)}
+    for folder in (root / "inbox").glob("*/*"):
+        try:
+            day = date.fromisoformat(folder.name)
+        except ValueError:
+            continue
+        if day <= last:
+            days.add(day)
+    return sorted(days)
+
+
+def _ingest(root: Path, days: list[date]) -> dict:
+    from retention.ingest import SOURCE_TABLES, ingest_day
+    from retention.paths import DataDir
+
+    data_dir = DataDir(root)
+    totals = {"days": len(days), "files": 0, "records_in": 0, "landed": 0, "quarantined": 0}
+    for day in days:
+        for source in SOURCE_TABLES:
+            report = ingest_day(data_dir, source, day)
+            totals["files"] += report.files
+            totals["records_in"] += report.records_in
+            totals["landed"] += report.landed
+            totals["quarantined"] += report.quarantined
+    return totals
+
+
+def stage_ingest_history(ctx: dict) -> dict:
+    root = Path(ctx["data_dir"])
+    return _ingest(root, _delivery_days(root, _day(ctx, "start"), _day(ctx, "last_day")))
+
+
+def stage_ingest_day(ctx: dict) -> dict:
+    return _ingest(Path(ctx["data_dir"]), [_day(ctx, "next_day")])
+
+
+def _dbt_build(ctx: dict, root: Path, as_of: str, full_refresh: bool) -> dict:
+    target, project = root / "dbt_target", ctx.get("dbt_project") or str(DBT_PROJECT)
+    cmd = [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", project,
+           "--profiles-dir", project, "--target-path", str(target), "--log-path", str(root / "dbt_logs"),
+           "--vars", json.dumps({"as_of": as_of})]
+    if full_refresh:
+        cmd.append("--full-refresh")
+    env = {**os.environ, "RETENTION_DATA_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    sys.stdout.flush()
+    proc = subprocess.run(cmd, env=env, cwd=PROJECT_ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"dbt build as of {as_of} failed (rc={proc.returncode}); see the stage log")
+    results = json.loads((target / "run_results.json").read_text())
+    statuses: dict[str, int] = {}
+    for node in results["results"]:
+        statuses[node["status"]] = statuses.get(node["status"], 0) + 1
+    return {"as_of": as_of, "nodes": statuses, "dbt_elapsed_s": round(results.get("elapsed_time", 0.0), 2),
+            "warehouse_mb": round((root / "warehouse.duckdb").stat().st_size / 2**20, 1)}
+
+
+def stage_dbt_full_refresh(ctx: dict) -> dict:
+    """From nothing: the warehouse file is removed first, then every model is built as of the day."""
+    root = Path(ctx["data_dir"])
+    for stale in (root / "warehouse.duckdb", root / "warehouse.duckdb.wal"):
+        stale.unlink(missing_ok=True)
+    return _dbt_build(ctx, root, ctx["as_of"], full_refresh=True)
+
+
+def stage_dbt_incremental(ctx: dict) -> dict:
+    """The daily run's build on top of the existing warehouse, as of the next day."""
+    return _dbt_build(ctx, Path(ctx["data_dir"]), ctx["as_of"], full_refresh=False)
+
+
+def _read_warehouse(ctx: dict):
+    import duckdb
+
+    return duckdb.connect(str(Path(ctx["data_dir"]) / "warehouse.duckdb"), read_only=True)
+
+
+def _summary_stage(ctx: dict, compute) -> dict:
+    with _read_warehouse(ctx) as con:
+        df, details = compute(con, _day(ctx, "as_of"))
+    df.to_parquet(ctx["result_path"])
+    return {**{k: round(v, 4) if isinstance(v, float) else v for k, v in details.items()}, "customers": len(df)}
+
+
+def stage_summary_warehouse(ctx: dict) -> dict:
+    from retention.bench.summary import summary_in_warehouse
+
+    return _summary_stage(ctx, summary_in_warehouse)
+
+
+def stage_summary_pandas(ctx: dict) -> dict:
+    from retention.bench.summary import summary_in_pandas
+
+    return _summary_stage(ctx, summary_in_pandas)
+
+
+def stage_clv_fit(ctx: dict) -> dict:
+    """BG/NBD and Gamma-Gamma on the warehouse customer summary."""
+    from retention.bench.summary import summary_in_warehouse
+    from retention.clv import fit_bg_nbd, fit_gamma_gamma
+
+    with _read_warehouse(ctx) as con:
+        summary, timing = summary_in_warehouse(con, _day(ctx, "as_of"))
+    bg, bg_penalizer = _fit_with_fallback(fit_bg_nbd, summary["frequency"], summary["recency"], summary["T"])
+    repeat = summary[summary["frequency"] > 0]
+    gg, gg_penalizer = _fit_with_fallback(fit_gamma_gamma, repeat["frequency"], repeat["monetary_value"])
+    return {"as_of": ctx["as_of"], "customers": len(summary), "repeat_customers": len(repeat),
+            "penalizer": {"bg_nbd": bg_penalizer, "gamma_gamma": gg_penalizer},
+            "summary_s": round(timing["work_s"], 3), "bg_nbd_s": round(bg.seconds, 3), "gamma_gamma_s": round(gg.seconds, 3),
+            "bg_nbd": {k: round(v, 4) for k, v in bg.params.items()},
+            "gamma_gamma": {k: round(v, 4) for k, v in gg.params.items()}}
+
+
+def _fit_with_fallback(fit, *columns):
+    """Plain maximum likelihood; a small store may not identify the model, and then a data
+    scientist adds a small penalizer, as lifetimes advises. Returns (fit, penalizer used)."""
+    from retention.clv import ConvergenceError
+
+    try:
+        return fit(*columns), 0.0
+    except ConvergenceError:
+        return fit(*columns, penalizer=FALLBACK_PENALIZER), FALLBACK_PENALIZER
+
+
+def activation_skip_reason() -> str | None:
+    """Why the activation stage cannot run here, or None when the engine is installed."""
+    try:
+        found = importlib.util.find_spec(ACTIVATION_ENGINE) is not None
+    except ModuleNotFoundError:
+        found = False
+    return None if found else "activation engine not available"
+
+
+def stage_activation(ctx: dict) -> dict:
+    """Hook for the activation engine: demo campaigns against a local SendGrid-like server,
+    recipients per second, batched against one request per recipient. Not wired yet."""
+    reason = activation_skip_reason()
+    if reason:
+        return {"skipped": reason}
+    return {"skipped": "activation engine found; its benchmark is not wired into the harness yet"}
+
+
+def remove_tree(path: Path, inside: Path) -> None:
+    """rmtree that refuses anything outside the benchmark's own data directory."""
+    path, inside = Path(path).resolve(), Path(inside).resolve()
+    if inside not in path.parents:
+        raise ValueError(f"refusing to remove {path}: not inside {inside}")
+    shutil.rmtree(path, ignore_errors=True)
+
+
+STAGES = {
+    "simulate": stage_simulate,
+    "ingest_history": stage_ingest_history,
+    "ingest_day": stage_ingest_day,
+    "dbt_full_refresh": stage_dbt_full_refresh,
+    "dbt_incremental": stage_dbt_incremental,
+    "summary_warehouse": stage_summary_warehouse,
+    "summary_pandas": stage_summary_pandas,
+    "clv_fit": stage_clv_fit,
+    "activation": stage_activation,
+}

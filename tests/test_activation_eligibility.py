@@ -1,0 +1,271 @@
+"""The eligibility gate alone: each reason by name, the order of the checks, quiet hours in the
+recipient's zone, and a holdout that is stable and the right size."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from retention.activation.campaigns import QuietHours, SendWindow
+from retention.activation.eligibility import (
+    BLOCKING_STATUSES,
+    Gate,
+    SendHistory,
+    holdout_fraction,
+    in_holdout,
+    next_allowed_time,
+    step_is_due,
+)
+from tests.activation_fixtures import NOW, campaign_set, person
+
+UTC = timezone.utc
+CAMPAIGNS = campaign_set()
+CART, PRICE_DROP, WIN_BACK, THANKS, DETRACTOR = (CAMPAIGNS.get(k) for k in
+                                                  ("cart", "price_drop", "win_back", "thanks", "detractor"))
+
+
+def decide(campaign, row, status=None, gate=None, step=1):
+    gate = gate or Gate(CAMPAIGNS.settings, NOW)
+    return gate.decide(campaign, campaign.step(step), row, status)
+
+
+# ---------------------------------------------------------------- consent and suppressions
+
+
+def test_no_consent_excludes():
+    assert decide(CART, person("a", email_ok=False)).reason == "no_consent"
+
+
+def test_no_address_counts_as_no_consent():
+    assert decide(CART, person("a", email=None)).reason == "no_consent"
+
+
+def test_first_consenting_channel_in_preference_order_is_chosen():
+    assert decide(PRICE_DROP, person("a")).channel == "sms"
+    assert decide(PRICE_DROP, person("a", sms_ok=False)).channel == "email"
+    assert decide(PRICE_DROP, person("a", sms_ok=False, email_ok=False)).reason == "no_consent"
+
+
+@pytest.mark.parametrize("reason", ["unsubscribe", "group_unsubscribe", "bounce", "spam_report", "invalid", "erasure"])
+def test_each_email_suppression_reason_excludes(reason):
+    decision = decide(CART, person("a", email_reason=reason))
+    assert (decision.outcome, decision.reason) == ("excluded", "suppressed")
+
+
+@pytest.mark.parametrize("reason", ["stop", "erasure", "invalid"])
+def test_each_sms_suppression_reason_moves_to_the_next_channel_or_excludes(reason):
+    assert decide(PRICE_DROP, person("a", sms_reason=reason)).channel == "email"
+    assert decide(PRICE_DROP, person("a", sms_reason=reason, email_reason="bounce")).reason == "suppressed"
+
+
+def test_a_suppression_the_ledger_recorded_excludes_before_the_warehouse_knows():
+    gate = Gate(CAMPAIGNS.settings, NOW, suppressed={"sms": {"a"}})
+    assert decide(PRICE_DROP, person("a"), gate=gate).channel == "email"
+    assert decide(PRICE_DROP, person("a", email_ok=False), gate=gate).reason == "suppressed"
+
+
+def test_consent_is_checked_before_suppression():
+    assert decide(CART, person("a", email_ok=False, email_reason="bounce")).reason == "no_consent"
+
+
+# ---------------------------------------------------------------- ledger, exits, purchases
+
+
+@pytest.mark.parametrize("status", sorted(BLOCKING_STATUSES))
+def test_already_sent_for_every_settled_status(status):
+    assert decide(CART, person("a"), status=status).reason == "already_sent"
+
+
+@pytest.mark.parametrize("status", [None, "deferred", "released"])
+def test_open_statuses_do_not_block(status):
+    assert decide(CART, person("a"), status=status).outcome == "send"
+
+
+def test_exit_condition_named_by_the_step_excludes():
+    assert decide(CART, person("a", ordered_since_trigger=True)).reason == "exit_condition"
+    assert decide(CART, person("a", new_checkout=True)).reason == "exit_condition"
+
+
+def test_exit_condition_not_named_by_the_step_is_ignored():
+    assert decide(WIN_BACK, person("a", new_checkout=True)).outcome == "send"
+
+
+def test_null_exit_flag_is_not_an_exit():
+    assert decide(CART, person("a", ordered_since_trigger=None)).outcome == "send"
+
+
+def test_already_sent_is_checked_before_exit_conditions():
+    assert decide(CART, person("a", ordered_since_trigger=True), status="sent").reason == "already_sent"
+
+
+def test_recent_purchase_excludes_promotional_only():
+    row = person("a", last_order_at=NOW - timedelta(days=10))
+    assert decide(WIN_BACK, row).reason == "recent_purchase"  # 30-day window
+    assert decide(PRICE_DROP, row).outcome == "send"  # 3-day window
+    assert decide(THANKS, person("a", last_order_at=NOW - timedelta(hours=1))).outcome == "send"
+
+
+def test_purchase_exclusion_of_zero_days_never_excludes():
+    assert decide(CART, person("a", last_order_at=NOW - timedelta(minutes=5))).outcome == "send"
+
+
+# ---------------------------------------------------------------- caps and priority
+
+
+def test_frequency_cap_counts_sends_in_the_window_across_campaigns():
+    history = SendHistory()
+    history.add("a", "email", NOW - timedelta(hours=15), promotional=False)
+    gate = Gate(CAMPAIGNS.settings, NOW, history)
+    assert decide(CART, person("a"), gate=gate).reason == "frequency_cap"
+    assert decide(PRICE_DROP, person("a"), gate=gate).outcome == "send"  # SMS has its own cap
+
+
+def test_frequency_cap_window_expires():
+    history = SendHistory()
+    history.add("a", "email", NOW - timedelta(hours=17), promotional=False)
+    assert decide(THANKS, person("a"), gate=Gate(CAMPAIGNS.settings, NOW, history)).outcome == "send"
+
+
+def test_a_send_decided_in_this_run_counts_for_the_next_campaign():
+    gate = Gate(CAMPAIGNS.settings, NOW)
+    assert decide(THANKS, person("a"), gate=gate).outcome == "send"
+    assert decide(CART, person("a"), gate=gate).reason == "frequency_cap"
+
+
+def test_priority_one_promotional_message_per_local_day():
+    gate = Gate(CAMPAIGNS.settings, NOW)
+    assert decide(PRICE_DROP, person("a"), gate=gate).channel == "sms"
+    # email is not capped (nothing sent by email), but the promotional slot of the day is used
+    assert decide(CART, person("a"), gate=gate).reason == "priority"
+    assert decide(THANKS, person("a"), gate=gate).outcome == "send"  # transactional is not crowded out
+
+
+def test_priority_uses_the_recipients_local_day():
+    history = SendHistory()
+    # 03:30 UTC on the 14th is still the 13th in New York: another local day
+    history.add("a", "sms", datetime(2026, 7, 14, 3, 30, tzinfo=UTC), promotional=True)
+    gate = Gate(CAMPAIGNS.settings, NOW, history)
+    assert decide(CART, person("a"), gate=gate).outcome == "send"
+    # in UTC it is the same day, so the slot is used
+    history = SendHistory()
+    history.add("a", "sms", datetime(2026, 7, 14, 3, 30, tzinfo=UTC), promotional=True)
+    gate = Gate(CAMPAIGNS.settings, NOW, history)
+    assert decide(CART, person("a", time_zone="UTC"), gate=gate).reason == "priority"
+
+
+# ---------------------------------------------------------------- quiet hours and holdout
+
+
+def test_quiet_hours_defer_to_the_next_local_morning():
+    late_in_los_angeles = datetime(2026, 7, 15, 6, 30, tzinfo=UTC)  # 23:30 PDT on the 14th
+    gate = Gate(CAMPAIGNS.settings, late_in_los_angeles)
+    decision = gate.decide(PRICE_DROP, PRICE_DROP.step(1), person("a", time_zone="America/Los_Angeles"), None)
+    assert decision.outcome == "deferred" and decision.channel == "sms"
+    assert decision.not_before == datetime(2026, 7, 15, 15, 0, tzinfo=UTC)  # 08:00 PDT
+    assert decision.not_before.astimezone(ZoneInfo("America/Los_Angeles")).hour == 8
+
+
+def test_quiet_hours_are_the_recipients_not_the_stores():
+    # 23:30 in Los Angeles is 15:30 in Tokyo: the Tokyo customer gets it now
+    gate = Gate(CAMPAIGNS.settings, datetime(2026, 7, 15, 6, 30, tzinfo=UTC))
+    assert gate.decide(PRICE_DROP, PRICE_DROP.step(1), person("a", time_zone="Asia/Tokyo"), None).outcome == "send"
+
+
+def test_quiet_hours_apply_per_channel():
+    night = datetime(2026, 7, 15, 3, 0, tzinfo=UTC)  # 23:00 in New York
+    gate = Gate(CAMPAIGNS.settings, night)
+    assert gate.decide(PRICE_DROP, PRICE_DROP.step(1), person("a", sms_ok=False), None).outcome == "send"
+
+
+def test_deferral_is_not_a_send_for_caps():
+    night = datetime(2026, 7, 15, 3, 0, tzinfo=UTC)
+    gate = Gate(CAMPAIGNS.settings, night)
+    assert gate.decide(PRICE_DROP, PRICE_DROP.step(1), person("a"), None).outcome == "deferred"
+    assert gate.history.count("a", "sms", night - timedelta(days=1)) == 0
+
+
+def test_unknown_time_zone_falls_back_to_the_store_zone():
+    night = datetime(2026, 7, 15, 3, 0, tzinfo=UTC)  # 23:00 in the store's New York
+    decision = Gate(CAMPAIGNS.settings, night).decide(PRICE_DROP, PRICE_DROP.step(1),
+                                                      person("a", time_zone="Nowhere/Town"), None)
+    assert decision.outcome == "deferred"
+
+
+def test_next_allowed_time_across_a_dst_change():
+    # the night clocks go back in New York (2026-11-01): 08:00 EST is 13:00 UTC
+    zone = ZoneInfo("America/New_York")
+    now = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)  # 23:00 EDT on Oct 31
+    assert next_allowed_time(now, zone, QuietHours(time(21), time(8)), None) == datetime(2026, 11, 1, 13, 0,
+                                                                                           tzinfo=UTC)
+
+
+def test_send_window_and_quiet_hours_together():
+    zone = ZoneInfo("UTC")
+    quiet, window = QuietHours(time(21), time(8)), SendWindow(9, 20)
+    assert next_allowed_time(datetime(2026, 7, 14, 8, 30, tzinfo=UTC), zone, quiet, window) == \
+        datetime(2026, 7, 14, 9, 0, tzinfo=UTC)
+    assert next_allowed_time(datetime(2026, 7, 14, 20, 30, tzinfo=UTC), zone, quiet, window) == \
+        datetime(2026, 7, 15, 9, 0, tzinfo=UTC)
+    assert next_allowed_time(datetime(2026, 7, 14, 12, 0, tzinfo=UTC), zone, quiet, window) is None
+
+
+def test_holdout_is_deterministic_and_recorded_as_held_out():
+    campaigns = campaign_set(cart={"holdout_share": 0.5})
+    cart = campaigns.get("cart")
+    keys = [f"c{i}" for i in range(200)]
+    first = [decide(cart, person(k), gate=Gate(campaigns.settings, NOW)).outcome for k in keys]
+    again = [decide(cart, person(k), gate=Gate(campaigns.settings, NOW + timedelta(days=3))).outcome for k in keys]
+    assert first == again
+    assert set(first) == {"send", "held_out"}
+
+
+def test_holdout_share_within_tolerance():
+    keys = [f"customer-{i}" for i in range(20_000)]
+    share = sum(in_holdout(k, "win_back", 0.1) for k in keys) / len(keys)
+    assert abs(share - 0.1) < 0.01
+    assert not any(in_holdout(k, "win_back", 0.0) for k in keys[:100])
+
+
+def test_holdout_differs_between_campaigns():
+    assert holdout_fraction("c1", "cart") != holdout_fraction("c1", "win_back")
+    assert holdout_fraction("c1", "cart") == holdout_fraction("c1", "cart")
+
+
+def test_holdout_comes_after_every_exclusion():
+    campaigns = campaign_set(cart={"holdout_share": 0.999})
+    cart = campaigns.get("cart")
+    assert decide(cart, person("a", email_ok=False), gate=Gate(campaigns.settings, NOW)).reason == "no_consent"
+    assert decide(cart, person("a"), gate=Gate(campaigns.settings, NOW)).outcome == "held_out"
+
+
+def test_held_out_is_not_a_send_for_caps():
+    campaigns = campaign_set(cart={"holdout_share": 0.999})
+    gate = Gate(campaigns.settings, NOW)
+    assert decide(campaigns.get("cart"), person("a"), gate=gate).outcome == "held_out"
+    assert decide(campaigns.get("win_back"), person("a"), gate=gate).outcome == "send"
+
+
+# ---------------------------------------------------------------- steps and internal alerts
+
+
+def test_step_is_due_after_its_delay():
+    triggered = NOW - timedelta(hours=4)
+    assert step_is_due(CART.step(1), triggered, NOW)
+    assert not step_is_due(CART.step(1), triggered + timedelta(seconds=1), NOW)
+    assert not step_is_due(CART.step(2), triggered, NOW)
+    assert not step_is_due(CART.step(1), None, NOW)
+
+
+def test_internal_alert_ignores_the_customers_consent_but_not_the_ledger():
+    row = person("a", email_ok=False, email_reason="unsubscribe")
+    assert decide(DETRACTOR, row).outcome == "send"
+    assert decide(DETRACTOR, row, status="sent").reason == "already_sent"
+
+
+def test_gate_counts_every_decision_by_reason():
+    gate = Gate(CAMPAIGNS.settings, NOW)
+    for row in (person("a"), person("b", email_ok=False), person("c", email_reason="bounce"), person("a")):
+        gate.decide(CART, CART.step(1), row, None)
+    assert gate.counts == {"send": 1, "no_consent": 1, "suppressed": 1, "frequency_cap": 1}

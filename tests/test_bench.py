@@ -1,0 +1,81 @@
+"""The benchmark harness end to end on the tiny XS profile: the shape of its output, not its speed
+(figures come from the harness, never from timed assertions)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from retention.bench.__main__ import main
+from retention.bench.report import scaling_table
+from retention.bench.results_md import render
+from retention.bench.runner import COMPARISONS, STAGE_ORDER
+
+STAGES = [s for s in STAGE_ORDER if s not in COMPARISONS]
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bench")
+    rc = main(["--profile", "XS", "--data-dir", str(tmp / "data"), "--out", str(tmp / "results")])
+    lines = (tmp / "results" / "XS.jsonl").read_text().splitlines()
+    return rc, [json.loads(line) for line in lines], tmp
+
+
+def test_the_run_succeeds(records):
+    rc, recs, _ = records
+    assert rc == 0, [r for r in recs if not r["ok"]]
+
+
+def test_every_stage_has_wall_time_and_peak_memory(records):
+    _, recs, _ = records
+    by_name = {r["name"]: r for r in recs if r["kind"] == "stage"}
+    assert set(by_name) == set(STAGES)
+    for name, r in by_name.items():
+        assert r["ok"] and r["profile"] == "XS", r
+        if name == "activation" and r.get("skipped"):
+            assert r["skipped"]
+            continue
+        if name == "simulate":
+            assert r["cached"] is False  # a fresh data directory: the store is simulated and measured
+        assert r["wall_s"] > 0 and r["peak_rss_mb"] > 0 and r["cpu_s"] >= 0, r
+        assert len(r["load_avg_before"]) == 3
+
+
+def test_comparisons_give_a_ratio_and_identical_results(records):
+    _, recs, _ = records
+    comps = {r["name"]: r for r in recs if r["kind"] == "comparison"}
+    assert set(comps) == set(COMPARISONS)
+    for r in comps.values():
+        assert r["ratio"] > 0 and r["identical"] is True, r
+        for side in r["sides"].values():
+            assert side["wall_s"] > 0 and side["peak_rss_mb"] > 0
+    assert comps["customer_summary"]["check"]["customers"] > 0
+    assert comps["dbt_incremental_vs_full_refresh"]["check"]["tables_compared"] > 0
+
+
+def test_every_line_carries_the_machine_facts(records):
+    _, recs, _ = records
+    for r in recs:
+        m = r["machine"]
+        assert m["cores"] >= 1 and m["ram_gib"] > 0 and m["python"] and m["duckdb"]
+        assert "git_commit" in m
+    assert recs[-1]["kind"] == "total" and recs[-1]["wall_s"] > 0
+
+
+def test_a_second_run_uses_the_cached_simulation(records):
+    _, _, tmp = records
+    rc = main(["--profile", "XS", "--data-dir", str(tmp / "data"), "--out", str(tmp / "results"),
+               "--stages", "simulate", "clv_fit"])
+    assert rc == 0
+    recs = [json.loads(line) for line in (tmp / "results" / "XS.jsonl").read_text().splitlines()]
+    last_run = [r for r in recs if r["run_id"] == recs[-1]["run_id"]]
+    assert [r["name"] for r in last_run] == ["simulate", "clv_fit", "total"]
+    assert last_run[0]["cached"] is True
+
+
+def test_reports_render_without_scale_results(records):
+    _, _, tmp = records
+    assert "dbt_full_refresh" in scaling_table(tmp / "results")
+    assert "not yet run" in render(tmp / "results")
