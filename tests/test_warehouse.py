@@ -174,6 +174,7 @@ def test_segment_history_over_daily_runs_is_idempotent(store):
 def test_earlier_as_of_sees_no_future_data(store, tmp_path_factory):
     early = _sibling(store, tmp_path_factory.mktemp("early"))
     as_of = date(2025, 3, 31)
+    run_dbt(early, "seed", as_of=as_of)  # a fresh warehouse: `dbt run` builds models, not seeds
     run_dbt(early, "run", as_of=as_of)
     db = early / "warehouse.duckdb"
     for t in ("stg_sendgrid__events", "stg_web__events", "stg_shopify__order_lines", "stg_shopify__orders"):
