@@ -103,13 +103,7 @@ person_orders as (
     from {{ ref('orders') }}
     where not is_cancelled and customer_key is not null
 ),
-person_checkouts as (
-    select coalesce(ic.customer_key, ie.customer_key, ip.customer_key) as customer_key, k.*
-    from {{ ref('stg_shopify__checkouts') }} k
-    left join ids ic on ic.identifier_type = 'shopify_customer_id' and ic.identifier_value = cast(k.customer_id as {{ dbt.type_string() }})
-    left join ids ie on ie.identifier_type = 'email' and ie.identifier_value = k.email
-    left join ids ip on ip.identifier_type = 'phone' and ip.identifier_value = k.phone
-),
+person_checkouts as ({{ checkouts_with_customer_key() }}),
 entries as (
     {%- if entries is not none %}
     {{ entries }}

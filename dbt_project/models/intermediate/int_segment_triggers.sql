@@ -3,13 +3,7 @@
 with ids as (select * from {{ ref('int_identity') }}),
 orders as (select * from {{ ref('int_orders_enriched') }} where not is_cancelled),
 customers as (select * from {{ ref('customers') }}),
-checkouts as (
-    select coalesce(ic.customer_key, ie.customer_key, ip.customer_key) as customer_key, c.*
-    from {{ ref('stg_shopify__checkouts') }} c
-    left join ids ic on ic.identifier_type = 'shopify_customer_id' and ic.identifier_value = cast(c.customer_id as {{ dbt.type_string() }})
-    left join ids ie on ie.identifier_type = 'email' and ie.identifier_value = c.email
-    left join ids ip on ip.identifier_type = 'phone' and ip.identifier_value = c.phone
-),
+checkouts as ({{ checkouts_with_customer_key() }}),
 abandoned_cart as (
     select c.customer_key, 'abandoned_cart' as segment, max(c.created_at) as triggered_at,
            cast(null as {{ dbt.type_bigint() }}) as product_id, max(c.checkout_id) as reference_id
