@@ -18,13 +18,14 @@ MONTHS ?= 18
 SEED ?= 42
 PROFILE ?= S
 
-.PHONY: help install demo test dev webhooks bench clean
+.PHONY: help install demo test dev webhooks bench docs clean
 
 help:
 	@echo "make demo   set up, simulate a store and run the daily pipeline for every simulated day"
 	@echo "make test   run the test suite"
 	@echo "make dev    start the Dagster UI and daemon (schedules and sensors run)"
 	@echo "make webhooks  start the SendGrid and Twilio webhook receivers ($(WEBHOOK_HOST):$(WEBHOOK_PORT))"
+	@echo "make docs   build the dbt docs site from the warehouse into $(RETENTION_DATA_DIR)/docs/index.html"
 	@echo "make bench  benchmark the pipeline's stages on a simulated store (PROFILE=S|M|L, default S)"
 	@echo "make clean  remove the data directory ($(RETENTION_DATA_DIR))"
 
@@ -46,7 +47,9 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.demo --customers $(CUSTOMERS) --months $(MONTHS) --seed $(SEED)
 
 test: install
-	$(PY) -m pytest -q
+	@# parse the dbt project once, before two workers would both write its manifest
+	$(PY) -c "import assets.transform"
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 dev: install $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml
@@ -56,6 +59,10 @@ webhooks: install
 
 bench: install
 	$(PY) -m retention.bench --profile $(PROFILE)
+
+# dbt docs generate --static against the data directory's warehouse, copied to $(RETENTION_DATA_DIR)/docs/index.html
+docs: install
+	$(PY) -m retention.reports.docs
 
 clean:
 	rm -rf "$(RETENTION_DATA_DIR)"

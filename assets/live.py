@@ -75,7 +75,8 @@ class SendGridResource(dg.ConfigurableResource):
     partitions_def=daily_partitions,
     kinds={"shopify", "json"},
     description="Shopify Admin API pages (customers, orders with refunds and fulfilments, products, "
-    "abandoned checkouts) updated since the last pull, written unchanged to `inbox/shopify/<day>/`.",
+    "abandoned checkouts, locations, inventory levels) updated since the last pull, written unchanged to "
+    "`inbox/shopify/<day>/`.",
 )
 def shopify_inbox(context: dg.AssetExecutionContext, shopify: ShopifyResource, data_dir: DataDirResource):
     if not shopify.connected:

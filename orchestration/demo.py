@@ -23,6 +23,7 @@ import duckdb
 from assets.live import connected_live_sources
 from retention.ingest import SOURCE_TABLES
 from retention.paths import DataDir
+from retention.reports.docs import DocsError, build_docs
 from retention.simulate import SimConfig, simulate
 from retention.simulate.config import months_before
 from retention.simulate.responses import outbox_files, read_outbox, write_responses
@@ -281,6 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_campaign_performance(layout)
     print()
+    try:
+        docs = build_docs(layout)
+    except DocsError as error:
+        docs = None
+        print(f"dbt docs were not built: {error}", file=sys.stderr)
     print(f"Data directory:  {layout.root}")
     print(f"  landing zone:  {layout.landing}")
     print(f"  quarantine:    {layout.quarantine}")
@@ -290,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     if not live:
         print(f"  ground truth:  {layout.simulation}")
     print(f"  run logs:      {log}")
+    print(f"  report:        {layout.reports / 'index.html'}")
+    print(f"  CSV exports:   {layout.reports / 'exports'}")
+    if docs:
+        print(f"  dbt docs:      {docs}")
     print("Open the Dagster UI: make dev, then http://127.0.0.1:3000")
     return 0
 

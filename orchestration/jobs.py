@@ -6,6 +6,7 @@ from assets.activation import activation_sends
 from assets.ingest import ingest_assets
 from assets.live import live_assets
 from assets.quality import quality_checks
+from assets.reports import segment_report
 from assets.transform import warehouse
 
 # What ingestion lands from the inbox (the activation writes its own sends back to the landing zone).
@@ -20,11 +21,11 @@ ingest_inbox = dg.define_asset_job(
     description="Lands the inbox for every source (a range of days runs as one run).",
 )
 
-# The daily pipeline for one delivery day: land every source, then build the warehouse as of it.
+# The daily pipeline for one delivery day: land every source, build the warehouse as of it, report it.
 daily_refresh = dg.define_asset_job(
     "daily_refresh",
-    selection=landing | dg.AssetSelection.assets(warehouse),
-    description="Lands the day's inbox for every source and builds the warehouse as of that day.",
+    selection=landing | dg.AssetSelection.assets(warehouse, segment_report),
+    description="Lands the day's inbox for every source, builds the warehouse as of that day and writes the segment report.",
 )
 
 # Fills the inbox from the live providers (Shopify, SendGrid suppressions) before the daily run.

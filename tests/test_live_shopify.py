@@ -1,171 +1,29 @@
-"""The Shopify connector against a local server that plays the Admin REST API over real HTTP:
-cursor pagination with Link headers, a 429 with Retry-After, a 500 once, the call-limit header."""
+"""The Shopify connector against a local server that plays the Admin REST API over real HTTP
+(``tests/fake_shopify.py``): cursor pagination with Link headers, a 429 with Retry-After, a 500
+once, the call-limit header; locations and inventory levels by group of locations."""
 
 from __future__ import annotations
 
-import base64
-import copy
 import json
-import threading
 from datetime import date, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from retention.ingest import ingest_day
-from retention.live.shopify_api import ShopifyConfig, ShopifyError, cursor_path, pull_shopify
+from retention.live.shopify_api import ShopifyError, cursor_path, pull_shopify
 from retention.paths import DataDir
-from tests.fixtures import PROVIDER_FIXTURES
+from tests.fake_shopify import (  # noqa: F401  (TOKEN: other tests import the fake's names from here)
+    BASE_TIME, START_DATE, TEMPLATES, TOKEN, FakeShopify, config, level_key, make_level, seed, seed_levels,
+)
 
 UTC = timezone.utc
-TOKEN = "shpat_test_token_not_a_secret"
-VERSION = "2026-07"
 DAY1, DAY2 = date(2026, 7, 14), date(2026, 7, 15)
-TEMPLATES = {
-    "customers": ("customers_list.json", "customers"),
-    "orders": ("orders_list_status_any.json", "orders"),
-    "products": ("products_list.json", "products"),
-    "checkouts": ("abandoned_checkouts.json", "checkouts"),
-}
-BASE_TIME = (datetime.now(UTC) - timedelta(days=20)).replace(hour=12, minute=0, second=0, microsecond=0)
-START_DATE = (BASE_TIME - timedelta(days=10)).date().isoformat()
-
-
-def template(resource: str) -> dict:
-    name, key = TEMPLATES[resource]
-    return json.loads((PROVIDER_FIXTURES / "shopify" / name).read_text())[key][0]
-
-
-def make_record(resource: str, rid: int, updated: datetime) -> dict:
-    rec = copy.deepcopy(template(resource))
-    rec["id"] = rid
-    rec["created_at"] = (BASE_TIME - timedelta(days=30)).isoformat()
-    rec["updated_at"] = updated.astimezone(timezone(timedelta(hours=-4))).isoformat()  # Shopify's offsets
-    return rec
-
-
-class FakeShopify:
-    """Records by resource, served like Shopify: ``updated_at_min`` (inclusive), ``limit``,
-    opaque ``page_info`` cursors that refuse other filters, Link headers, call-limit header."""
-
-    def __init__(self, limit_cap: int = 250):
-        self.records: dict[str, list[dict]] = {r: [] for r in TEMPLATES}
-        self.served: list[tuple[str, str, bytes]] = []  # (resource, page key, body) of each 200
-        self.faults: dict[tuple[str, int], list[tuple[int, dict]]] = {}  # (resource, page no) -> replies
-        self.call_limit: dict[tuple[str, int], str] = {}
-        self.requests = 0
-        self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):  # noqa: N802
-                fake.handle(self)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def reply(self, h, status: int, body: bytes, headers: dict | None = None) -> None:
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json; charset=utf-8")
-        h.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(body)
-
-    def handle(self, h) -> None:
-        with self.lock:
-            self.requests += 1
-        parts = urlsplit(h.path)
-        if h.headers.get("X-Shopify-Access-Token") != TOKEN:
-            return self.reply(h, 401, b'{"errors":"[API] Invalid API key or access token"}')
-        prefix = f"/admin/api/{VERSION}/"
-        resource = parts.path[len(prefix):].removesuffix(".json") if parts.path.startswith(prefix) else None
-        if resource not in self.records:
-            return self.reply(h, 404, b'{"errors":"Not Found"}')
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        limit = int(query.pop("limit", 50))
-        if "page_info" in query:
-            if set(query) != {"page_info"}:
-                return self.reply(h, 400, b'{"errors":{"page_info":["page_info cannot be combined"]}}')
-            state = json.loads(base64.urlsafe_b64decode(query["page_info"]))
-            since, offset, page_no = state["since"], state["offset"], state["page"]
-        else:
-            if resource == "orders" and query.get("status") != "any":
-                return self.reply(h, 400, b'{"errors":"expected status=any"}')
-            since, offset, page_no = query.get("updated_at_min"), 0, 1
-            until = query.get("updated_at_max")
-            if until and since and datetime.fromisoformat(until) < datetime.fromisoformat(since):
-                return self.reply(h, 400, b'{"errors":"updated_at_max before updated_at_min"}')
-            since = f"{since or ''}|{until or ''}"
-        key = (resource, page_no)
-        with self.lock:
-            pending = self.faults.get(key)
-            fault = pending.pop(0) if pending else None
-        if fault:
-            status, headers = fault
-            return self.reply(h, status, b'{"errors":"try again"}', headers)
-        low, high = since.split("|")
-        low_ts = datetime.fromisoformat(low) if low else None
-        high_ts = datetime.fromisoformat(high) if high else None
-        matching = sorted((r for r in self.records[resource]
-                           if (low_ts is None or datetime.fromisoformat(r["updated_at"]) >= low_ts)
-                           and (high_ts is None or datetime.fromisoformat(r["updated_at"]) <= high_ts)),
-                          key=lambda r: r["id"])
-        page = matching[offset:offset + limit]
-        body = json.dumps({resource: page}).encode()
-        headers = {"X-Shopify-Shop-Api-Call-Limit": self.call_limit.get(key, "1/40")}
-        if offset + limit < len(matching):
-            token = base64.urlsafe_b64encode(json.dumps(
-                {"since": since, "offset": offset + limit, "page": page_no + 1}).encode()).decode()
-            link = f"<{self.base}{parts.path}?limit={limit}&page_info={token}>; rel=\"next\""
-            if offset:
-                link = f"<{self.base}{parts.path}?limit={limit}&page_info=prev>; rel=\"previous\", " + link
-            headers["Link"] = link
-        with self.lock:
-            self.served.append((resource, f"{since}|{offset}", body))
-        self.reply(h, 200, body, headers)
-
-
-def config(fake: FakeShopify, **kw) -> ShopifyConfig:
-    values = dict(access_token=TOKEN, api_base=fake.base, api_version=VERSION, limit=3,
-                  backoff_base=0.01, backoff_max=0.05, leak_rate=1000.0, start_date=START_DATE)
-    values.update(kw)
-    return ShopifyConfig(**values)
+STORE_RESOURCES = tuple(TEMPLATES)  # customers, orders, products, checkouts
 
 
 def inbox_pages(data_dir: DataDir, day: date) -> dict[str, bytes]:
     folder = data_dir.inbox_day("shopify", day)
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.json"))}
-
-
-def seed(fake: FakeShopify, counts: dict[str, int], start_id: int, updated: datetime) -> dict[str, list[int]]:
-    ids = {}
-    for resource, n in counts.items():
-        ids[resource] = [start_id + i for i in range(n)]
-        for i, rid in enumerate(ids[resource]):
-            fake.records[resource].append(make_record(resource, rid, updated + timedelta(minutes=i)))
-    return ids
 
 
 def test_backfill_then_incremental(tmp_path):
@@ -178,7 +36,7 @@ def test_backfill_then_incremental(tmp_path):
         fake.faults[("customers", 2)] = [(500, {})]
         fake.call_limit[("products", 1)] = "39/40"
 
-        summary = pull_shopify(data_dir, DAY1, config(fake))
+        summary = pull_shopify(data_dir, DAY1, config(fake, resources=STORE_RESOURCES))
 
         assert summary.resources["customers"].records == 7 and summary.resources["customers"].pages == 3
         assert summary.resources["orders"].records == 8 and summary.resources["orders"].pages == 3
@@ -212,7 +70,7 @@ def test_backfill_then_incremental(tmp_path):
         later = BASE_TIME + timedelta(days=1)
         fake.records["orders"][3]["updated_at"] = later.isoformat()
         new = seed(fake, {"customers": 4}, 5000, later)
-        summary2 = pull_shopify(data_dir, DAY2, config(fake))
+        summary2 = pull_shopify(data_dir, DAY2, config(fake, resources=STORE_RESOURCES))
         fetched = {}
         for resource, _, body in fake.served:
             fetched.setdefault(resource, []).extend(x["id"] for x in json.loads(body)[resource])
@@ -272,3 +130,93 @@ def test_bad_token_fails_without_leaking(tmp_path):
             pull_shopify(DataDir(tmp_path), DAY1, config(fake, access_token="wrong-token-value"))
         assert "401" in str(err.value) and "wrong-token-value" not in str(err.value)
         assert not cursor_path(DataDir(tmp_path)).exists()
+
+
+# -- locations and inventory levels ---------------------------------------------------------------
+def levels_served(fake: FakeShopify) -> list[dict]:
+    return [x for r, _, body in fake.served if r == "inventory_levels" for x in json.loads(body)[r]]
+
+
+def test_inventory_levels_by_location_group_with_pagination_and_rate_limits(tmp_path):
+    data_dir = DataDir(tmp_path)
+    with FakeShopify() as fake:
+        seed(fake, {"locations": 52}, 9000, BASE_TIME - timedelta(days=400))  # more than one request's worth
+        levels = seed_levels(fake, [801, 802], BASE_TIME)
+        fake.records["inventory_levels"].append(make_level(803, 9000, 1, BASE_TIME - timedelta(days=40)))  # before start
+        fake.call_limit[("locations", 1)] = "39/40"
+        fake.faults[("inventory_levels", 1)] = [(500, {})]
+        fake.faults[("inventory_levels", 3)] = [(429, {"Retry-After": "0.05"})]
+
+        summary = pull_shopify(data_dir, DAY1, config(fake, resources=("inventory_levels",), limit=25))
+
+        # locations came first (levels need their ids), whole and unfiltered, though not asked for
+        assert list(summary.resources) == ["locations", "inventory_levels"]
+        assert summary.resources["locations"].records == 52
+        first_pages = [(r, q) for r, q in fake.queries if r in ("locations", "inventory_levels")]
+        assert first_pages[0] == ("locations", {})
+        groups = [q for r, q in first_pages if r == "inventory_levels"]
+        groups = list({q["location_ids"]: q for q in groups}.values())  # a retried first page asks again
+        assert [len(q["location_ids"].split(",")) for q in groups] == [50, 2]
+        assert all(q["updated_at_min"].startswith(START_DATE) and q["limit"] == "25" and "updated_at_max" not in q
+                   for q in groups)
+        # every level exactly once, pages written byte for byte and numbered on across the groups
+        got = levels_served(fake)
+        assert sorted(map(level_key, got)) == sorted(map(level_key, levels)) and len(got) == 104
+        assert summary.retries == 2 and summary.throttled_seconds > 0
+        pages = [body for r, _, body in fake.served if r == "inventory_levels"]
+        written = inbox_pages(data_dir, DAY1)
+        assert [written[f"inventory_levels-{n:04d}.json"] for n in range(1, len(pages) + 1)] == pages
+        assert summary.resources["inventory_levels"].pages == len(pages) == 5  # 100 levels / 25, then 4 more
+
+        cursors = json.loads(cursor_path(data_dir).read_text())["resources"]
+        newest = max(levels, key=lambda r: datetime.fromisoformat(r["updated_at"]))
+        assert cursors["inventory_levels"]["updated_at_min"] == newest["updated_at"]
+
+        report = ingest_day(data_dir, "shopify", DAY1)
+        assert report.quarantined == 0
+        assert report.tables["locations"].landed == 52 and report.tables["inventory_levels"].landed == 104
+
+
+def test_inventory_levels_incremental_from_their_cursor(tmp_path):
+    data_dir = DataDir(tmp_path)
+    with FakeShopify() as fake:
+        seed(fake, {"locations": 2}, 9000, BASE_TIME - timedelta(days=400))
+        seed_levels(fake, [801, 802, 803], BASE_TIME)
+        pull_shopify(data_dir, DAY1, config(fake, resources=("locations", "inventory_levels")))
+        cursor = json.loads(cursor_path(data_dir).read_text())["resources"]["inventory_levels"]["updated_at_min"]
+
+        fake.served.clear()
+        later = BASE_TIME + timedelta(days=1)
+        restock = fake.records["inventory_levels"][1]
+        restock.update(available=40, updated_at=later.isoformat())
+        fake.records["inventory_levels"].append(make_level(804, 9001, 7, later + timedelta(minutes=1)))
+        summary = pull_shopify(data_dir, DAY2, config(fake, resources=("locations", "inventory_levels")))
+
+        # the whole location list again (the endpoint has no filter); levels at or after the cursor only
+        assert summary.resources["locations"].records == 2
+        boundary = {level_key(r) for r in fake.records["inventory_levels"] if r["updated_at"] == cursor}
+        assert {level_key(r) for r in levels_served(fake)} == {level_key(restock), (804, 9001)} | boundary
+        assert (json.loads(cursor_path(data_dir).read_text())["resources"]["inventory_levels"]["updated_at_min"]
+                == fake.records["inventory_levels"][-1]["updated_at"])
+        assert ingest_day(data_dir, "shopify", DAY2).quarantined == 0
+
+
+def test_inventory_cursor_stops_at_the_runs_upper_bound(tmp_path):
+    # no updated_at_max on inventory_levels.json: a level newer than the run comes now and again next run
+    data_dir = DataDir(tmp_path)
+    now = datetime.now(UTC)
+    with FakeShopify() as fake:
+        seed(fake, {"locations": 1}, 9000, now - timedelta(days=400))
+        seed_levels(fake, [801], now - timedelta(hours=1))
+        seed_levels(fake, [802], now + timedelta(minutes=5))
+        summary = pull_shopify(data_dir, DAY1, config(fake, resources=("inventory_levels",), settle_seconds=0))
+        assert summary.resources["inventory_levels"].records == 2
+        cursor = json.loads(cursor_path(data_dir).read_text())["resources"]["inventory_levels"]["updated_at_min"]
+        assert now - timedelta(seconds=1) <= datetime.fromisoformat(cursor) < now + timedelta(minutes=1)
+
+
+def test_no_locations_no_level_requests(tmp_path):
+    with FakeShopify() as fake:
+        summary = pull_shopify(DataDir(tmp_path), DAY1, config(fake, resources=("inventory_levels",)))
+        assert summary.resources["inventory_levels"].records == 0
+        assert [r for r, _ in fake.queries] == ["locations"]

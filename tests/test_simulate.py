@@ -72,6 +72,11 @@ def shopify_ok(res: str, r: dict) -> bool:
     if res == "products":
         return (_int(r.get("id")) and bool(r.get("title")) and _is_ts(r.get("created_at")) and _is_ts(r.get("updated_at"))
                 and all(_int(v.get("id")) and _is_money(v.get("price")) for v in r.get("variants", [])))
+    if res == "locations":
+        return _int(r.get("id")) and _is_ts(r.get("updated_at"))
+    if res == "inventory_levels":
+        return (_int(r.get("inventory_item_id")) and _int(r.get("location_id")) and _is_ts(r.get("updated_at"))
+                and (r.get("available") is None or _int(r["available"])))
     if res == "checkouts":
         return ((_int(r.get("id")) or bool(r.get("token"))) and _is_ts(r.get("created_at")) and _is_ts(r.get("updated_at"))
                 and all(_is_money(r.get(k)) for k in ("total_price", "subtotal_price", "total_tax")))
@@ -202,7 +207,7 @@ def test_layout_and_summary_match_files(runs, inbox_a):
 def test_shopify_shapes(inbox_a):
     _, _, parsed = inbox_a
     shop = parsed["shopify"]
-    assert set(shop) == {"orders", "customers", "products", "checkouts"}
+    assert set(shop) == {"orders", "customers", "products", "checkouts", "locations", "inventory_levels"}
     o = next(r for r in shop["orders"] if r.get("refunds") and r.get("fulfillments"))
     assert o["admin_graphql_api_id"] == f"gid://shopify/Order/{o['id']}"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d", o["created_at"])
@@ -232,6 +237,37 @@ def test_shopify_shapes(inbox_a):
     assert any(v.get("inventory_quantity") == 0 for r in shop["products"] for v in r["variants"])
     ck = [r for r in shop["checkouts"] if r.get("completed_at")]
     assert ck and all(r["token"] and r["cart_token"] for r in ck)
+    # inventory levels: per location, tied to the variants by inventory_item_id
+    assert len(shop["locations"]) == 2
+    items = {v["inventory_item_id"] for r in shop["products"] for v in r["variants"]}
+    levels = [r for r in shop["inventory_levels"] if shopify_ok("inventory_levels", r)]
+    assert {r["location_id"] for r in levels} == {loc["id"] for loc in shop["locations"]}
+    assert {r["inventory_item_id"] for r in levels} <= items
+    assert any(r["available"] == 0 for r in levels) and levels[0]["admin_graphql_api_id"].startswith("gid://shopify/InventoryLevel/")
+
+
+def test_inventory_levels_follow_stock_outs_and_restocks(runs, inbox_a):
+    # every product version's inventory_quantity is the sum of its variant's latest levels at that instant
+    _, _, parsed = inbox_a
+    shop = parsed["shopify"]
+    dirt = _dirt(runs[0])
+    spoiled = {int(rid.split("@")[0]) for rid in dirt.loc[dirt["malformed"] & (dirt["table"] == "inventory_levels"), "record_id"]}
+    levels = sorted((datetime.fromisoformat(r["updated_at"]), r["inventory_item_id"], r["location_id"], r["available"])
+                    for r in shop["inventory_levels"] if shopify_ok("inventory_levels", r))
+    checked = 0
+    for product in shop["products"][::7]:
+        if not shopify_ok("products", product):
+            continue
+        at = datetime.fromisoformat(product["updated_at"])
+        for v in product["variants"]:
+            latest = {}
+            for t, item, location, available in levels:
+                if item == v["inventory_item_id"] and t <= at:
+                    latest[location] = available
+            if latest and v["inventory_item_id"] not in spoiled:  # none yet: the product is not launched
+                assert sum(latest.values()) == v["inventory_quantity"], (product["id"], v["id"])
+                checked += 1
+    assert checked > 50
 
 
 def test_other_sources_use_readme_fields(inbox_a):

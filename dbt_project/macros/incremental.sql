@@ -16,9 +16,11 @@
     {%- if start is not none %} and {{ col }} >= {{ start }}{% endif -%}
 {%- endmacro %}
 
+{#- An intraday build (var as_of_time) also removes the as_of day's own deliveries: the window re-reads
+    them up to as_of_time, so re-running an earlier increment gives that increment's table. -#}
 {% macro rewind_future_deliveries() -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where delivered_on > {{ as_of_date() }}
+        delete from {{ this }} where delivered_on {{ '>=' if var('as_of_time', none) else '>' }} {{ as_of_date() }}
     {%- else -%}
         select 1
     {%- endif -%}

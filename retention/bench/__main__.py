@@ -1,4 +1,5 @@
-"""CLI: python -m retention.bench --profile S|M|L|XS [--stages ...] [--out DIR] | --report | --write-results"""
+"""CLI: python -m retention.bench --profile S|M|L|XS [--stages ...] [--duckdb-memory-limit 4GB] [--out DIR]
+| --report | --write-results"""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ def main(argv=None) -> int:
                     help="cache of simulated stores (default: $RETENTION_DATA_DIR/bench or data/bench)")
     ap.add_argument("--dbt-project", type=Path, default=None,
                     help="dbt project to build (default: the repository's dbt_project/)")
+    ap.add_argument("--duckdb-memory-limit", default=None, metavar="SIZE",
+                    help="DuckDB memory limit for the dbt stages, e.g. 4GB (default: DuckDB's, 80%% of RAM)")
+    ap.add_argument("--duckdb-threads", type=int, default=None, metavar="N",
+                    help="DuckDB threads for the dbt stages (default: DuckDB's, one per core)")
     ap.add_argument("--report", action="store_true", help="print S, M and L side by side from the results and exit")
     ap.add_argument("--write-results", action="store_true", help="write bench/RESULTS.md from the results and exit")
     a = ap.parse_args(argv)
@@ -40,7 +45,8 @@ def main(argv=None) -> int:
         return 0
 
     profile = PROFILES[a.profile]
-    run = BenchRun(profile, a.data_dir or _default_bench_root(), a.out / f"{profile.name}.jsonl", a.dbt_project)
+    run = BenchRun(profile, a.data_dir or _default_bench_root(), a.out / f"{profile.name}.jsonl", a.dbt_project,
+                   duckdb_memory_limit=a.duckdb_memory_limit, duckdb_threads=a.duckdb_threads)
     print(f"profile {profile.name}: {profile.customers:,} customers, {profile.start}..{profile.last_day} "
           f"(+{profile.next_day} for the incremental run), data in {run.data_dir}")
     records = run.run(a.stages)

@@ -11,10 +11,11 @@ from retention.bench.profiles import PROFILES, SCALE_PROFILES
 DEFAULT_RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 RESULTS_MD = PROJECT_ROOT / "bench" / "RESULTS.md"
 STAGE_ROWS = ("simulate", "ingest_history", "ingest_day", "dbt_full_refresh", "dbt_incremental", "clv_fit", "activation")
-COMPARISON_ROWS = ("customer_summary", "dbt_incremental_vs_full_refresh")
+COMPARISON_ROWS = ("customer_summary", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
+DUCKDB_OPTIONS = ("duckdb_memory_limit", "duckdb_threads")
 
 
-def _table(header: list[str], rows: list[list[str]], markdown: bool) -> str:
+def table(header: list[str], rows: list[list[str]], markdown: bool) -> str:
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
@@ -32,7 +33,15 @@ def _stage_cell(r: dict | None) -> str:
         return "skipped"
     if r.get("cached"):
         return "cached"
-    return f"{r['wall_s']:.1f} s / {r['peak_rss_mb']:.0f} MB"
+    cell = f"{r['wall_s']:.1f} s / {r['peak_rss_mb']:.0f} MB"
+    if r["name"] == "activation":
+        cell += f" ({r['details']['recipients_per_second']:,.0f} recipients/s)"
+    return cell
+
+
+def variant(r: dict) -> str:
+    """'' for DuckDB's defaults, else the options the dbt stages ran with (e.g. 'duckdb_memory_limit=4GB')."""
+    return ", ".join(f"{k}={r[k]}" for k in DUCKDB_OPTIONS if r.get(k))
 
 
 def _comparison_cell(r: dict | None) -> str:
@@ -52,7 +61,14 @@ def _note(r: dict) -> str:
     if r["name"].startswith("ingest"):
         return f"{d['days']} days, {d['files']} files, {d['records_in']:,} records"
     if r["name"].startswith("dbt"):
-        return f"as of {d['as_of']}, {sum(d['nodes'].values())} nodes, warehouse {d['warehouse_mb']} MB"
+        note = f"as of {d['as_of']}, {sum(d['nodes'].values())} nodes, warehouse {d['warehouse_mb']} MB"
+        return note + (f"; {variant(r)}" if variant(r) else "")
+    if r["name"] == "activation":
+        demo, scale = d["demo"], d["throughput"]
+        return (f"demo campaigns: {demo['messages']:,} messages from {demo['audience_rows']:,} audience rows in "
+                f"{demo['activate_s']} s ({demo['recipients_per_second']:,.0f}/s); {scale['campaign']} to "
+                f"{scale['recipients']:,} recipients: {scale['activate_s']} s, "
+                f"{scale['recipients_per_second']:,.0f} recipients/s")
     if r["name"] == "clv_fit":
         return f"{d['customers']:,} customers, BG/NBD {d['bg_nbd_s']} s, Gamma-Gamma {d['gamma_gamma_s']} s"
     if r["name"] == "simulate" and d:
@@ -71,7 +87,7 @@ def run_table(records: list[dict], markdown: bool = False) -> str:
         elif r["kind"] == "total":
             rows.append(["total (measured stages)", f"{r['wall_s']:.2f}", "", f"{r['peak_rss_mb']:.0f}",
                          f"load average at the end {r['load_avg_end']}"])
-    out = _table(["stage", "wall s", "cpu s", "peak RSS MB", "notes"], rows, markdown)
+    out = table(["stage", "wall s", "cpu s", "peak RSS MB", "notes"], rows, markdown)
     comps = []
     for r in records:
         if r["kind"] != "comparison":
@@ -79,10 +95,12 @@ def run_table(records: list[dict], markdown: bool = False) -> str:
         if not r["ok"]:
             comps.append([r["name"], "failed", "", r["error"]])
             continue
-        sides = "; ".join(f"{k}: {v['wall_s']:.2f} s wall, {v['peak_rss_mb']:.0f} MB" for k, v in r["sides"].items())
+        sides = "; ".join(f"{k}: {v['wall_s']:.2f} s wall, {v['peak_rss_mb']:.0f} MB"
+                          + (f", {v['recipients_per_second']:,.0f} recipients/s" if "recipients_per_second" in v else "")
+                          for k, v in r["sides"].items())
         comps.append([r["name"], f"{r['ratio']:g}x", str(r["identical"]).lower(), sides])
     if comps:
-        out += "\n\n" + _table(["comparison", "ratio", "identical", "sides"], comps, markdown)
+        out += "\n\n" + table(["comparison", "ratio", "identical", "sides"], comps, markdown)
     return out
 
 
@@ -101,6 +119,8 @@ def latest_by_name(records: list[dict]) -> dict[str, dict]:
         if not r["ok"] or r["kind"] == "total":
             continue
         if r.get("cached") and r["name"] in latest:
+            continue
+        if variant(r):  # runs with DuckDB options are shown beside the defaults, not instead of them
             continue
         latest[r["name"]] = r
     return latest
@@ -121,4 +141,4 @@ def scaling_table(results_dir: Path, markdown: bool = False) -> str:
         ing = latest[p].get("ingest_history", {}).get("details") or {}
         sizes.append(f"{sim['orders']:,} orders" if sim else (f"{ing['records_in']:,} records" if ing else "-"))
     rows.insert(0, ["size", *sizes])
-    return _table(header, rows, markdown)
+    return table(header, rows, markdown)

@@ -10,11 +10,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from retention.bench.activation import PER_RECIPIENT_SUBSET, THROUGHPUT_RECIPIENTS, compare_send_ids
 from retention.bench.comparisons import compare_summary_files, compare_warehouses
 from retention.bench.machine import PROJECT_ROOT, machine_facts
 from retention.bench.measure import Measurement, measure
 from retention.bench.profiles import Profile
-from retention.bench.stages import SIMULATED_MARKER, activation_skip_reason, remove_tree
+from retention.bench.stages import SIMULATED_MARKER, remove_tree
 
 # The order matters: each stage uses what the ones before it left on disk.
 STAGE_ORDER = (
@@ -27,8 +28,9 @@ STAGE_ORDER = (
     "dbt_incremental",
     "dbt_incremental_vs_full_refresh",
     "activation",
+    "activation_batched_vs_per_recipient",
 )
-COMPARISONS = ("customer_summary", "dbt_incremental_vs_full_refresh")
+COMPARISONS = ("customer_summary", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
 STATE_FILE = "bench_state.json"
 
 
@@ -37,8 +39,11 @@ class StageError(RuntimeError):
 
 
 class BenchRun:
-    def __init__(self, profile: Profile, bench_root: Path, results_file: Path, dbt_project: Path | None = None):
+    def __init__(self, profile: Profile, bench_root: Path, results_file: Path, dbt_project: Path | None = None,
+                 duckdb_memory_limit: str | None = None, duckdb_threads: int | None = None):
         self.profile = profile
+        # for the dbt stages only; unset leaves DuckDB's defaults (or whatever the environment says)
+        self.duckdb = {"duckdb_memory_limit": duckdb_memory_limit, "duckdb_threads": duckdb_threads}
         self.dbt_project = Path(dbt_project).resolve() if dbt_project else None
         self.bench_root = Path(bench_root).resolve()
         self.data_dir = profile.data_dir(self.bench_root)
@@ -124,11 +129,20 @@ class BenchRun:
         self._require_simulated()
         return self._measured_stage("ingest_day")
 
+    def _dbt_context(self, label: str) -> dict:
+        return {**self.duckdb, "run_results_copy": str(self.work / f"{label}.run_results.json")}
+
+    def _dbt_stage(self, name: str, as_of: str) -> dict:
+        m, details = self._child(name, name, as_of=as_of, **self._dbt_context(name))
+        self.measured[name] = m
+        return self._record("stage", name, ok=True, **m.figures(), details=details,
+                            **{k: v for k, v in details["duckdb"].items() if v})
+
     def dbt_full_refresh(self) -> dict:
         if not (self.data_dir / "landing").is_dir():
             raise StageError("no landing zone yet: run the ingest_history stage first")
         self._set_state(warehouse_as_of=None)
-        record = self._measured_stage("dbt_full_refresh", as_of=self.profile.last_day.isoformat())
+        record = self._dbt_stage("dbt_full_refresh", self.profile.last_day.isoformat())
         self._set_state(warehouse_as_of=self.profile.last_day.isoformat())
         return record
 
@@ -136,7 +150,7 @@ class BenchRun:
         if self._warehouse_as_of() != self.profile.last_day.isoformat():
             raise StageError(f"the warehouse is not as of {self.profile.last_day}: run dbt_full_refresh first")
         self._set_state(warehouse_as_of=None)
-        record = self._measured_stage("dbt_incremental", as_of=self.profile.next_day.isoformat())
+        record = self._dbt_stage("dbt_incremental", self.profile.next_day.isoformat())
         self._set_state(warehouse_as_of=self.profile.next_day.isoformat())
         return record
 
@@ -169,7 +183,8 @@ class BenchRun:
         if not (sibling / "landing").exists():
             os.symlink(self.data_dir / "landing", sibling / "landing")
         as_of = self.profile.next_day.isoformat()
-        full, details = self._child("dbt_full_refresh", "dbt_full_refresh_next_day", data_dir=str(sibling), as_of=as_of)
+        full, details = self._child("dbt_full_refresh", "dbt_full_refresh_next_day", data_dir=str(sibling), as_of=as_of,
+                                    **self._dbt_context("dbt_full_refresh_next_day"))
         check = compare_warehouses(self.data_dir / "warehouse.duckdb", sibling / "warehouse.duckdb")
         return self._record(
             "comparison", "dbt_incremental_vs_full_refresh", ok=True, as_of=as_of, baseline="full_refresh",
@@ -179,14 +194,27 @@ class BenchRun:
             sides={"incremental": incremental.figures(), "full_refresh": {**full.figures(), **details}})
 
     def activation(self) -> dict:
-        reason = activation_skip_reason()
-        if reason is None:
-            m, details = self._child("activation", "activation")
-            if not details.get("skipped"):
-                self.measured["activation"] = m
-                return self._record("stage", "activation", ok=True, **m.figures(), details=details)
-            reason = details["skipped"]
-        return self._record("stage", "activation", ok=True, skipped=reason)
+        as_of = self._warehouse_as_of()
+        return self._measured_stage("activation", as_of=as_of, recipients=THROUGHPUT_RECIPIENTS[self.profile.name])
+
+    def activation_batched_vs_per_recipient(self) -> dict:
+        """SendGridSender with 1,000 personalizations a request against one request per recipient
+        (how simple reverse-ETL tools send), over the same recipients."""
+        as_of = self._warehouse_as_of()
+        recipients = min(PER_RECIPIENT_SUBSET, THROUGHPUT_RECIPIENTS[self.profile.name])
+        sides, paths = {}, {}
+        for side, batch_size in (("batched", 1000), ("per_recipient", 1)):
+            paths[side] = self.work / f"activation_{side}.send_ids.json"
+            m, details = self._child("activation_side", f"activation_{side}", as_of=as_of, recipients=recipients,
+                                     batch_size=batch_size, send_ids_path=str(paths[side]))
+            sides[side] = {**m.figures(), **details}
+        check = compare_send_ids(paths["batched"], paths["per_recipient"])
+        batched, single = sides["batched"]["recipients_per_second"], sides["per_recipient"]["recipients_per_second"]
+        return self._record(
+            "comparison", "activation_batched_vs_per_recipient", ok=True, as_of=as_of, baseline="per_recipient",
+            candidate="batched", recipients=recipients, ratio=round(batched / max(single, 1e-9), 2),
+            ratio_basis="recipients per second with 1,000 per request / with one request per recipient",
+            identical=check["identical"], check=check, sides=sides)
 
     # ---- the run --------------------------------------------------------------------------
 

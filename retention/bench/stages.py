@@ -4,7 +4,6 @@ returns a dict of details that go into its JSON line."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -17,8 +16,10 @@ from retention.bench.machine import PROJECT_ROOT
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 SIMULATED_MARKER = ".bench-simulated.json"
-ACTIVATION_ENGINE = "retention.activation.engine"
 FALLBACK_PENALIZER = 0.01
+SLOWEST_NODES = 8
+# harness options -> the environment dbt_project/profiles.yml reads them from (unset: DuckDB's defaults)
+DUCKDB_ENV = {"duckdb_memory_limit": "RETENTION_DUCKDB_MEMORY_LIMIT", "duckdb_threads": "RETENTION_DUCKDB_THREADS"}
 
 
 def _day(ctx: dict, key: str) -> date:
@@ -86,16 +87,41 @@ def _dbt_build(ctx: dict, root: Path, as_of: str, full_refresh: bool) -> dict:
     if full_refresh:
         cmd.append("--full-refresh")
     env = {**os.environ, "RETENTION_DATA_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env.update({var: str(ctx[key]) for key, var in DUCKDB_ENV.items() if ctx.get(key)})
     sys.stdout.flush()
     proc = subprocess.run(cmd, env=env, cwd=PROJECT_ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"dbt build as of {as_of} failed (rc={proc.returncode}); see the stage log")
     results = json.loads((target / "run_results.json").read_text())
-    statuses: dict[str, int] = {}
-    for node in results["results"]:
-        statuses[node["status"]] = statuses.get(node["status"], 0) + 1
-    return {"as_of": as_of, "nodes": statuses, "dbt_elapsed_s": round(results.get("elapsed_time", 0.0), 2),
+    if ctx.get("run_results_copy"):  # the next dbt run overwrites target/: keep this one's per-node timing
+        shutil.copyfile(target / "run_results.json", ctx["run_results_copy"])
+    return {"as_of": as_of, **node_timing(results["results"], _materializations(target / "manifest.json")),
+            "dbt_elapsed_s": round(results.get("elapsed_time", 0.0), 2),
+            "duckdb": {key: env.get(var) for key, var in DUCKDB_ENV.items()},  # as given to dbt
             "warehouse_mb": round((root / "warehouse.duckdb").stat().st_size / 2**20, 1)}
+
+
+def _materializations(manifest: Path) -> dict[str, str]:
+    if not manifest.exists():
+        return {}
+    nodes = json.loads(manifest.read_text()).get("nodes", {})
+    return {uid: (n.get("config") or {}).get("materialized") for uid, n in nodes.items()}
+
+
+def node_timing(nodes: list[dict], materialized: dict[str, str] | None = None, top: int = SLOWEST_NODES) -> dict:
+    """Statuses, seconds by kind of node (model, test, unit test...) and the slowest nodes with their
+    materialization, from run_results.json: the profile that says where a dbt run's time goes."""
+    materialized = materialized or {}
+    statuses: dict[str, int] = {}
+    by_kind: dict[str, float] = {}
+    for node in nodes:
+        statuses[node["status"]] = statuses.get(node["status"], 0) + 1
+        kind = node["unique_id"].split(".")[0]
+        by_kind[kind] = by_kind.get(kind, 0.0) + node.get("execution_time", 0.0)
+    slowest = sorted(nodes, key=lambda n: n.get("execution_time", 0.0), reverse=True)[:top]
+    return {"nodes": statuses, "seconds_by_kind": {k: round(v, 2) for k, v in sorted(by_kind.items())},
+            "slowest_nodes": [[n["unique_id"].split(".", 2)[-1], round(n.get("execution_time", 0.0), 2),
+                               materialized.get(n["unique_id"])] for n in slowest]}
 
 
 def stage_dbt_full_refresh(ctx: dict) -> dict:
@@ -164,22 +190,27 @@ def _fit_with_fallback(fit, *columns):
         return fit(*columns, penalizer=FALLBACK_PENALIZER), FALLBACK_PENALIZER
 
 
-def activation_skip_reason() -> str | None:
-    """Why the activation stage cannot run here, or None when the engine is installed."""
-    try:
-        found = importlib.util.find_spec(ACTIVATION_ENGINE) is not None
-    except ModuleNotFoundError:
-        found = False
-    return None if found else "activation engine not available"
-
-
 def stage_activation(ctx: dict) -> dict:
-    """Hook for the activation engine: demo campaigns against a local SendGrid-like server,
-    recipients per second, batched against one request per recipient. Not wired yet."""
-    reason = activation_skip_reason()
-    if reason:
-        return {"skipped": reason}
-    return {"skipped": "activation engine found; its benchmark is not wired into the harness yet"}
+    """The demo campaigns over the warehouse's audiences, then one campaign over N synthetic
+    recipients (the rate at scale), both against fake SendGrid and Twilio in this process."""
+    from retention.bench.activation import run_demo, run_throughput
+
+    as_of = _day(ctx, "as_of")
+    with _read_warehouse(ctx) as con:
+        demo = run_demo(con, as_of)
+        throughput = run_throughput(con, as_of, ctx["recipients"])
+    return {"as_of": ctx["as_of"], "recipients_per_second": throughput["recipients_per_second"],
+            "messages": demo["messages"] + throughput["messages"],
+            "activate_s": round(demo["activate_s"] + throughput["activate_s"], 3),
+            "demo": demo, "throughput": throughput}
+
+
+def stage_activation_side(ctx: dict) -> dict:
+    """One side of batched against one request per recipient: ``batch_size`` personalizations a request."""
+    from retention.bench.activation import run_batch_side
+
+    with _read_warehouse(ctx) as con:
+        return run_batch_side(con, _day(ctx, "as_of"), ctx["recipients"], ctx["batch_size"], ctx["send_ids_path"])
 
 
 def remove_tree(path: Path, inside: Path) -> None:
@@ -200,4 +231,5 @@ STAGES = {
     "summary_pandas": stage_summary_pandas,
     "clv_fit": stage_clv_fit,
     "activation": stage_activation,
+    "activation_side": stage_activation_side,
 }

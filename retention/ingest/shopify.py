@@ -1,5 +1,6 @@
 """Shopify Admin REST pages -> customers, orders (+ lines, refunds, refund lines, fulfilments),
-products (+ variants), abandoned checkouts (+ lines), refund and fulfilment pages.
+products (+ variants), abandoned checkouts (+ lines), refund and fulfilment pages, locations and
+inventory levels (``shopify_inventory``).
 
 A page is ``{"<resource>s": [...]}`` or ``{"<resource>": {...}}``; other top-level keys
 (``notice``) are ignored. A bare JSON list takes its resource from the file name's stem
@@ -25,6 +26,9 @@ from retention.ingest.json_files import NOT_JSON, load_json_file
 from retention.ingest.records import REQUIRED, VALID, Check, Issue, bytes_to_text, raw_and_hash, sha256_hex, show
 from retention.ingest.schema import (
     BOOL, INT32, INT64, MONEY, STRING, STRINGS, TIMESTAMP, child_schema, record_schema,
+)
+from retention.ingest.shopify_inventory import (
+    INVENTORY_LEVELS, LOCATIONS, level_id, parse_inventory_level, parse_location,
 )
 
 DISCOUNT_CODES = pa.list_(pa.struct([("code", STRING), ("amount", MONEY), ("type", STRING)]))
@@ -135,6 +139,8 @@ SCHEMAS: dict[str, pa.Schema] = {
     "product_variants": PRODUCT_VARIANTS,
     "checkouts": CHECKOUTS,
     "checkout_lines": CHECKOUT_LINES,
+    "locations": LOCATIONS,
+    "inventory_levels": INVENTORY_LEVELS,
 }
 EXTENSIONS = (".json",)
 
@@ -147,6 +153,8 @@ RESOURCES = {
     "refunds": "refunds", "refund": "refunds",
     "fulfillments": "fulfillments", "fulfillment": "fulfillments",
     "variants": "product_variants", "variant": "product_variants",
+    "locations": "locations", "location": "locations",
+    "inventory_levels": "inventory_levels", "inventory_level": "inventory_levels",
 }
 _STEM = re.compile(r"(?P<resource>[a-z_]+?)(?:[-_.]\d+)?\Z")
 _CURRENCY = re.compile(r"[A-Za-z]{3}\Z")
@@ -200,7 +208,8 @@ def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
                 continue
             check = Check()
             row, children = parse_record(check, record)
-            out.finish(ctx, table, index, record_id(record), check, row, raw, digest, children)
+            rid = level_id(record) if table == "inventory_levels" else record_id(record)
+            out.finish(ctx, table, index, rid, check, row, raw, digest, children)
 
 
 def record_id(record: dict):
@@ -615,4 +624,6 @@ PARSERS = {
     "refunds": parse_refund,
     "fulfillments": parse_fulfillment,
     "product_variants": parse_variant,
+    "locations": parse_location,
+    "inventory_levels": parse_inventory_level,
 }

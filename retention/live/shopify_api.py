@@ -1,5 +1,6 @@
 """Shopify Admin REST connector: customers, orders (``status=any``; refunds and fulfilments come
-embedded in each order), products and abandoned checkouts, incremental by ``updated_at``.
+embedded in each order), products, abandoned checkouts, locations and inventory levels,
+incremental by ``updated_at``.
 
     summary = pull_shopify(data_dir, day, ShopifyConfig.from_env())
     python -m retention.live.shopify_api --day 2026-07-14 [--data-dir ./data]
@@ -20,6 +21,11 @@ embedded in each order), products and abandoned checkouts, incremental by ``upda
   run leaves it where it was, so the next run fetches those records again (staging keeps the
   latest version of a record, duplicates are harmless). ``updated_at_min`` is inclusive, so
   records updated in the cursor's very second come again.
+- Inventory: ``locations.json`` takes no filters, so every run fetches the whole (short) list; its
+  cursor only records the newest ``updated_at`` seen. ``inventory_levels.json`` must name its
+  locations: it is asked per group of at most 50 location ids (those of this run's location list,
+  which is pulled first whenever levels are) with ``updated_at_min`` but no ``updated_at_max`` (the
+  endpoint has none), so its cursor never moves past the run's upper bound.
 - Rate limits: a 429 waits ``Retry-After``; ``X-Shopify-Shop-Api-Call-Limit: used/bucket`` above
   ``call_limit_threshold`` of the bucket slows down by the time the bucket needs to leak back.
   5xx, timeouts and connection resets are retried with exponential backoff and full jitter, at
@@ -49,13 +55,27 @@ log = logging.getLogger("retention.live.shopify")
 UTC = timezone.utc
 DEFAULT_API_VERSION = "2026-07"
 
-# resource -> (endpoint, the page's top-level key, extra first-page parameters)
-RESOURCES: dict[str, tuple[str, str, dict]] = {
-    "customers": ("customers.json", "customers", {}),
-    "orders": ("orders.json", "orders", {"status": "any"}),
-    "products": ("products.json", "products", {}),
-    "checkouts": ("checkouts.json", "checkouts", {}),  # abandoned checkouts
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One list endpoint and what it accepts."""
+
+    path: str
+    key: str  # the page's top-level key
+    params: dict = field(default_factory=dict)  # extra first-page parameters
+    filters: bool = True  # takes limit and updated_at_min
+    upper_bound: bool = True  # takes updated_at_max
+
+
+RESOURCES: dict[str, Endpoint] = {
+    "customers": Endpoint("customers.json", "customers"),
+    "orders": Endpoint("orders.json", "orders", {"status": "any"}),
+    "products": Endpoint("products.json", "products"),
+    "checkouts": Endpoint("checkouts.json", "checkouts"),  # abandoned checkouts
+    "locations": Endpoint("locations.json", "locations", filters=False),
+    "inventory_levels": Endpoint("inventory_levels.json", "inventory_levels", upper_bound=False),
 }
+LOCATION_IDS_PER_REQUEST = 50  # Shopify's maximum for location_ids
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 RETRYABLE_STATUS = {500, 502, 503, 504, 520, 522, 524}
 
@@ -266,18 +286,27 @@ def _next_number(folder: Path, resource: str) -> int:
     return max(numbers, default=0) + 1
 
 
+def _first_params(endpoint: Endpoint, limit: int, cursor: str | None, until: str | None, extra: dict) -> dict:
+    if not endpoint.filters:
+        return {**endpoint.params, **extra}
+    params = {**endpoint.params, **extra, "limit": limit}
+    if cursor:
+        params["updated_at_min"] = cursor
+    if until and endpoint.upper_bound:
+        params["updated_at_max"] = until
+    return params
+
+
 def pull_resource(client: _Client, data_dir: DataDir, day: date, resource: str, cursor: str | None,
-                  until: str | None = None) -> ResourceSummary:
-    endpoint, key, extra = RESOURCES[resource]
+                  until: str | None = None, extra: dict | None = None) -> ResourceSummary:
+    endpoint = RESOURCES[resource]
+    key = endpoint.key
     config = client.config
     folder = data_dir.inbox_day("shopify", day)
     number = _next_number(folder, resource)
-    params = {"limit": config.limit, **extra}
-    if cursor:
-        params["updated_at_min"] = cursor
-    if until:
-        params["updated_at_max"] = until
-    target = f"{client.prefix}/admin/api/{config.api_version}/{endpoint}?{urlencode(params)}"
+    params = _first_params(endpoint, config.limit, cursor, until, extra or {})
+    query = f"?{urlencode(params)}" if params else ""
+    target = f"{client.prefix}/admin/api/{config.api_version}/{endpoint.path}{query}"
     summary = ResourceSummary(cursor_before=cursor)
     newest, newest_text = (_parse_ts(cursor), cursor) if cursor else (None, None)
     while target:
@@ -308,6 +337,46 @@ def pull_resource(client: _Client, data_dir: DataDir, day: date, resource: str, 
     return summary
 
 
+def location_ids(data_dir: DataDir, summary: ResourceSummary) -> list[int]:
+    """The ids on the location pages this run wrote (read back: the pages are the record)."""
+    ids = []
+    for rel in summary.files:
+        for record in json.loads((data_dir.inbox / rel).read_bytes())["locations"]:
+            if isinstance(record, dict) and isinstance(record.get("id"), int):
+                ids.append(record["id"])
+    return sorted(set(ids))
+
+
+def pull_inventory_levels(client: _Client, data_dir: DataDir, day: date, cursor: str | None, until: str,
+                          locations: list[int]) -> ResourceSummary:
+    """Levels of every location, a group of location ids per request, pages numbered on."""
+    total = ResourceSummary(cursor_before=cursor)
+    newest = _parse_ts(cursor) if cursor else None
+    for start in range(0, len(locations), LOCATION_IDS_PER_REQUEST):
+        group = ",".join(str(i) for i in locations[start:start + LOCATION_IDS_PER_REQUEST])
+        part = pull_resource(client, data_dir, day, "inventory_levels", cursor, until, {"location_ids": group})
+        total.pages += part.pages
+        total.records += part.records
+        total.files += part.files
+        if part.cursor_after and (newest is None or _parse_ts(part.cursor_after) > newest):
+            newest, total.cursor_after = _parse_ts(part.cursor_after), part.cursor_after
+    # no updated_at_max on this endpoint: a level updated while we paged may have been missed,
+    # so the cursor stops at the run's upper bound and the next run asks again from there
+    if newest is not None and newest > _parse_ts(until):
+        total.cursor_after = until
+    return total
+
+
+def _in_pull_order(resources: tuple[str, ...]) -> list[str]:
+    """Levels need this run's location ids: locations come first whenever levels are asked for."""
+    order = list(resources)
+    if "inventory_levels" in order:
+        if "locations" in order:
+            order.remove("locations")
+        order.insert(order.index("inventory_levels"), "locations")
+    return order
+
+
 def pull_shopify(data_dir: DataDir, day: date, config: ShopifyConfig | None = None, *, sleep=time.sleep) -> ShopifySummary:
     """Fetch every resource updated since its cursor into ``inbox/shopify/<day>/``; advance cursors."""
     config = config or ShopifyConfig.from_env()
@@ -323,10 +392,14 @@ def pull_shopify(data_dir: DataDir, day: date, config: ShopifyConfig | None = No
     until = (datetime.now(UTC) - timedelta(seconds=config.settle_seconds)).isoformat(timespec="seconds")
     results: dict[str, ResourceSummary] = {}
     try:
-        for resource in config.resources:
+        for resource in _in_pull_order(config.resources):
             saved = state["resources"].get(resource, {})
             cursor = saved.get("updated_at_min") or _start_value(config.start_date)
-            summary = pull_resource(client, data_dir, day, resource, cursor, until)
+            if resource == "inventory_levels":
+                ids = location_ids(data_dir, results["locations"])
+                summary = pull_inventory_levels(client, data_dir, day, cursor, until, ids)
+            else:
+                summary = pull_resource(client, data_dir, day, resource, cursor, until)
             results[resource] = summary
             if summary.cursor_after and summary.cursor_after != saved.get("updated_at_min"):
                 state["resources"][resource] = {

@@ -138,6 +138,13 @@ RULES: dict[tuple[str, str], TableRules] = {
         key=("checkout_id", "position", "checkout_updated_at"), required=("checkout_id",),
         event_time="checkout_updated_at", references=(("checkout_id", "checkouts", "id"),),
         volume=False),  # follows checkouts, whose volume is judged
+    # the whole location list comes with every pull: its updated_at is whenever a location last changed
+    ("shopify", "locations"): TableRules(
+        key=("id", "updated_at"), required=("id", "updated_at"), volume=False),
+    ("shopify", "inventory_levels"): TableRules(
+        key=("inventory_item_id", "location_id", "updated_at"),
+        required=("inventory_item_id", "location_id", "updated_at"), event_time="updated_at",
+        volume=False),  # restocks and stock-outs come in bursts
     ("sendgrid", "events"): TableRules(
         key=("sg_event_id",), required=("sg_event_id", "event", "email", "timestamp"), event_time="timestamp",
         emails=("email",), allowed={"event": SENDGRID_EVENTS, "bounce_type": ("bounce", "blocked", "expired")}),

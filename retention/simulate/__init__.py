@@ -9,15 +9,17 @@ What it writes (``DIR`` is the data directory):
 
 * ``DIR/inbox/<source>/<YYYY-MM-DD>/...`` in the formats of ``retention/README.md``. The
   folder day is the UTC day a record arrived; late records land 1-4 days later.
-  Shopify pages ``<resource>-<NNNN>.json`` (customers, products, orders, checkouts);
+  Shopify pages ``<resource>-<NNNN>.json`` (customers, products, orders, checkouts, locations,
+  inventory_levels);
   SendGrid bodies ``events-HH0000-NNNN.json`` (one hour, up to 1000 events);
   Twilio ``status-/inbound-YYYYMMDDTHH5959Z.txt``; ``web/events.jsonl``,
   ``reviews/reviews.jsonl``, ``nps/responses.jsonl``.
 * ``DIR/simulation/``: ``params.json`` (true parameters, dates, counts),
   ``customers.parquet`` (one row per simulated person, with the latent lambda, p, nu,
   dropout time), ``orders.parquet``, ``checkouts.parquet``, ``products.parquet`` and
-  ``dirt.parquet`` (every injected defect: source, table, day, file, kind, malformed,
-  record_id, locator).
+  ``inventory_levels.parquet`` (every level the store had: variant, product, inventory item,
+  location, available, updated_at) and ``dirt.parquet`` (every injected defect: source, table, day,
+  file, kind, malformed, record_id, locator; an inventory level's record_id is ``<item>@<location>``).
 
 The model:
 
@@ -36,7 +38,7 @@ The model:
   (``malformed=True``). A whole invalid JSON file is always an *extra* truncated copy of a
   page or body that is also delivered intact, so no data is lost with it; it is recorded once
   with table ``_files``. Dirt tables: Shopify = resource (orders, customers, products,
-  checkouts); sendgrid ``events``; web ``events``;
+  checkouts, inventory_levels); sendgrid ``events``; web ``events``;
   reviews ``reviews``; nps ``responses``; twilio ``message_status`` / ``inbound_messages``, or
   ``_files`` for a line that lost its ``Body`` or ``MessageStatus`` (it is then neither kind).
 

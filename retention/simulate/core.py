@@ -19,6 +19,7 @@ from .commerce import (D_BDAY, D_CART, D_COMEBACK, D_FREESHIP, D_REFILL, D_SEASO
                        build_abandoned, build_orders, finish_orders, random_cart)
 from .config import SimConfig
 from .feedback import build_nps, build_reviews, build_web
+from .inventory import build_inventory, truth_frame
 from .marketing import F_BDAY, F_CART, F_REFILL, F_WINBACK, build_email, build_sms
 from .people import ACCOUNT, GUEST, SUBSCRIBER, make_people, make_pools, simulate_purchases
 from .render import h
@@ -129,6 +130,7 @@ def build_world(cfg: SimConfig) -> SimpleNamespace:
         account_sid="AC" + h(cfg.seed, "account", 0),
         v_first=np.searchsorted(cat.v_product, np.arange(cat.n_products)),
         v_count=np.bincount(cat.v_product, minlength=cat.n_products),
+        inventory=build_inventory(cat, cfg.seed, t0, n_days),
     )
     lr = np.random.default_rng([cfg.seed, 17])
     rate = cfg.dirt_rate
@@ -306,6 +308,7 @@ def write_ground_truth(w, sim_dir: Path, dirt_rows, summary) -> None:
         "is_addon": cat.is_addon,
     })
     prods.to_parquet(sim_dir / "products.parquet", index=False)
+    truth_frame(w.inventory, cat).to_parquet(sim_dir / "inventory_levels.parquet", index=False)
 
     dirt = pd.DataFrame(dirt_rows, columns=["source", "table", "day", "file", "kind", "malformed", "record_id", "locator"])
     dirt.to_parquet(sim_dir / "dirt.parquet", index=False)

@@ -516,6 +516,7 @@ class Renderer:
                 "position": pos + 1,
                 "inventory_policy": "deny",
                 "inventory_management": "shopify",
+                "inventory_item_id": int(w.inventory.item_id[v]),
                 "inventory_quantity": int(cat.stock[v, day]) if created <= t else 0,
                 "option1": cat.v_title[v],
                 "grams": int(cat.grams[v]),

@@ -13,6 +13,7 @@ import numpy as np
 import orjson
 
 from .clock import DAY
+from .inventory import LOCATIONS, LOCATIONS_CREATED_DAYS_BEFORE, level_record, location_record
 from .render import Renderer, phone_style
 
 SOURCES = ["shopify", "sendgrid", "twilio", "web", "reviews", "nps"]
@@ -104,45 +105,63 @@ class DayWriter:
         idx = self._slice(w.em_ck, day)
         resources.append(("checkouts", [(int(w.em_ck.t[j]), self.r.checkout(int(w.em_ck.key[j]), int(w.em_ck.t[j])), w.em_ck.late[j]) for j in idx]))
         for res, items in resources:
-            if not items:
-                continue
-            items.sort(key=lambda x: (x[0], x[1]["id"] if isinstance(x[1].get("id"), int) else 0))
-            recs = []
-            marks = []  # (position in recs, kind, malformed, id)
-            defects = self._defects(rng, len(items))
-            for (t, rec, late), dk in zip(items, defects):
-                rid = rec.get("id")
-                if late:
-                    marks.append((len(recs), "late", False, rid))
-                if dk == 1:
-                    recs.append(rec)
-                    marks.append((len(recs), "duplicate", False, rid))
-                    recs.append(rec)
-                    continue
-                if dk == 2:
-                    kind = self._format_shopify(res, rec, t, rng)
-                    if kind:
-                        marks.append((len(recs), kind, False, rid))
-                elif dk == 3:
-                    kind = self._malform_shopify(res, rec, rng)
-                    marks.append((len(recs), kind, True, rid))
+            self._pages(res, items, rng, ds, stats, dirt)
+        self._inventory(day, ds, stats, dirt)
+
+    def _pages(self, res, items, rng, ds, stats, dirt):
+        """Shopify pages of one resource for the day: defects, 250 records a page, a rare truncated retry."""
+        if not items:
+            return
+        items.sort(key=lambda x: (x[0], x[1]["id"] if isinstance(x[1].get("id"), int) else 0))
+        recs = []
+        marks = []  # (position in recs, kind, malformed, id)
+        defects = self._defects(rng, len(items))
+        for (t, rec, late), dk in zip(items, defects):
+            rid = f"{rec['inventory_item_id']}@{rec['location_id']}" if res == "inventory_levels" else rec.get("id")
+            if late:
+                marks.append((len(recs), "late", False, rid))
+            if dk == 1:
                 recs.append(rec)
-            pages = [recs[i:i + PAGE] for i in range(0, len(recs), PAGE)]
-            bodies = []
-            for n_, page in enumerate(pages):
-                rel = f"shopify/{ds}/{res}-{n_ + 1:04d}.json"
-                body = orjson.dumps({res: page})
-                bodies.append(body)
-                self._write(rel, body, stats, "shopify", len(page))
-            for pos, kind, mal, rid in marks:
-                rel = f"shopify/{ds}/{res}-{pos // PAGE + 1:04d}.json"
-                self._dirt(dirt, "shopify", res, ds, rel, kind, mal, rid, f"{res}[{pos % PAGE}]")
-            # rarely: a truncated retry of one page (the good page is there too)
-            if rng.random() < self.rate * 0.5 * len(pages):
-                src = bodies[int(rng.integers(0, len(bodies)))]
-                rel = f"shopify/{ds}/{res}-{len(pages) + 1:04d}.json"
-                self._write(rel, src[: max(10, len(src) // 2)], stats, "shopify", 1)
-                self._dirt(dirt, "shopify", "_files", ds, rel, "invalid_json_file", True, None, "file")
+                marks.append((len(recs), "duplicate", False, rid))
+                recs.append(rec)
+                continue
+            if dk == 2:
+                kind = self._format_shopify(res, rec, t, rng)
+                if kind:
+                    marks.append((len(recs), kind, False, rid))
+            elif dk == 3:
+                kind = self._malform_shopify(res, rec, rng)
+                marks.append((len(recs), kind, True, rid))
+            recs.append(rec)
+        pages = [recs[i:i + PAGE] for i in range(0, len(recs), PAGE)]
+        bodies = []
+        for n_, page in enumerate(pages):
+            rel = f"shopify/{ds}/{res}-{n_ + 1:04d}.json"
+            body = orjson.dumps({res: page})
+            bodies.append(body)
+            self._write(rel, body, stats, "shopify", len(page))
+        for pos, kind, mal, rid in marks:
+            rel = f"shopify/{ds}/{res}-{pos // PAGE + 1:04d}.json"
+            self._dirt(dirt, "shopify", res, ds, rel, kind, mal, rid, f"{res}[{pos % PAGE}]")
+        # rarely: a truncated retry of one page (the good page is there too)
+        if rng.random() < self.rate * 0.5 * len(pages):
+            src = bodies[int(rng.integers(0, len(bodies)))]
+            rel = f"shopify/{ds}/{res}-{len(pages) + 1:04d}.json"
+            self._write(rel, src[: max(10, len(src) // 2)], stats, "shopify", 1)
+            self._dirt(dirt, "shopify", "_files", ds, rel, "invalid_json_file", True, None, "file")
+
+    def _inventory(self, day, ds, stats, dirt):
+        """Locations with the first day's full sync; inventory levels whenever a quantity changes."""
+        w = self.w
+        inv = w.inventory
+        rng = np.random.default_rng([w.seed, 99, int(day), 23])  # its own stream: other pages unchanged
+        if day == w.day0:
+            body = orjson.dumps({"locations": [location_record(k, w.t0 - LOCATIONS_CREATED_DAYS_BEFORE * DAY, self.r.ts)
+                                               for k in range(len(LOCATIONS))]})
+            self._write(f"shopify/{ds}/locations-0001.json", body, stats, "shopify", len(LOCATIONS))
+        lo, hi = inv.bounds[day - w.day0], inv.bounds[day - w.day0 + 1]
+        items = [(int(inv.t[j]), level_record(inv, j, self.r.ts), False) for j in range(lo, hi)]
+        self._pages("inventory_levels", items, rng, ds, stats, dirt)
 
     def _format_shopify(self, res, rec, t, rng):
         k = int(rng.integers(0, 3))
@@ -157,6 +176,12 @@ class DayWriter:
 
     def _malform_shopify(self, res, rec, rng):
         k = int(rng.integers(0, 2))
+        if res == "inventory_levels":
+            if k == 0:
+                del rec["inventory_item_id"]
+                return "missing_inventory_item_id"
+            rec["available"] = f"{rec['available']} units"
+            return "bad_available"
         if res == "orders":
             if k == 0 or not rec["line_items"]:
                 rec["created_at"] = "not-a-date"

@@ -1,7 +1,7 @@
 {#- Latest version of each variant, plus the price it had in the version before (previous_price). -#}
 with src as (
     select
-        id, product_id, title, sku, price, compare_at_price, inventory_quantity, inventory_policy,
+        id, product_id, title, sku, price, compare_at_price, inventory_quantity, inventory_item_id, inventory_policy,
         {{ to_utc('product_updated_at') }} as _version_at, date, _source_file, _record_index
     from {{ source('shopify', 'product_variants') }}
     where {{ delivered_by_as_of() }}
@@ -56,6 +56,7 @@ select
     ch.last_out_of_stock_at,
     case when cur.inventory_quantity > 0 then rs.restocked_at end as restocked_at,
     cur.inventory_quantity,
+    cur.inventory_item_id,
     cur.inventory_policy,
     cur._version_at as updated_at,
     cur.date as delivered_on

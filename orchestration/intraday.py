@@ -1,0 +1,83 @@
+"""The intraday path: an hourly increment re-lands today's trigger sources and rebuilds the
+trigger audiences as of the increment's time; `activate_rebuilt_audiences` then activates them.
+
+An op job rather than an asset job: today's partition of the daily assets does not exist until the
+day closes (Dagster refuses a run for it), and the daily run must stay the one that materializes
+each day's partitions. The ops record materializations of the audience assets (with `as_of` and
+`as_of_time`), which is what the activation sensor watches. See orchestration/INTRADAY.md.
+"""
+
+import json
+import os
+from datetime import datetime
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from assets.transform import _relations, _row_counts, dbt_project, translator
+from orchestration.resources import DataDirResource
+from retention.intraday import Increment, land_trigger_sources
+from retention.paths import DATA_DIR_ENV
+
+
+class IncrementConfig(dg.Config):
+    as_of_time: str  # ISO instant of the increment; its day is the delivery day re-landed
+
+
+@dg.op(description="Re-lands today's partitions of the trigger sources from the inbox files present now.")
+def land_trigger_sources_today(context: dg.OpExecutionContext, config: IncrementConfig,
+                               data_dir: DataDirResource) -> dict:
+    increment = Increment.at(datetime.fromisoformat(config.as_of_time))
+    reports = land_trigger_sources(data_dir.layout, increment.day)
+    for source, report in reports.items():
+        counts = {table: (c.records_in, c.landed, c.quarantined) for table, c in report.tables.items()}
+        context.log.info(f"{source} {increment.day}: {report.files} file(s); (in, landed, quarantined) {counts}")
+        unbalanced = [t for t, (n, landed, quarantined) in counts.items() if n != landed + quarantined]
+        if unbalanced:
+            raise dg.Failure(f"{source}: counts do not reconcile for {unbalanced}")
+    return {"day": increment.day.isoformat(), "as_of_time": increment.as_of_time.isoformat()}
+
+
+@dg.op(pool="warehouse", description="dbt build of the trigger audiences and their parents as of the increment.")
+def build_trigger_audiences(context: dg.OpExecutionContext, increment: dict, dbt: DbtCliResource,
+                            data_dir: DataDirResource):
+    layout = data_dir.layout
+    os.environ[DATA_DIR_ENV] = str(layout.root)  # profiles.yml and the sources read it
+    step = Increment.at(datetime.fromisoformat(increment["as_of_time"]))
+    events = list(dbt.cli(step.dbt_build_args(), manifest=dbt_project.manifest_path,
+                          dagster_dbt_translator=translator, context=context).stream())
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    relations = _relations(manifest)
+    built = {e.asset_key: relations[e.metadata["unique_id"].value] for e in events
+             if isinstance(e, dg.AssetMaterialization) and e.metadata.get("unique_id")
+             and e.metadata["unique_id"].value in relations}
+    counts = _row_counts(layout.warehouse, built)  # read after dbt exited, read-only
+    stamp = {"as_of": step.day.isoformat(), "as_of_time": step.as_of_time.isoformat()}
+    for event in events:
+        if isinstance(event, dg.AssetMaterialization):
+            extra = {**stamp, **({"dagster/row_count": counts[event.asset_key]} if event.asset_key in counts else {})}
+            yield event.with_metadata({**event.metadata, **extra})
+        else:
+            yield event
+    yield dg.Output(None)
+
+
+@dg.job(description="One intraday increment: today's trigger sources land again, the trigger audiences are rebuilt "
+                    "as of the increment's time (config as_of_time).")
+def intraday_triggers():
+    build_trigger_audiences(land_trigger_sources_today())
+
+
+def increment_run_request(moment: datetime) -> dg.RunRequest:
+    increment = Increment.at(moment)
+    return dg.RunRequest(
+        run_key=increment.run_key,
+        run_config={"ops": {"land_trigger_sources_today": {"config": {"as_of_time": increment.as_of_time.isoformat()}}}},
+        tags={"retention/as_of_time": increment.as_of_time.isoformat(), "retention/day": increment.day.isoformat()},
+    )
+
+
+@dg.schedule(cron_schedule="0 * * * *", job=intraday_triggers, default_status=dg.DefaultScheduleStatus.RUNNING,
+             description="Every hour, an increment as of the tick's time (the tick, not the wall clock, is its logical time).")
+def intraday_increment(context: dg.ScheduleEvaluationContext):
+    return increment_run_request(context.scheduled_execution_time)

@@ -1,0 +1,64 @@
+"""Intraday increments: the trigger audiences rebuilt through the day, as of the increment's time.
+
+An increment at time T re-lands the day's partitions of the trigger sources from the inbox files
+present so far (``ingest_day`` replaces a day, so nothing is duplicated and the daily run's landing
+later replaces it with the complete day), then builds the trigger audiences and their parents with
+``--vars {as_of: <day>, as_of_time: T}``. See orchestration/INTRADAY.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from retention.ingest import IngestReport, ingest_day
+from retention.paths import DataDir
+
+# The sources whose records start or stop a trigger: checkouts, orders, customers and products
+# (Shopify), browsing, and the email / SMS events that carry consent changes.
+TRIGGER_SOURCES = ("shopify", "web", "sendgrid", "twilio")
+# Audiences of the behaviour-triggered campaigns, whose value decays within hours.
+TRIGGER_AUDIENCES = ("audience_abandoned_cart", "audience_back_in_stock", "audience_price_drop")
+# Parents that change once a day and cost the most: the fitted CLV models and the recommendations.
+# Intraday builds reuse the morning's tables. Unit tests check logic, not data: the daily run has them
+# (and they set their own as_of, which an increment's as_of_time would contradict).
+DAILY_ONLY = ("path:models/predictions", "product_affinities", "product_recommendations", "test_type:unit")
+
+
+@dataclass(frozen=True)
+class Increment:
+    """One increment: the delivery day it re-lands and the instant (UTC) it is computed as of."""
+
+    day: date
+    as_of_time: datetime
+
+    @classmethod
+    def at(cls, moment: datetime) -> "Increment":
+        """The increment of a tick at ``moment``; a tick at midnight closes the day before."""
+        moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+        moment = moment.replace(microsecond=0)
+        return cls((moment - timedelta(microseconds=1)).date(), moment)
+
+    @property
+    def as_of_time_text(self) -> str:
+        return self.as_of_time.strftime("%Y-%m-%d %H:%M:%S")
+
+    @property
+    def run_key(self) -> str:
+        return f"intraday:{self.as_of_time.isoformat()}"
+
+    def dbt_vars(self) -> dict[str, str]:
+        return {"as_of": self.day.isoformat(), "as_of_time": self.as_of_time_text}
+
+    def dbt_build_args(self) -> list[str]:
+        """``dbt build`` of the trigger audiences and their parents, minus the daily-only models.
+        Cautious: a test runs only when all it reads was rebuilt, so no test judges a mix of days."""
+        return ["build", "--select", " ".join(f"+{name}" for name in TRIGGER_AUDIENCES),
+                "--exclude", " ".join(DAILY_ONLY), "--indirect-selection", "cautious",
+                "--vars", json.dumps(self.dbt_vars())]
+
+
+def land_trigger_sources(data_dir: DataDir, day: date) -> dict[str, IngestReport]:
+    """Re-land ``day`` of every trigger source from the inbox files present now."""
+    return {source: ingest_day(data_dir, source, day) for source in TRIGGER_SOURCES}

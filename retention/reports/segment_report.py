@@ -1,0 +1,135 @@
+"""The segment report: one static HTML page with its pictures beside it, readable opened from disk.
+
+Every text on the page is escaped, and the page carries counts only: no names, emails or phones
+(those are in the CSV exports, which the page links to).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from retention.reports import pictures
+from retention.reports.exports import write_atomically, write_exports
+from retention.reports.metrics import Metric, headline_metrics
+from retention.reports.segments import TREND_DAYS, SegmentTrend, definition, segment_trends, sizes_by_day
+from retention.reports.warehouse_reads import HISTORY_DAYS, ReportData
+
+PICTURE_TITLES = {
+    "segment_sizes": "Segment sizes over time",
+    "retention_cohorts": "Retention cohort heatmap",
+    "rfm_grid": "RFM grid: customers and revenue",
+    "campaign_funnel": "Campaign funnel and holdout lift",
+}
+
+
+@dataclass
+class SegmentReport:
+    page: Path
+    pictures: dict[str, Path]
+    exports: dict[str, Path]
+    trends: list[SegmentTrend]
+    metrics: list[Metric]
+    picture_bytes: dict[str, bytes] = field(repr=False, default_factory=dict)
+
+
+def render_pictures(data: ReportData) -> tuple[dict[str, bytes], list[SegmentTrend]]:
+    sizes = sizes_by_day(data.spells, data.as_of - timedelta(days=HISTORY_DAYS), data.as_of)
+    trends = segment_trends(data.members, sizes, data.as_of)
+    rendered = {
+        "segment_sizes": pictures.segment_sizes_over_time(sizes),
+        "retention_cohorts": pictures.cohort_heatmap(data.cohorts),
+        "rfm_grid": pictures.rfm_grid(data.rfm),
+        "campaign_funnel": pictures.campaign_funnel(data.performance),
+    }
+    return rendered, trends
+
+
+def change(value: int | None) -> str:
+    return "n/a" if value is None else f"{value:+,}"
+
+
+def sizes_markdown(trends: list[SegmentTrend]) -> str:
+    """Segment sizes with their change since yesterday, 7 and 30 days, as a Markdown table."""
+    lines = ["| segment | type | customers | " + " | ".join(f"vs {d}d" for d in TREND_DAYS) + " |",
+             "|---|---|---:|" + "---:|" * len(TREND_DAYS)]
+    for t in trends:
+        lines.append(f"| {t.segment} | {t.segment_type} | {t.size:,} | "
+                     + " | ".join(change(t.changes[d]) for d in TREND_DAYS) + " |")
+    return "\n".join(lines)
+
+
+def metrics_markdown(metrics: list[Metric]) -> str:
+    lines = ["| metric | last 30 days | previous 30 days |", "|---|---:|---:|"]
+    lines += [f"| {m.name} | {m.shown()} | {m.shown(m.previous) if m.previous is not None else 'n/a'} |"
+              for m in metrics]
+    return "\n".join(lines)
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def render_html(data: ReportData, trends: list[SegmentTrend], metrics: list[Metric], picture_files: dict[str, str],
+                export_files: dict[str, str]) -> str:
+    head = "".join(f"<th>{_e('vs ' + str(d) + (' day' if d == 1 else ' days'))}</th>" for d in TREND_DAYS)
+    segment_rows = "\n".join(
+        f"<tr><td>{_e(t.segment_type)}</td><td><code>{_e(t.segment)}</code></td><td>{_e(definition(t.segment))}</td>"
+        f"<td class=n>{t.size:,}</td>" + "".join(f"<td class=n>{_e(change(t.changes[d]))}</td>" for d in TREND_DAYS)
+        + (f"<td><a href=\"{_e(export_files[t.segment])}\">CSV</a></td>" if t.segment in export_files else "<td></td>")
+        + "</tr>"
+        for t in trends
+    )
+    metric_rows = "\n".join(
+        f"<tr><td>{_e(m.name)}</td><td class=n>{_e(m.shown())}</td>"
+        f"<td class=n>{_e(m.shown(m.previous) if m.previous is not None else 'n/a')}</td></tr>"
+        for m in metrics
+    ) or "<tr><td colspan=3>No metrics yet.</td></tr>"
+    figures = "\n".join(
+        f"<figure><img src=\"{_e(src)}\" alt=\"{_e(PICTURE_TITLES[name])}\"><figcaption>{_e(PICTURE_TITLES[name])}"
+        "</figcaption></figure>"
+        for name, src in picture_files.items()
+    )
+    as_of = _e(data.as_of.isoformat())
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Segments as of {as_of}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 75rem; color: #222; }}
+table {{ border-collapse: collapse; margin-bottom: 2rem; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: .3rem .6rem; text-align: left; vertical-align: top; }}
+td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+figure {{ margin: 0 0 2rem; }} img {{ max-width: 100%; }}
+</style></head>
+<body>
+<h1>Customer segments as of {as_of}</h1>
+<p>Built from the warehouse after the day's run. Sizes count customers; each segment's CSV lists its
+members with their contact details and whether they may be emailed or texted (consent given, not suppressed).</p>
+<h2>Main metrics</h2>
+<table><tr><th>metric</th><th>last 30 days</th><th>previous 30 days</th></tr>
+{metric_rows}
+</table>
+<h2>Segments</h2>
+<table><tr><th>type</th><th>segment</th><th>who is in it</th><th>customers</th>{head}<th>export</th></tr>
+{segment_rows}
+</table>
+<h2>Pictures</h2>
+{figures}
+</body></html>
+"""
+
+
+def write_segment_report(reports_dir: Path, data: ReportData) -> SegmentReport:
+    """Writes index.html, a PNG per picture and exports/<segment>.csv under ``reports_dir``."""
+    rendered, trends = render_pictures(data)
+    metrics = headline_metrics(data.metrics, data.as_of)
+    picture_paths = {name: reports_dir / f"{name}.png" for name in rendered}
+    for name, png in rendered.items():
+        write_atomically(picture_paths[name], png)
+    exports = write_exports(data.members, reports_dir / "exports")
+    page = reports_dir / "index.html"
+    relative = {name: path.relative_to(reports_dir).as_posix() for name, path in picture_paths.items()}
+    linked = {segment: path.relative_to(reports_dir).as_posix() for segment, path in exports.items()}
+    write_atomically(page, render_html(data, trends, metrics, relative, linked).encode("utf-8"))
+    return SegmentReport(page, picture_paths, exports, trends, metrics, rendered)
