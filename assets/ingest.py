@@ -6,7 +6,7 @@ Each asset lands `inbox/<source>/<day>/` as typed Parquet in `landing/` and reje
 
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -38,6 +38,10 @@ def _reasons_markdown(reasons: Counter) -> str:
     return "| reason | records |\n|---|---|\n" + rows
 
 
+# Yesterday must have landed by 03:00 UTC: the daily run starts at 02:00 and marketers read at 09:00.
+LANDED_BY_MORNING = dg.FreshnessPolicy.cron(deadline_cron="0 3 * * *", lower_bound_delta=timedelta(hours=24))
+
+
 def build_ingest_assets(source: str) -> dg.AssetsDefinition:
     tables = SOURCE_TABLES[source]
     specs = [
@@ -48,6 +52,7 @@ def build_ingest_assets(source: str) -> dg.AssetsDefinition:
             kinds={"parquet"},
             owners=["team:data-engineering"],
             deps=[dg.AssetKey(["inbox", source])] if source in PULLED_SOURCES else [],
+            freshness_policy=LANDED_BY_MORNING,
         )
         for table in tables
     ]

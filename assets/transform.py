@@ -58,7 +58,7 @@ if _manifest_is_stale(dbt_project):
 translator = RetentionDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def _row_counts(warehouse: Path, relations: dict[dg.AssetKey, str]) -> dict[dg.AssetKey, int]:
+def row_counts(warehouse: Path, relations: dict[dg.AssetKey, str]) -> dict[dg.AssetKey, int]:
     if not warehouse.exists() or not relations:
         return {}
     counts = {}
@@ -71,7 +71,7 @@ def _row_counts(warehouse: Path, relations: dict[dg.AssetKey, str]) -> dict[dg.A
     return counts
 
 
-def _relations(manifest: dict[str, Any]) -> dict[str, str]:
+def dbt_relations(manifest: dict[str, Any]) -> dict[str, str]:
     """dbt unique id -> the relation it builds (schema.alias) for models and snapshots."""
     return {
         unique_id: f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
@@ -95,7 +95,7 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: 
     # profiles.yml and the sources read the data directory from the environment of the dbt process.
     os.environ[DATA_DIR_ENV] = str(layout.root)
     manifest = json.loads(dbt_project.manifest_path.read_text())
-    relations = _relations(manifest)
+    relations = dbt_relations(manifest)
     keys = context.partition_keys
     for index, day in enumerate(keys):
         invocation = dbt.cli(["build", "--vars", json.dumps({"as_of": day})], context=context)
@@ -107,7 +107,7 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: 
             for event in events
             if isinstance(event, dg.Output) and event.metadata.get("unique_id") and event.metadata["unique_id"].value in relations
         }
-        counts = _row_counts(layout.warehouse, wanted)
+        counts = row_counts(layout.warehouse, wanted)
         extra = prediction_metadata(layout.warehouse)
         for event in events:
             if isinstance(event, dg.Output):

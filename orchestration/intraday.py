@@ -14,7 +14,7 @@ from datetime import datetime
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from assets.transform import _relations, _row_counts, dbt_project, translator
+from assets.transform import dbt_relations, row_counts, dbt_project, translator
 from orchestration.resources import DataDirResource
 from retention.intraday import Increment, land_trigger_sources
 from retention.paths import DATA_DIR_ENV
@@ -47,11 +47,11 @@ def build_trigger_audiences(context: dg.OpExecutionContext, increment: dict, dbt
     events = list(dbt.cli(step.dbt_build_args(), manifest=dbt_project.manifest_path,
                           dagster_dbt_translator=translator, context=context).stream())
     manifest = json.loads(dbt_project.manifest_path.read_text())
-    relations = _relations(manifest)
+    relations = dbt_relations(manifest)
     built = {e.asset_key: relations[e.metadata["unique_id"].value] for e in events
              if isinstance(e, dg.AssetMaterialization) and e.metadata.get("unique_id")
              and e.metadata["unique_id"].value in relations}
-    counts = _row_counts(layout.warehouse, built)  # read after dbt exited, read-only
+    counts = row_counts(layout.warehouse, built)  # read after dbt exited, read-only
     stamp = {"as_of": step.day.isoformat(), "as_of_time": step.as_of_time.isoformat()}
     for event in events:
         if isinstance(event, dg.AssetMaterialization):

@@ -54,3 +54,12 @@ def test_daily_refresh_job_runs_every_day_for_yesterday():
     schedule = defs.resolve_schedule_def("daily_refresh_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.job_name == "daily_refresh"
+
+
+def test_every_landing_table_must_be_fresh_by_the_morning():
+    graph = defs.resolve_asset_graph()
+    landing = [key for key in graph.get_all_asset_keys() if key.path[0] == "landing" and key.path[1] != "activation"]
+    assert landing
+    for key in landing:
+        policy = graph.get(key).freshness_policy
+        assert policy is not None and policy.deadline_cron == "0 3 * * *", key

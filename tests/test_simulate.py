@@ -379,9 +379,11 @@ def test_volume_scales_with_customers(tmp_path):
     kw = dict(start=date(2024, 1, 1), end=date(2024, 3, 31), seed=5, dirt_rate=0.0)
     s1 = simulate(SimConfig(customers=200, **kw), tmp_path / "s")
     s4 = simulate(SimConfig(customers=800, **kw), tmp_path / "l")
-    for k in ("orders", "customers_with_account", "email_events", "web_events"):
+    for k in ("orders", "customers_with_account", "abandoned_checkouts", "email_events", "web_events"):
         assert 2.5 < s4["counts"][k] / s1["counts"][k] < 6, k
-    assert 2.5 < s4["sources"]["shopify"]["records"] / s1["sources"]["shopify"]["records"] < 6
+    # the catalogue (products, locations, inventory levels) is the store's, not its customers': Shopify
+    # as a whole grows, but by less than the people-driven resources
+    assert 1.5 < s4["sources"]["shopify"]["records"] / s1["sources"]["shopify"]["records"] < 6
 
 
 def test_latent_processes_match_true_parameters(tmp_path):
