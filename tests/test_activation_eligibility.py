@@ -66,6 +66,22 @@ def test_a_suppression_the_ledger_recorded_excludes_before_the_warehouse_knows()
     assert decide(PRICE_DROP, person("a", email_ok=False), gate=gate).reason == "suppressed"
 
 
+def test_a_subscriber_the_warehouse_marks_unmarketable_is_suppressed_not_unconsenting():
+    # the warehouse folds suppressions into is_*_marketable; the gate still names the true reason
+    row = person("a", email_reason="bounce") | {"is_email_marketable": False}
+    assert decide(CART, row).reason == "suppressed"
+
+
+def test_an_unmarketable_subscriber_without_a_known_reason_is_never_sent():
+    row = person("a") | {"is_email_marketable": False}
+    assert decide(CART, row).reason == "suppressed"
+
+
+def test_without_a_consent_state_the_marketable_flag_decides():
+    row = person("a") | {"email_consent_state": None, "is_email_marketable": False}
+    assert decide(CART, row).reason == "no_consent"
+
+
 def test_consent_is_checked_before_suppression():
     assert decide(CART, person("a", email_ok=False, email_reason="bounce")).reason == "no_consent"
 

@@ -219,10 +219,19 @@ class Gate:
         return Decision("send", None, "email")
 
     def has_consent(self, row: Mapping[str, Any], channel: str) -> bool:
-        return not is_blank(row.get(ADDRESS_COLUMN[channel])) and is_true(row.get(f"is_{channel}_marketable"))
+        """An address and an opt-in. The consent state is read apart from suppressions, so that
+        a subscriber who bounced is counted as suppressed, not as never having consented."""
+        if is_blank(row.get(ADDRESS_COLUMN[channel])):
+            return False
+        state = row.get(f"{channel}_consent_state")
+        if is_blank(state):  # an audience without the state: its marketable flag says it all
+            return is_true(row.get(f"is_{channel}_marketable"))
+        return str(state) == "subscribed"
 
     def is_suppressed(self, row: Mapping[str, Any], channel: str) -> bool:
+        # The warehouse's marketable flag must agree too: whatever else it knows, it never loosens the gate.
         return (not is_blank(row.get(f"{channel}_suppression_reason"))
+                or not is_true(row.get(f"is_{channel}_marketable", True))
                 or str(row["customer_key"]) in self.suppressed.get(channel, ()))
 
     def recently_purchased(self, campaign: Campaign, row: Mapping[str, Any]) -> bool:
