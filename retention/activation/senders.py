@@ -305,6 +305,13 @@ class _HeaderKeepingHttpClient(TwilioHttpClient):
         return response
 
 
+def _raise_if_retryable(error: TwilioException, client) -> None:
+    """429 and 5xx are Twilio asking to come back later (with its rate headers); other errors are final."""
+    status = getattr(error, "status", None) or 0
+    if status == 429 or status >= 500:
+        raise RetryableError(f"HTTP {status}", status, client.http_client.last_headers)
+
+
 class TwilioSender:
     channel = "sms"
     mode = "live"
@@ -353,9 +360,7 @@ class TwilioSender:
             try:
                 return client.api.v2010.account.messages.create(**kwargs)
             except TwilioException as error:
-                status = getattr(error, "status", None) or 0
-                if status == 429 or status >= 500:
-                    raise RetryableError(f"HTTP {status}", status, client.http_client.last_headers)
+                _raise_if_retryable(error, client)
                 raise
             except requests.ConnectionError as error:
                 if _never_connected(error):
@@ -390,9 +395,7 @@ class TwilioSender:
                 try:
                     return client.api.v2010.account.messages.list(to=item.to, date_sent_after=since, limit=200)
                 except TwilioException as error:
-                    status = getattr(error, "status", None) or 0
-                    if status == 429 or status >= 500:
-                        raise RetryableError(f"HTTP {status}", status, client.http_client.last_headers)
+                    _raise_if_retryable(error, client)
                     raise
                 except requests.RequestException as error:
                     raise RetryableError(type(error).__name__)
