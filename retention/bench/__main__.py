@@ -31,6 +31,8 @@ def main(argv=None) -> int:
                     help="DuckDB memory limit for the dbt stages, e.g. 4GB (default: DuckDB's, 80%% of RAM)")
     ap.add_argument("--duckdb-threads", type=int, default=None, metavar="N",
                     help="DuckDB threads for the dbt stages (default: DuckDB's, one per core)")
+    ap.add_argument("--ingest-workers", type=int, default=2, metavar="N",
+                    help="processes that land the history's days in parallel (default 2: one per core here)")
     ap.add_argument("--report", action="store_true", help="print S, M and L side by side from the results and exit")
     ap.add_argument("--write-results", action="store_true", help="write bench/RESULTS.md from the results and exit")
     a = ap.parse_args(argv)
@@ -46,7 +48,8 @@ def main(argv=None) -> int:
 
     profile = PROFILES[a.profile]
     run = BenchRun(profile, a.data_dir or _default_bench_root(), a.out / f"{profile.name}.jsonl", a.dbt_project,
-                   duckdb_memory_limit=a.duckdb_memory_limit, duckdb_threads=a.duckdb_threads)
+                   duckdb_memory_limit=a.duckdb_memory_limit, duckdb_threads=a.duckdb_threads,
+                   ingest_workers=a.ingest_workers)
     print(f"profile {profile.name}: {profile.customers:,} customers, {profile.start}..{profile.last_day} "
           f"(+{profile.next_day} for the incremental run), data in {run.data_dir}")
     records = run.run(a.stages)

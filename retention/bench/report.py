@@ -10,7 +10,8 @@ from retention.bench.profiles import PROFILES, SCALE_PROFILES
 
 DEFAULT_RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 RESULTS_MD = PROJECT_ROOT / "bench" / "RESULTS.md"
-STAGE_ROWS = ("simulate", "ingest_history", "ingest_day", "dbt_full_refresh", "dbt_incremental", "clv_fit", "activation")
+STAGE_ROWS = ("simulate", "ingest_history", "ingest_day", "dbt_full_refresh", "dbt_incremental", "intraday_increment",
+              "clv_fit", "activation")
 COMPARISON_ROWS = ("customer_summary", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
 DUCKDB_OPTIONS = ("duckdb_memory_limit", "duckdb_threads")
 
@@ -59,7 +60,11 @@ def _note(r: dict) -> str:
     if not r["ok"]:
         return r.get("error", "")
     if r["name"].startswith("ingest"):
-        return f"{d['days']} days, {d['files']} files, {d['records_in']:,} records"
+        workers = f", {d['workers']} processes" if d.get("workers", 1) > 1 else ""
+        return f"{d['days']} days, {d['files']} files, {d['records_in']:,} records{workers}"
+    if r["name"] == "intraday_increment":
+        return (f"as of {d['as_of_time']}: landing {d['land_s']} s ({d['records_landed']:,} records), "
+                f"{sum(d['nodes'].values())} nodes")
     if r["name"].startswith("dbt"):
         note = f"as of {d['as_of']}, {sum(d['nodes'].values())} nodes, warehouse {d['warehouse_mb']} MB"
         return note + (f"; {variant(r)}" if variant(r) else "")

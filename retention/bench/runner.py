@@ -29,6 +29,7 @@ STAGE_ORDER = (
     "dbt_incremental_vs_full_refresh",
     "activation",
     "activation_batched_vs_per_recipient",
+    "intraday_increment",  # last: it rebuilds the trigger audiences as of an hour of the new day
 )
 COMPARISONS = ("customer_summary", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
 STATE_FILE = "bench_state.json"
@@ -40,10 +41,11 @@ class StageError(RuntimeError):
 
 class BenchRun:
     def __init__(self, profile: Profile, bench_root: Path, results_file: Path, dbt_project: Path | None = None,
-                 duckdb_memory_limit: str | None = None, duckdb_threads: int | None = None):
+                 duckdb_memory_limit: str | None = None, duckdb_threads: int | None = None, ingest_workers: int = 2):
         self.profile = profile
         # for the dbt stages only; unset leaves DuckDB's defaults (or whatever the environment says)
         self.duckdb = {"duckdb_memory_limit": duckdb_memory_limit, "duckdb_threads": duckdb_threads}
+        self.ingest_workers = ingest_workers
         self.dbt_project = Path(dbt_project).resolve() if dbt_project else None
         self.bench_root = Path(bench_root).resolve()
         self.data_dir = profile.data_dir(self.bench_root)
@@ -123,7 +125,7 @@ class BenchRun:
 
     def ingest_history(self) -> dict:
         self._require_simulated()
-        return self._measured_stage("ingest_history")
+        return self._measured_stage("ingest_history", workers=self.ingest_workers)
 
     def ingest_day(self) -> dict:
         self._require_simulated()
@@ -153,6 +155,18 @@ class BenchRun:
         record = self._dbt_stage("dbt_incremental", self.profile.next_day.isoformat())
         self._set_state(warehouse_as_of=self.profile.next_day.isoformat())
         return record
+
+    def intraday_increment(self) -> dict:
+        """The new day's 23:00 increment: the day's trigger sources re-landed in full (the most an
+        increment ever re-reads) and the trigger audiences rebuilt on the new day's warehouse."""
+        if self._warehouse_as_of() != self.profile.next_day.isoformat():
+            raise StageError(f"the warehouse is not as of {self.profile.next_day}: run dbt_incremental first")
+        as_of_time = f"{self.profile.next_day.isoformat()}T23:00:00+00:00"
+        m, details = self._child("intraday_increment", "intraday_increment", as_of_time=as_of_time,
+                                 **self._dbt_context("intraday_increment"))
+        self.measured["intraday_increment"] = m
+        return self._record("stage", "intraday_increment", ok=True, **m.figures(), details=details,
+                            **{k: v for k, v in details["duckdb"].items() if v})
 
     def clv_fit(self) -> dict:
         return self._measured_stage("clv_fit", as_of=self._warehouse_as_of())

@@ -32,7 +32,7 @@ def stage_simulate(ctx: dict) -> dict:
     root = Path(ctx["data_dir"])
     # simulated one day past the history, so the incremental run has a real new day to add
     config = SimConfig(customers=ctx["customers"], start=_day(ctx, "start"), end=_day(ctx, "next_day"),
-                       seed=ctx["seed"], workers=2)
+                       seed=ctx["seed"], workers=2, compress=ctx["profile_spec"].get("compress_inbox", False))
     summary = simulate(config, root)
     (root / SIMULATED_MARKER).write_text(json.dumps(ctx["profile_spec"], indent=2))
     counts = summary["counts"]
@@ -54,25 +54,38 @@ def _delivery_days(root: Path, start: date, last: date) -> list[date]:
     return sorted(days)
 
 
-def _ingest(root: Path, days: list[date]) -> dict:
+def _ingest_one_day(root: Path, day: date) -> tuple[int, int, int, int]:
     from retention.ingest import SOURCE_TABLES, ingest_day
     from retention.paths import DataDir
 
-    data_dir = DataDir(root)
-    totals = {"days": len(days), "files": 0, "records_in": 0, "landed": 0, "quarantined": 0}
-    for day in days:
-        for source in SOURCE_TABLES:
-            report = ingest_day(data_dir, source, day)
-            totals["files"] += report.files
-            totals["records_in"] += report.records_in
-            totals["landed"] += report.landed
-            totals["quarantined"] += report.quarantined
+    reports = [ingest_day(DataDir(root), source, day) for source in SOURCE_TABLES]
+    return (sum(r.files for r in reports), sum(r.records_in for r in reports), sum(r.landed for r in reports),
+            sum(r.quarantined for r in reports))
+
+
+def _ingest(root: Path, days: list[date], workers: int = 1) -> dict:
+    """Every source of every day; with workers > 1, days in parallel processes, as a backfill of the
+    daily partitions runs (each day writes only its own partitions)."""
+    totals = {"days": len(days), "workers": workers, "files": 0, "records_in": 0, "landed": 0, "quarantined": 0}
+    if workers > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            counts = list(pool.map(_ingest_one_day, [root] * len(days), days))
+    else:
+        counts = [_ingest_one_day(root, day) for day in days]
+    for files, records_in, landed, quarantined in counts:
+        totals["files"] += files
+        totals["records_in"] += records_in
+        totals["landed"] += landed
+        totals["quarantined"] += quarantined
     return totals
 
 
 def stage_ingest_history(ctx: dict) -> dict:
     root = Path(ctx["data_dir"])
-    return _ingest(root, _delivery_days(root, _day(ctx, "start"), _day(ctx, "last_day")))
+    return _ingest(root, _delivery_days(root, _day(ctx, "start"), _day(ctx, "last_day")), ctx.get("workers", 1))
 
 
 def stage_ingest_day(ctx: dict) -> dict:
@@ -80,22 +93,24 @@ def stage_ingest_day(ctx: dict) -> dict:
 
 
 def _dbt_build(ctx: dict, root: Path, as_of: str, full_refresh: bool) -> dict:
+    args = ["build", "--vars", json.dumps({"as_of": as_of})] + (["--full-refresh"] if full_refresh else [])
+    return {"as_of": as_of, **_dbt(ctx, root, args)}
+
+
+def _dbt(ctx: dict, root: Path, args: list[str]) -> dict:
     target, project = root / "dbt_target", ctx.get("dbt_project") or str(DBT_PROJECT)
-    cmd = [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", project,
-           "--profiles-dir", project, "--target-path", str(target), "--log-path", str(root / "dbt_logs"),
-           "--vars", json.dumps({"as_of": as_of})]
-    if full_refresh:
-        cmd.append("--full-refresh")
+    cmd = [str(Path(sys.executable).with_name("dbt")), *args, "--project-dir", project,
+           "--profiles-dir", project, "--target-path", str(target), "--log-path", str(root / "dbt_logs")]
     env = {**os.environ, "RETENTION_DATA_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     env.update({var: str(ctx[key]) for key, var in DUCKDB_ENV.items() if ctx.get(key)})
     sys.stdout.flush()
     proc = subprocess.run(cmd, env=env, cwd=PROJECT_ROOT)
     if proc.returncode != 0:
-        raise RuntimeError(f"dbt build as of {as_of} failed (rc={proc.returncode}); see the stage log")
+        raise RuntimeError(f"dbt {' '.join(args)} failed (rc={proc.returncode}); see the stage log")
     results = json.loads((target / "run_results.json").read_text())
     if ctx.get("run_results_copy"):  # the next dbt run overwrites target/: keep this one's per-node timing
         shutil.copyfile(target / "run_results.json", ctx["run_results_copy"])
-    return {"as_of": as_of, **node_timing(results["results"], _materializations(target / "manifest.json")),
+    return {**node_timing(results["results"], _materializations(target / "manifest.json")),
             "dbt_elapsed_s": round(results.get("elapsed_time", 0.0), 2),
             "duckdb": {key: env.get(var) for key, var in DUCKDB_ENV.items()},  # as given to dbt
             "warehouse_mb": round((root / "warehouse.duckdb").stat().st_size / 2**20, 1)}
@@ -135,6 +150,25 @@ def stage_dbt_full_refresh(ctx: dict) -> dict:
 def stage_dbt_incremental(ctx: dict) -> dict:
     """The daily run's build on top of the existing warehouse, as of the next day."""
     return _dbt_build(ctx, Path(ctx["data_dir"]), ctx["as_of"], full_refresh=False)
+
+
+def stage_intraday_increment(ctx: dict) -> dict:
+    """One intraday increment on top of the daily warehouse, as orchestration/intraday.py runs it:
+    re-land the day's trigger sources, then build the trigger audiences as of the increment's time."""
+    import time
+    from datetime import datetime
+
+    from retention.intraday import Increment, land_trigger_sources
+    from retention.paths import DataDir
+
+    root = Path(ctx["data_dir"])
+    increment = Increment.at(datetime.fromisoformat(ctx["as_of_time"]))
+    started = time.perf_counter()
+    reports = land_trigger_sources(DataDir(root), increment.day)
+    land_s = time.perf_counter() - started
+    details = _dbt(ctx, root, increment.dbt_build_args())
+    return {"as_of": increment.day.isoformat(), "as_of_time": increment.as_of_time_text, "land_s": round(land_s, 2),
+            "records_landed": sum(r.landed for r in reports.values()), **details}
 
 
 def _read_warehouse(ctx: dict):
@@ -227,6 +261,7 @@ STAGES = {
     "ingest_day": stage_ingest_day,
     "dbt_full_refresh": stage_dbt_full_refresh,
     "dbt_incremental": stage_dbt_incremental,
+    "intraday_increment": stage_intraday_increment,
     "summary_warehouse": stage_summary_warehouse,
     "summary_pandas": stage_summary_pandas,
     "clv_fit": stage_clv_fit,

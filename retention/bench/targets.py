@@ -17,7 +17,8 @@ TARGETS = (
     ("activation_demo", "The same, for the shipped demo campaigns over the day's audiences (email and SMS)",
      5000.0, "/s", True),
 )
-PIPELINE_STAGES = ("ingest_history", "ingest_day", "dbt_full_refresh", "dbt_incremental", "clv_fit", "activation")
+PIPELINE_STAGES = ("ingest_history", "ingest_day", "dbt_full_refresh", "dbt_incremental", "intraday_increment", "clv_fit",
+                   "activation")
 
 
 def _figure(key: str, latest: dict[str, dict]) -> float | None:

@@ -29,6 +29,7 @@ from retention.ingest.records import Check, Issue
 from retention.ingest.schema import FILES_TABLE, QUARANTINE_SCHEMA
 
 MAX_EXAMPLES = 10
+GZIP_SUFFIX = ".gz"  # any inbox file may come gzip-compressed, as bulk exports often do
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,11 @@ class FileContext:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def stem(self) -> str:
+        """The name without its extension, and without ``.gz`` for a compressed file."""
+        return Path(self.path.stem).stem if self.path.suffix.lower() == GZIP_SUFFIX else self.path.stem
 
     def lineage(self, index: int | None, digest: str) -> dict:
         return {

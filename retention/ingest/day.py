@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -10,9 +12,9 @@ from types import ModuleType
 import pyarrow as pa
 
 from retention.ingest import jsonl_sources, sendgrid, sendgrid_suppressions, shopify, twilio
-from retention.ingest.collect import Collector, FileContext
+from retention.ingest.collect import GZIP_SUFFIX, Collector, FileContext
 from retention.ingest.landing import write_day
-from retention.ingest.records import UTC
+from retention.ingest.records import UTC, bytes_to_text, sha256_hex
 from retention.ingest.schema import QUARANTINE_SCHEMA
 from retention.paths import DataDir
 
@@ -93,8 +95,29 @@ def inbox_files(data_dir: DataDir, source: str, day: date) -> tuple[list[Path], 
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
-        (files if path.suffix.lower() in extensions else skipped).append(path)
+        (files if file_extension(path) in extensions else skipped).append(path)
     return files, skipped
+
+
+def file_extension(path: Path) -> str:
+    """``.json`` for ``orders-0001.json`` and for ``orders-0001.json.gz`` alike."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-1:] == [GZIP_SUFFIX]:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+def read_inbox_file(ctx: FileContext, collector: Collector) -> bytes | None:
+    """The file's bytes, decompressed when it ends in ``.gz``; None after quarantining a broken archive."""
+    data = ctx.path.read_bytes()
+    if ctx.path.suffix.lower() != GZIP_SUFFIX:
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        collector.reject_file(ctx, f"not a readable gzip file: {exc}", "not a readable gzip file",
+                              bytes_to_text(data), sha256_hex(data))
+        return None
 
 
 def _collect(source: str, paths: list[Path], inbox_root: Path | None, ingested_at: datetime) -> Collector:
@@ -106,7 +129,9 @@ def _collect(source: str, paths: list[Path], inbox_root: Path | None, ingested_a
         except ValueError:
             rel = path.name
         ctx = FileContext(source=source, path=path, rel=rel, ingested_at=ingested_at)
-        parse(ctx, path.read_bytes(), collector)
+        data = read_inbox_file(ctx, collector)
+        if data is not None:
+            parse(ctx, data, collector)
         collector.flush()
     return collector
 

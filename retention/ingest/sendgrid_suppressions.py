@@ -62,7 +62,7 @@ def snapshot_at(ctx: FileContext) -> datetime | None:
 
 
 def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
-    stem = ctx.path.stem
+    stem = ctx.stem
     list_match, group_match, groups_match = _LIST_FILE.match(stem), _GROUP_FILE.match(stem), _GROUPS_FILE.match(stem)
     if not (list_match or group_match or groups_match):
         out.reject_file(ctx, f"the file name {ctx.name!r} names no suppression list "

@@ -167,7 +167,7 @@ def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
         return
     pages: list[tuple[str, str, object]] = []  # (key, table, value)
     if isinstance(doc, list):
-        match = _STEM.match(ctx.path.stem.lower())
+        match = _STEM.match(ctx.stem.lower())
         resource = match.group("resource") if match else None
         if resource not in RESOURCES:
             out.reject_file(

@@ -65,7 +65,7 @@ def normalise_keyword(body: str | None) -> str | None:
 
 
 def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
-    received_at = received_at_from_name(ctx.path.stem)
+    received_at = received_at_from_name(ctx.stem)
     for index, line in enumerate(data.split(b"\n")):
         line = line.rstrip(b"\r")
         if not line.strip():

@@ -13,7 +13,8 @@ What it writes (``DIR`` is the data directory):
   inventory_levels);
   SendGrid bodies ``events-HH0000-NNNN.json`` (one hour, up to 1000 events);
   Twilio ``status-/inbound-YYYYMMDDTHH5959Z.txt``; ``web/events.jsonl``,
-  ``reviews/reviews.jsonl``, ``nps/responses.jsonl``.
+  ``reviews/reviews.jsonl``, ``nps/responses.jsonl``. With ``compress=True`` every file is
+  gzip-compressed and named ``<name>.gz`` (ingestion reads both).
 * ``DIR/simulation/``: ``params.json`` (true parameters, dates, counts),
   ``customers.parquet`` (one row per simulated person, with the latent lambda, p, nu,
   dropout time), ``orders.parquet``, ``checkouts.parquet``, ``products.parquet`` and
@@ -49,4 +50,8 @@ processes (each delivery day is written from its own seeded stream).
 from .config import SimConfig
 from .core import ForeignInboxError, format_summary, simulate
 
-__all__ = ["SimConfig", "simulate", "ForeignInboxError", "format_summary"]
+# Raised whenever the simulator writes something new (a source, a table, a field), so caches of
+# simulated stores (the benchmark's) are not reused across versions.
+SIMULATOR_VERSION = 2
+
+__all__ = ["SimConfig", "simulate", "ForeignInboxError", "format_summary", "SIMULATOR_VERSION"]

@@ -30,6 +30,7 @@ class SimConfig:
     dirt_rate: float = 0.002
     timezone: str = "America/New_York"
     workers: int = 2  # processes used to serialise; does not change the output
+    compress: bool = False  # write every inbox file gzip-compressed (name + ".gz"), as bulk drops often come
 
     # BG/NBD (Fader, Hardie & Lee 2005), time unit = weeks
     r: float = 0.75  # purchase-rate heterogeneity: lambda ~ Gamma(shape r, rate alpha)

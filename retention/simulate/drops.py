@@ -13,8 +13,10 @@ this runs on an inbox it already wrote.
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
+import zlib
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -42,10 +44,11 @@ def split_day(data_dir: DataDir, day: date, hours: int = 1) -> dict[int, int]:
     for folder in sorted(p for p in data_dir.inbox.glob(f"*/{day.isoformat()}") if p.is_dir()):
         source = folder.parent.name
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            for drop, data in _pieces(source, path, day, hours).items():
-                target = drops_root(data_dir, day) / f"{drop:02d}" / source / path.name
+            name, data = _plain(path)
+            for drop, piece in _pieces(source, Path(name), data, day, hours).items():
+                target = drops_root(data_dir, day) / f"{drop:02d}" / source / name
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                target.write_bytes(piece)
                 written[drop] += 1
             path.unlink()
         shutil.rmtree(folder)
@@ -81,10 +84,20 @@ def add_to_drop(data_dir: DataDir, day: date, hour: int, source: str, name: str,
 # ------------------------------------------------------------------ splitting one file
 
 
-def _pieces(source: str, path: Path, day: date, hours: int) -> dict[int, bytes]:
+def _plain(path: Path) -> tuple[str, bytes]:
+    """(name, content) with a gzip-compressed file unpacked; an unreadable archive stays as it is."""
+    data = path.read_bytes()
+    if path.suffix.lower() == ".gz":
+        try:
+            return path.stem, gzip.decompress(data)
+        except (OSError, EOFError, zlib.error):
+            pass
+    return path.name, data
+
+
+def _pieces(source: str, path: Path, data: bytes, day: date, hours: int) -> dict[int, bytes]:
     """The file's content per drop (one piece when the file's records share a drop)."""
     last = 24 - hours
-    data = path.read_bytes()
     if source == "shopify" and path.suffix == ".json":
         return _split_page(data, day, hours, last)
     if source == "sendgrid" and (match := _SENDGRID_HOUR.match(path.name)):
