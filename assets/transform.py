@@ -20,6 +20,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from assets.models import prediction_metadata
 from orchestration.partitions import daily_partitions
 from orchestration.resources import DataDirResource
+from retention.dbt_build import daily_build_args
 from retention.paths import DATA_DIR_ENV
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
@@ -90,7 +91,8 @@ def dbt_relations(manifest: dict[str, Any]) -> dict[str, str]:
     pool="warehouse",
 )
 def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: DataDirResource) -> Iterator[Any]:
-    """`dbt build` as of each day of the partition range, in order (incremental models need it)."""
+    """`dbt build` as of each day of the partition range, in order (incremental models need it).
+    Unit tests run with the test suite, not daily (retention/dbt_build.py)."""
     layout = data_dir.layout
     # profiles.yml and the sources read the data directory from the environment of the dbt process.
     os.environ[DATA_DIR_ENV] = str(layout.root)
@@ -98,7 +100,7 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: 
     relations = dbt_relations(manifest)
     keys = context.partition_keys
     for index, day in enumerate(keys):
-        invocation = dbt.cli(["build", "--vars", json.dumps({"as_of": day})], context=context)
+        invocation = dbt.cli(daily_build_args(day), context=context)
         events = list(invocation.stream())
         if index < len(keys) - 1:
             continue  # one materialization per asset covers the whole range: report the last day's

@@ -4,7 +4,9 @@ confirms customers, orders, guests, abandoned carts and suppressions, and the lo
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -12,12 +14,13 @@ import duckdb
 import pandas as pd
 import pytest
 
+from retention.dbt_build import daily_build_args
 from tests.warehouse_fixtures import build_store, run_dbt
 
 AS_OF = date(2025, 6, 15)
 END = pd.Timestamp("2025-06-16", tz="UTC")  # first instant after as_of
 MARTS = ["customers", "orders", "order_lines", "products", "customer_segments", "segment_membership_history"]
-INCREMENTAL = ["stg_sendgrid__events", "stg_web__events", "stg_shopify__order_lines"]
+INCREMENTAL = ["stg_sendgrid__events", "stg_web__events", "stg_shopify__order_lines", "stg_twilio__message_status"]
 
 
 def _rows(db: Path, table: str) -> list[tuple]:
@@ -43,7 +46,20 @@ def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("store")
     data_dir = build_store(root)
     run_dbt(data_dir, "build", as_of=AS_OF)
+    shutil.copyfile(root / "dbt_target" / "run_results.json", root / "build_results.json")
     return root
+
+
+def test_the_suite_runs_every_dbt_unit_test_which_the_daily_build_leaves_out(store):
+    """Unit tests check logic on fixed inputs: the test suite runs them all, the daily build skips them."""
+    manifest = json.loads((store / "dbt_target" / "manifest.json").read_text())
+    unit_tests = set(manifest.get("unit_tests", {}))
+    results = json.loads((store / "build_results.json").read_text())["results"]
+    ran = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+    assert len(unit_tests) >= 15 and set(ran) == unit_tests
+    assert set(ran.values()) == {"pass"}
+    assert daily_build_args("2025-06-15") == ["build", "--exclude", "test_type:unit", "--vars", '{"as_of": "2025-06-15"}']
+    assert daily_build_args("2025-06-15", full_refresh=True)[-1] == "--full-refresh"
 
 
 @pytest.fixture(scope="module")

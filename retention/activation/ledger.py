@@ -261,23 +261,28 @@ class Ledger:
         return claimed
 
     def record_results(self, results: Sequence[SendResult], now: datetime) -> None:
-        """What the provider answered for a claimed batch, in one transaction."""
+        """What the provider answered for a claimed batch, in one transaction. Only claimed rows
+        change: a send that is not ours, or already settled, is left as it is."""
+        understood = [r for r in results if r.status in RESULT_STATUSES]  # else the claim stays in doubt
         with self.transaction() as conn:
-            for result in results:
-                if result.status not in RESULT_STATUSES:
-                    continue  # an answer we do not understand leaves the claim in doubt
+            # the common answers in one statement; dead letters and suppressions also write elsewhere
+            conn.executemany(
+                "UPDATE sends SET status = ?, sent_at = ?, provider_message_id = ?, error = ? "
+                "WHERE send_id = ? AND status = 'claimed'",
+                [(r.status, ts(now) if r.status in ("sent", "outbox") else None, r.provider_message_id, r.error,
+                  r.send_id) for r in understood if r.status not in ("dead_letter", "suppressed")])
+            for result in (r for r in understood if r.status in ("dead_letter", "suppressed")):
                 row = conn.execute("SELECT * FROM sends WHERE send_id = ? AND status = 'claimed'",
                                    (result.send_id,)).fetchone()
                 if row is None:
-                    continue  # not ours or already settled
-                conn.execute("""UPDATE sends SET status = ?, sent_at = ?, provider_message_id = ?, error = ?
-                                WHERE send_id = ?""",
-                             (result.status, ts(now) if result.status in ("sent", "outbox") else None,
-                              result.provider_message_id, result.error, result.send_id))
+                    continue
+                conn.execute("UPDATE sends SET status = ?, sent_at = NULL, provider_message_id = ?, error = ? "
+                             "WHERE send_id = ?", (result.status, result.provider_message_id, result.error,
+                                                   result.send_id))
                 if result.status == "dead_letter":
                     self._dead_letter(conn, dict(row), result.http_status, result.error, result.request_body,
                                       ts(now))
-                elif result.status == "suppressed":
+                else:
                     conn.execute("""INSERT OR REPLACE INTO suppressions (channel, customer_key, reason, created_at)
                                     VALUES (?, ?, ?, ?)""", (row["channel"], row["customer_key"],
                                                              result.error or "suppressed", ts(now)))

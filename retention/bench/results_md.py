@@ -11,7 +11,8 @@ from retention.bench.report import (RESULTS_MD, latest_by_name, load_results, ru
 
 NOTES_MD = RESULTS_MD.with_name("NOTES.md")
 NOT_RUN_NOTE = {
-    "L": "not yet run: `make bench PROFILE=L` (about 64 GB of disk and close to an hour on 2 cores)",
+    "L": "not yet run: `make bench PROFILE=L` (its inbox is written gzip-compressed: about 5 GB of disk, "
+         "and close to an hour of simulation on 2 cores)",
 }
 
 
@@ -137,11 +138,21 @@ def render(results_dir: Path) -> str:
                 "and leaves DuckDB's defaults (80% of RAM, a thread per core) when they are unset. The latest run "
                 "of each dbt stage with each setting:", "", memory, ""]
     out += ["## What the stages and comparisons are", "",
-            "- `simulate`: the built-in store simulator writes the inbox (cached between runs; one day past the history).",
-            "- `ingest_history`: `retention.ingest.ingest_day` for every source and every delivery day of the history, in a loop.",
-            "- `ingest_day`: the same for the one new day.",
-            "- `dbt_full_refresh`: `dbt build --full-refresh` (models and tests) from an empty warehouse, as of the history's last day.",
-            "- `dbt_incremental`: `dbt build` as of the new day on top of that warehouse (incremental models re-read `lookback_days` delivery days).",
+            "- `simulate`: the built-in store simulator writes the inbox (cached between runs, keyed by the simulator's "
+            "version too; one day past the history). L's inbox is gzip-compressed (`<name>.gz`, which ingestion reads "
+            "like the plain files): plain, it would take about 64 GB.",
+            "- `ingest_history`: `retention.ingest.ingest_day` for every source and every delivery day of the history, "
+            "the days spread over `--ingest-workers` processes (2 by default, as a backfill of the daily partitions runs; "
+            "each day writes only its own partitions).",
+            "- `ingest_day`: the same for the one new day, in one process.",
+            "- `dbt_full_refresh`: `dbt build --full-refresh` (models and data tests, as the daily run builds: unit tests "
+            "run with the test suite) from an empty warehouse, as of the history's last day. Its warehouse is kept, so "
+            "`--stages dbt_incremental` can be measured again without another full refresh.",
+            "- `dbt_incremental`: the daily run's `dbt build` as of the new day on top of that warehouse (incremental "
+            "models re-read `lookback_days` delivery days).",
+            "- `intraday_increment`: one increment of the intraday path (`retention.intraday`) on the new day's "
+            "warehouse, at 23:00 of the new day: the day's trigger sources re-landed in full (the most any increment "
+            "re-reads) and the trigger audiences rebuilt with their parents, minus the daily-only models.",
             "- `clv_fit`: the customer summary in warehouse SQL, then BG/NBD and Gamma-Gamma maximum likelihood.",
             "- `activation`: the shipped demo campaigns over the warehouse's audiences, then `vip_tier_upgrade` "
             "(one immediate transactional email) over a synthetic audience of 10,000 recipients at S, 100,000 at M and "

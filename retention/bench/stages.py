@@ -93,8 +93,9 @@ def stage_ingest_day(ctx: dict) -> dict:
 
 
 def _dbt_build(ctx: dict, root: Path, as_of: str, full_refresh: bool) -> dict:
-    args = ["build", "--vars", json.dumps({"as_of": as_of})] + (["--full-refresh"] if full_refresh else [])
-    return {"as_of": as_of, **_dbt(ctx, root, args)}
+    from retention.dbt_build import daily_build_args
+
+    return {"as_of": as_of, **_dbt(ctx, root, daily_build_args(as_of, full_refresh))}
 
 
 def _dbt(ctx: dict, root: Path, args: list[str]) -> dict:
