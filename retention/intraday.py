@@ -20,10 +20,10 @@ from retention.paths import DataDir
 TRIGGER_SOURCES = ("shopify", "web", "sendgrid", "twilio")
 # Audiences of the behaviour-triggered campaigns, whose value decays within hours.
 TRIGGER_AUDIENCES = ("audience_abandoned_cart", "audience_back_in_stock", "audience_price_drop")
-# Parents that change once a day and cost the most: the fitted CLV models and the recommendations.
-# Intraday builds reuse the morning's tables. Unit tests check logic, not data: the daily run has them
-# (and they set their own as_of, which an increment's as_of_time would contradict).
-DAILY_ONLY = ("path:models/predictions", "product_affinities", "product_recommendations", "test_type:unit")
+# The dbt selector of an increment (dbt_project/selectors.yml): the trigger audiences and their
+# parents, minus what changes once a day and costs the most (the CLV models, the recommendations;
+# increments reuse the morning's tables), the tests that read those, and the unit tests.
+SELECTOR = "intraday_triggers"
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,8 @@ class Increment:
 
     def dbt_build_args(self) -> list[str]:
         """``dbt build`` of the trigger audiences and their parents, minus the daily-only models.
-        Cautious: a test runs only when all it reads was rebuilt, so no test judges a mix of days."""
-        return ["build", "--select", " ".join(f"+{name}" for name in TRIGGER_AUDIENCES),
-                "--exclude", " ".join(DAILY_ONLY), "--indirect-selection", "cautious",
-                "--vars", json.dumps(self.dbt_vars())]
+        A test runs only when all it reads was rebuilt, so no test judges a mix of moments."""
+        return ["build", "--selector", SELECTOR, "--vars", json.dumps(self.dbt_vars())]
 
 
 def land_trigger_sources(data_dir: DataDir, day: date) -> dict[str, IngestReport]:

@@ -295,3 +295,34 @@ def test_increments_then_the_daily_run_leave_the_tables_of_a_clean_daily_build(p
             if only_one or only_other:
                 differing.append((table, only_one, only_other))
     assert tables and not differing, differing
+
+
+def test_the_increment_selector_leaves_out_the_daily_models_and_every_test_reading_them(tmp_path):
+    """Increments reuse the morning's predictions and recommendations: building them, or running a
+    test that reads them beside a table rebuilt at the hour, would judge two moments at once."""
+    import json as json_
+
+    import yaml
+
+    from retention.intraday import SELECTOR, TRIGGER_AUDIENCES
+
+    selectors = yaml.safe_load((Path(__file__).parents[1] / "dbt_project" / "selectors.yml").read_text())
+    (selector,) = [s for s in selectors["selectors"] if s["name"] == SELECTOR]
+    audiences = [c["value"] for c in selector["definition"]["union"][0]["union"]]
+    assert tuple(audiences) == TRIGGER_AUDIENCES
+
+    proc = run_dbt(tmp_path, "ls", "--selector", SELECTOR, "--output", "json",
+                   "--output-keys", "unique_id resource_type depends_on original_file_path")
+    nodes = [json_.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    ids = {n["unique_id"] for n in nodes}
+    daily = {"model.retention.product_affinities", "model.retention.product_recommendations"}
+    models = {n["unique_id"] for n in nodes if n["resource_type"] == "model"}
+    assert {f"model.retention.{a}" for a in TRIGGER_AUDIENCES} <= models
+    assert not models & daily and not any("models/predictions" in n["original_file_path"] for n in nodes
+                                          if n["resource_type"] == "model")
+    tests = [n for n in nodes if n["resource_type"] in ("test", "unit_test")]
+    assert tests and all(n["resource_type"] == "test" for n in tests)
+    for test in tests:
+        parents = set(test["depends_on"]["nodes"])
+        assert parents <= ids, test["unique_id"]  # cautious: everything it reads is rebuilt
+        assert not parents & daily, test["unique_id"]

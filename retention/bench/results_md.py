@@ -151,8 +151,9 @@ def render(results_dir: Path) -> str:
             "- `dbt_incremental`: the daily run's `dbt build` as of the new day on top of that warehouse (incremental "
             "models re-read `lookback_days` delivery days).",
             "- `intraday_increment`: one increment of the intraday path (`retention.intraday`) on the new day's "
-            "warehouse, at 23:00 of the new day: the day's trigger sources re-landed in full (the most any increment "
-            "re-reads) and the trigger audiences rebuilt with their parents, minus the daily-only models.",
+            "warehouse: the tick at midnight that closes the new day, which re-lands the day's trigger sources in full "
+            "(the most any increment re-reads) and rebuilds the trigger audiences with their parents, minus the "
+            "daily-only models (dbt selector `intraday_triggers`).",
             "- `clv_fit`: the customer summary in warehouse SQL, then BG/NBD and Gamma-Gamma maximum likelihood.",
             "- `activation`: the shipped demo campaigns over the warehouse's audiences, then `vip_tier_upgrade` "
             "(one immediate transactional email) over a synthetic audience of 10,000 recipients at S, 100,000 at M and "

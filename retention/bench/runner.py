@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from retention.bench.activation import PER_RECIPIENT_SUBSET, THROUGHPUT_RECIPIENTS, compare_send_ids
@@ -30,7 +30,7 @@ STAGE_ORDER = (
     "dbt_incremental_vs_full_refresh",
     "activation",
     "activation_batched_vs_per_recipient",
-    "intraday_increment",  # last: it rebuilds the trigger audiences as of an hour of the new day
+    "intraday_increment",  # last: it rebuilds the trigger audiences as of the new day's closing tick
 )
 COMPARISONS = ("customer_summary", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
 STATE_FILE = "bench_state.json"
@@ -168,12 +168,15 @@ class BenchRun:
         return record
 
     def intraday_increment(self) -> dict:
-        """The new day's 23:00 increment: the day's trigger sources re-landed in full (the most an
-        increment ever re-reads) and the trigger audiences rebuilt on the new day's warehouse."""
+        """The increment that closes the new day (the hourly tick at midnight): the day's trigger
+        sources re-landed in full, the most an increment ever re-reads, and the trigger audiences
+        rebuilt on the new day's warehouse. It sees what the daily build of that day saw, so the
+        morning's tables it reuses (recommendations, predictions) agree with it."""
         if self._warehouse_as_of() != self.profile.next_day.isoformat():
             raise StageError(f"the warehouse is not as of {self.profile.next_day}: run dbt_incremental first")
-        as_of_time = f"{self.profile.next_day.isoformat()}T23:00:00+00:00"
-        m, details = self._child("intraday_increment", "intraday_increment", as_of_time=as_of_time,
+        closing_tick = self.profile.next_day + timedelta(days=1)
+        m, details = self._child("intraday_increment", "intraday_increment",
+                                 as_of_time=f"{closing_tick.isoformat()}T00:00:00+00:00",
                                  **self._dbt_context("intraday_increment"))
         self.measured["intraday_increment"] = m
         return self._record("stage", "intraday_increment", ok=True, **m.figures(), details=details,
