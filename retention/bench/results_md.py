@@ -11,7 +11,7 @@ from retention.bench.report import (RESULTS_MD, latest_by_name, load_results, ru
 
 NOTES_MD = RESULTS_MD.with_name("NOTES.md")
 NOT_RUN_NOTE = {
-    "L": "not yet run: `make bench PROFILE=L` (its inbox is written gzip-compressed: about 5 GB of disk, "
+    "L": "not yet run: `make bench PROFILE=L` (its inbox is written gzip-compressed: about 10 GB of disk, "
          "and close to an hour of simulation on 2 cores)",
 }
 

@@ -138,8 +138,8 @@ class BenchRun:
     def _dbt_context(self, label: str) -> dict:
         return {**self.duckdb, "run_results_copy": str(self.work / f"{label}.run_results.json")}
 
-    def _dbt_stage(self, name: str, as_of: str) -> dict:
-        m, details = self._child(name, name, as_of=as_of, **self._dbt_context(name))
+    def _dbt_stage(self, name: str, **extra) -> dict:
+        m, details = self._child(name, name, **extra, **self._dbt_context(name))
         self.measured[name] = m
         return self._record("stage", name, ok=True, **m.figures(), details=details,
                             **{k: v for k, v in details["duckdb"].items() if v})
@@ -149,7 +149,7 @@ class BenchRun:
             raise StageError("no landing zone yet: run the ingest_history stage first")
         self._set_state(warehouse_as_of=None)
         (self.data_dir / SNAPSHOT).unlink(missing_ok=True)
-        record = self._dbt_stage("dbt_full_refresh", self.profile.last_day.isoformat())
+        record = self._dbt_stage("dbt_full_refresh", as_of=self.profile.last_day.isoformat())
         shutil.copyfile(self.data_dir / "warehouse.duckdb", self.data_dir / SNAPSHOT)
         self._set_state(warehouse_as_of=self.profile.last_day.isoformat())
         return record
@@ -163,7 +163,7 @@ class BenchRun:
         if self._warehouse_as_of() != self.profile.last_day.isoformat():
             raise StageError(f"the warehouse is not as of {self.profile.last_day}: run dbt_full_refresh first")
         self._set_state(warehouse_as_of=None)
-        record = self._dbt_stage("dbt_incremental", self.profile.next_day.isoformat())
+        record = self._dbt_stage("dbt_incremental", as_of=self.profile.next_day.isoformat())
         self._set_state(warehouse_as_of=self.profile.next_day.isoformat())
         return record
 
@@ -175,12 +175,7 @@ class BenchRun:
         if self._warehouse_as_of() != self.profile.next_day.isoformat():
             raise StageError(f"the warehouse is not as of {self.profile.next_day}: run dbt_incremental first")
         closing_tick = self.profile.next_day + timedelta(days=1)
-        m, details = self._child("intraday_increment", "intraday_increment",
-                                 as_of_time=f"{closing_tick.isoformat()}T00:00:00+00:00",
-                                 **self._dbt_context("intraday_increment"))
-        self.measured["intraday_increment"] = m
-        return self._record("stage", "intraday_increment", ok=True, **m.figures(), details=details,
-                            **{k: v for k, v in details["duckdb"].items() if v})
+        return self._dbt_stage("intraday_increment", as_of_time=f"{closing_tick.isoformat()}T00:00:00+00:00")
 
     def clv_fit(self) -> dict:
         return self._measured_stage("clv_fit", as_of=self._warehouse_as_of())
