@@ -13,7 +13,13 @@
     each list. An association ranked k-th from one of their products (by lift, confidence, product)
     has k - 1 entries above it, of which at most B were bought; the others rank above it for this
     customer too, so past rank N + B it cannot reach the top N. The same holds for the popularity
-    list. Without this the work is customers x catalogue, with it customers x (N + B). -#}
+    list. Without this the work is customers x catalogue, with it customers x (N + B).
+
+    Shaped for a million customers: the pairs carry integers only (a buyer number for the 32-character
+    customer key, one global pick order for the affinity ordering), so the best reason per candidate
+    is a min() and a customer's top N a top-N aggregate, not two sorts of every pair. The pick order
+    ranks associations by lift desc, confidence desc, associated product, product: within one
+    candidate that is the reason's order, and across candidates the recommendation order. -#}
 {%- set n_recs = var('recommendation_count', 5) -%}
 with lines as (
     select customer_key, order_id, order_date, product_id
@@ -21,11 +27,19 @@ with lines as (
     where not is_cancelled and customer_key is not null and product_id is not null
       and order_date <= {{ as_of_date() }}
 ),
-purchased as (
+purchased_by_key as (
     select distinct customer_key, product_id from lines
 ),
 buyers as (
-    select customer_key, count(*) as products_bought from purchased group by customer_key
+    select customer_key, count(*) as products_bought,
+        row_number() over (order by customer_key) as buyer_id
+    from purchased_by_key
+    group by customer_key
+),
+purchased as (
+    select b.buyer_id, p.product_id, b.products_bought
+    from purchased_by_key p
+    inner join buyers b on b.customer_key = p.customer_key
 ),
 candidates as (
     select product_id, title, product_type, current_price
@@ -36,29 +50,35 @@ associations as (
     select a.product_id, a.associated_product_id, a.lift, a.confidence,
         row_number() over (
             partition by a.product_id order by a.lift desc, a.confidence desc, a.associated_product_id
-        ) as list_rank
+        ) as list_rank,
+        row_number() over (
+            order by a.lift desc, a.confidence desc, a.associated_product_id, a.product_id
+        ) as pick_order
     from {{ ref('product_affinities') }} a
     inner join candidates c on c.product_id = a.associated_product_id
 ),
-affinity_pairs as (
-    select p.customer_key, a.associated_product_id as product_id, a.lift, a.confidence,
-           a.product_id as reason_product_id
+affinity_best as (
+    select p.buyer_id, a.associated_product_id as product_id, min(a.pick_order) as pick_order
     from purchased p
-    inner join buyers b on b.customer_key = p.customer_key
-    inner join associations a on a.product_id = p.product_id and a.list_rank <= {{ n_recs }} + b.products_bought
-    left join purchased q on q.customer_key = p.customer_key and q.product_id = a.associated_product_id
+    inner join associations a on a.product_id = p.product_id and a.list_rank <= {{ n_recs }} + p.products_bought
+    left join purchased q on q.buyer_id = p.buyer_id and q.product_id = a.associated_product_id
     where q.product_id is null
+    group by p.buyer_id, a.associated_product_id
+),
+affinity_top as (
+    select t.buyer_id, u.pick_order, u.recommendation_rank
+    from (
+        select buyer_id, min(pick_order, {{ n_recs }}) as pick_orders from affinity_best group by buyer_id
+    ) t, unnest(t.pick_orders) with ordinality as u(pick_order, recommendation_rank)
 ),
 affinity_picks as (
-    select customer_key, product_id, lift, confidence, reason_product_id from (
-        select *, row_number() over (
-            partition by customer_key, product_id order by lift desc, confidence desc, reason_product_id
-        ) as rn
-        from affinity_pairs
-    ) x where rn = 1
+    select t.buyer_id, t.recommendation_rank, a.associated_product_id as product_id, a.lift as score,
+           'bought_together' as reason, a.product_id as reason_product_id
+    from affinity_top t
+    inner join associations a on a.pick_order = t.pick_order
 ),
 affinity_counts as (
-    select customer_key, count(*) as picks from affinity_picks group by customer_key
+    select buyer_id, count(*) as picks from affinity_top group by buyer_id
 ),
 recent_orders as (
     select count(distinct order_id) as n from lines
@@ -75,36 +95,36 @@ popularity as (
         group by l.product_id
     ) x
 ),
+{#- The popularity list's order (orders desc, product) is the popular picks' order (share desc,
+    product), so a pick's rank follows the affinity picks. A subquery, not QUALIFY: DuckDB 2.0
+    returned no rows for this QUALIFY over the anti-joins. -#}
 popular_picks as (
-    select b.customer_key, p.product_id, {{ metrics_ratio('p.orders', 'r.n') }} as popularity_share
-    from buyers b
-    left join affinity_counts ac on ac.customer_key = b.customer_key
-    inner join popularity p on p.list_rank <= {{ n_recs }} + b.products_bought
-    cross join recent_orders r
-    left join purchased q on q.customer_key = b.customer_key and q.product_id = p.product_id
-    left join affinity_picks a on a.customer_key = b.customer_key and a.product_id = p.product_id
-    where coalesce(ac.picks, 0) < {{ n_recs }} and q.product_id is null and a.product_id is null
-),
-all_picks as (
-    select customer_key, product_id, 1 as priority, lift as score, confidence as tiebreak,
-           'bought_together' as reason, reason_product_id
-    from affinity_picks
-    union all
-    select customer_key, product_id, 2 as priority, popularity_share as score, popularity_share as tiebreak,
-           'popular' as reason, cast(null as {{ dbt.type_bigint() }}) as reason_product_id
-    from popular_picks
+    select * from (
+        select b.buyer_id,
+            coalesce(ac.picks, 0) + row_number() over (partition by b.buyer_id order by p.list_rank)
+                as recommendation_rank,
+            p.product_id,
+            {{ metrics_ratio('p.orders', 'r.n') }} as score,
+            'popular' as reason,
+            cast(null as {{ dbt.type_bigint() }}) as reason_product_id
+        from buyers b
+        left join affinity_counts ac on ac.buyer_id = b.buyer_id
+        inner join popularity p on p.list_rank <= {{ n_recs }} + b.products_bought
+        cross join recent_orders r
+        left join purchased q on q.buyer_id = b.buyer_id and q.product_id = p.product_id
+        left join affinity_picks a on a.buyer_id = b.buyer_id and a.product_id = p.product_id
+        where coalesce(ac.picks, 0) < {{ n_recs }} and q.product_id is null and a.product_id is null
+    ) x
+    where recommendation_rank <= {{ n_recs }}
 ),
 ranked as (
-    select a.*,
-        row_number() over (
-            partition by a.customer_key
-            order by a.priority, a.score desc, a.tiebreak desc, a.product_id
-        ) as recommendation_rank
-    from all_picks a
+    select * from affinity_picks
+    union all
+    select * from popular_picks
 )
 select
-    {{ dbt.concat(["r.customer_key", "'#'", "cast(r.recommendation_rank as " ~ dbt.type_string() ~ ")"]) }} as recommendation_key,
-    r.customer_key,
+    {{ dbt.concat(["b.customer_key", "'#'", "cast(r.recommendation_rank as " ~ dbt.type_string() ~ ")"]) }} as recommendation_key,
+    b.customer_key,
     r.recommendation_rank,
     r.product_id,
     c.title,
@@ -115,5 +135,5 @@ select
     r.reason_product_id,
     {{ as_of_date() }} as as_of
 from ranked r
+inner join buyers b on b.buyer_id = r.buyer_id
 inner join candidates c on c.product_id = r.product_id
-where r.recommendation_rank <= {{ n_recs }}
