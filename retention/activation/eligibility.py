@@ -40,6 +40,10 @@ BLOCKING_STATUSES = frozenset({"claimed", "sent", "outbox", "held_out", "dead_le
 # Only these let the next step of a sequence follow.
 DELIVERED_STATUSES = frozenset({"sent", "outbox"})
 ADDRESS_COLUMN = {"email": "email", "sms": "phone"}
+# the audience columns the gate reads per channel, named once rather than formatted for every row
+CONSENT_COLUMN = {channel: f"{channel}_consent_state" for channel in ADDRESS_COLUMN}
+MARKETABLE_COLUMN = {channel: f"is_{channel}_marketable" for channel in ADDRESS_COLUMN}
+SUPPRESSION_COLUMN = {channel: f"{channel}_suppression_reason" for channel in ADDRESS_COLUMN}
 
 
 @dataclass(frozen=True)
@@ -151,11 +155,16 @@ class SendHistory:
         self._sends[customer_key].append((channel, at, promotional))
 
     def count(self, customer_key: str, channel: str, since: datetime) -> int:
-        return sum(1 for ch, at, _ in self._sends.get(customer_key, ()) if ch == channel and at > since)
+        sends = self._sends.get(customer_key)
+        if not sends:  # most recipients have no recent send: skip building the generator
+            return 0
+        return sum(1 for ch, at, _ in sends if ch == channel and at > since)
 
     def promotional_on(self, customer_key: str, local_day: date, tz: ZoneInfo) -> int:
-        return sum(1 for _, at, promo in self._sends.get(customer_key, ())
-                   if promo and at.astimezone(tz).date() == local_day)
+        sends = self._sends.get(customer_key)
+        if not sends:
+            return 0
+        return sum(1 for _, at, promo in sends if promo and at.astimezone(tz).date() == local_day)
 
 
 # ---------------------------------------------------------------- the gate
@@ -169,6 +178,11 @@ class Gate:
         self.history = history or SendHistory()
         self.suppressed = suppressed or {}  # channel -> customer keys suppressed in the ledger
         self.counts: Counter = Counter()  # exclusion reasons and outcomes, over every decision
+        # ``now`` is fixed for the gate: what depends only on it and the recipient's zone is
+        # worked out once per zone (or cap window), not for every recipient
+        self._cap_since: dict[float, datetime] = {}
+        self._local_day: dict[ZoneInfo, date] = {}
+        self._next_allowed: dict[tuple, datetime | None] = {}
 
     def decide(self, campaign: Campaign, step: Step, row: Mapping[str, Any],
                existing_status: str | None) -> Decision:
@@ -191,25 +205,44 @@ class Gate:
             return Decision("excluded", "suppressed")
         if existing_status in BLOCKING_STATUSES:
             return Decision("excluded", "already_sent", channel)
-        if any(is_true(row.get(f"exit_{name}")) for name in step.exit_when):
+        if step.exit_when and any(is_true(row.get(f"exit_{name}")) for name in step.exit_when):
             return Decision("excluded", "exit_condition", channel)
         if campaign.is_promotional and self.recently_purchased(campaign, row):
             return Decision("excluded", "recent_purchase", channel)
         cap = self.settings.frequency_caps.get(channel)
-        if cap and self.history.count(customer, channel, self.now - timedelta(hours=cap.window_hours)) >= cap.max_sends:
+        if cap and self.history.count(customer, channel, self._window_start(cap.window_hours)) >= cap.max_sends:
             return Decision("excluded", "frequency_cap", channel)
         tz = zone(row.get("time_zone"), self.settings.store_time_zone)
         if campaign.is_promotional and (
-                self.history.promotional_on(customer, self.now.astimezone(tz).date(), tz)
+                self.history.promotional_on(customer, self._today_in(tz), tz)
                 >= self.settings.promotional_per_day):
             return Decision("excluded", "priority", channel)
-        not_before = next_allowed_time(self.now, tz, campaign.quiet_hours.get(channel), campaign.send_window)
+        not_before = self._next_allowed_time(tz, campaign.quiet_hours.get(channel), campaign.send_window)
         if not_before is not None:
             return Decision("deferred", None, channel, not_before)
         if in_holdout(customer, campaign.key, campaign.holdout_share):
             return Decision("held_out", None, channel)
         self.history.add(customer, channel, self.now, campaign.is_promotional)
         return Decision("send", None, channel)
+
+    def _window_start(self, hours: float) -> datetime:
+        since = self._cap_since.get(hours)
+        if since is None:
+            since = self._cap_since[hours] = self.now - timedelta(hours=hours)
+        return since
+
+    def _today_in(self, tz: ZoneInfo) -> date:
+        day = self._local_day.get(tz)
+        if day is None:
+            day = self._local_day[tz] = self.now.astimezone(tz).date()
+        return day
+
+    def _next_allowed_time(self, tz: ZoneInfo, quiet: QuietHours | None,
+                           window: SendWindow | None) -> datetime | None:
+        key = (tz, quiet, window)
+        if key not in self._next_allowed:
+            self._next_allowed[key] = next_allowed_time(self.now, tz, quiet, window)
+        return self._next_allowed[key]
 
     def _internal(self, campaign: Campaign, step: Step, row, existing_status) -> Decision:
         if existing_status in BLOCKING_STATUSES:
@@ -223,15 +256,15 @@ class Gate:
         a subscriber who bounced is counted as suppressed, not as never having consented."""
         if is_blank(row.get(ADDRESS_COLUMN[channel])):
             return False
-        state = row.get(f"{channel}_consent_state")
+        state = row.get(CONSENT_COLUMN[channel])
         if is_blank(state):  # an audience without the state: its marketable flag says it all
-            return is_true(row.get(f"is_{channel}_marketable"))
+            return is_true(row.get(MARKETABLE_COLUMN[channel]))
         return str(state) == "subscribed"
 
     def is_suppressed(self, row: Mapping[str, Any], channel: str) -> bool:
         # The warehouse's marketable flag must agree too: whatever else it knows, it never loosens the gate.
-        return (not is_blank(row.get(f"{channel}_suppression_reason"))
-                or not is_true(row.get(f"is_{channel}_marketable", True))
+        return (not is_blank(row.get(SUPPRESSION_COLUMN[channel]))
+                or not is_true(row.get(MARKETABLE_COLUMN[channel], True))
                 or str(row["customer_key"]) in self.suppressed.get(channel, ()))
 
     def recently_purchased(self, campaign: Campaign, row: Mapping[str, Any]) -> bool:

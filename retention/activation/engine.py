@@ -23,7 +23,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -197,6 +197,7 @@ class _CampaignRun:
         self.pending: dict[str, list[tuple[OutgoingMessage, dict[str, Any]]]] = defaultdict(list)
         self.batches = 0
         self.broken = broken  # channel -> why its sender stopped in this run (shared by campaigns)
+        self.as_of_days: dict[tuple, str | None] = {}  # Timestamp and zone -> day, see _audience_as_of
 
     def run(self) -> None:
         records = self.ledger.campaign_records(self.campaign.key)
@@ -217,7 +218,7 @@ class _CampaignRun:
     def _candidates(self, records: Mapping[tuple[str, str], Mapping[int, LedgerRecord]]):
         seen: set[tuple[str, str]] = set()
         columns = list(self.frame.columns)
-        for values in self.frame.itertuples(index=False, name=None):
+        for values in zip(*(_column_values(self.frame.iloc[:, k]) for k in range(len(columns)))):
             row = dict(zip(columns, values))
             self.report.audience += 1
             for occurrence, to in self._occurrences(row):
@@ -292,12 +293,22 @@ class _CampaignRun:
         return self.campaign.steps[-1]
 
     def _base_row(self, send_id: str, step: Step, row, occurrence: str, decision: Decision) -> dict[str, Any]:
-        as_of = plain(row.get("as_of"))
         return {"send_id": send_id, "campaign": self.campaign.key, "step": step.number,
                 "customer_key": str(row["customer_key"]), "occurrence": occurrence, "channel": decision.channel,
                 "mode": None, "batch_id": None, "decided_at": self.now, "not_before": None, "coupon_code": None,
-                "error": None, "audience_as_of": str(as_of)[:10] if as_of else None, "run_id": self.run_id,
+                "error": None, "audience_as_of": self._audience_as_of(row.get("as_of")), "run_id": self.run_id,
                 "snapshot": None}
+
+    def _audience_as_of(self, value: Any) -> str | None:
+        """The row's as-of day as text. Formatting a pandas Timestamp is slow and an audience has
+        one or a few as-of values, so each is formatted once (keyed with its zone: equal instants
+        in different zones fall on different days)."""
+        if not isinstance(value, pd.Timestamp):
+            return _day_text(value)
+        key = (value, value.tzinfo)
+        if key not in self.as_of_days:
+            self.as_of_days[key] = _day_text(value)
+        return self.as_of_days[key]
 
     def _render(self, base: dict[str, Any], step: Step, row, decision: Decision, to: str | None) -> None:
         code = None
@@ -317,8 +328,8 @@ class _CampaignRun:
             self.report.would_send += 1
             return
         pending = self.pending[message.channel]
-        pending.append((message, {**base, "coupon_code": code,
-                                  "coupon_percent": self.campaign.discount.percent if code else None}))
+        base.update(coupon_code=code, coupon_percent=self.campaign.discount.percent if code else None)
+        pending.append((message, base))
         if len(pending) >= BATCH_SIZE:
             self._flush(message.channel)
 
@@ -342,7 +353,9 @@ class _CampaignRun:
 
     def _send_batch(self, sender: Sender, items: Sequence[tuple[OutgoingMessage, dict[str, Any]]],
                     batch_id: str) -> None:
-        claimed = self.ledger.claim([{**row, "mode": sender.mode} for _, row in items], batch_id)
+        for _, row in items:
+            row["mode"] = sender.mode
+        claimed = self.ledger.claim([row for _, row in items], batch_id)
         batch = [message for message, _ in items if message.send_id in claimed]
         taken = len(items) - len(batch)  # claimed meanwhile by a concurrent run: theirs to send
         if taken:
@@ -364,10 +377,13 @@ class _CampaignRun:
     def _record(self, results: Sequence[SendResult], claimed: set[str], released: int = 0) -> None:
         self.ledger.record_results(results, self.now)
         answered = set()
+        counts: Counter = Counter()
         for result in results:
             if result.send_id in claimed and result.status in RESULT_STATUSES:
                 answered.add(result.send_id)
-                setattr(self.report, result.status, getattr(self.report, result.status) + 1)
+                counts[result.status] += 1
+        for status, count in counts.items():
+            setattr(self.report, status, getattr(self.report, status) + count)
         self.report.in_doubt += len(claimed - answered) - released
 
     def _interrupted(self, sender: Sender, exc: Exception, claimed: set[str]) -> None:
@@ -382,6 +398,22 @@ class _CampaignRun:
         self.report.error = f"{sender.channel} sender interrupted: {exc}"
         log.error("campaign %s: %s sender interrupted; later batches wait for the next run", self.campaign.key,
                   sender.channel)
+
+
+def _column_values(column: pd.Series) -> list:
+    """A column's values as iterating it gives them (what ``itertuples`` yields). Boxing a datetime
+    as a Timestamp is slow and a datetime column has few distinct values (the as-of day, trigger
+    times), so each distinct one is boxed once and shared: Timestamps are immutable."""
+    if not pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return list(column)
+    codes, uniques = pd.factorize(column)
+    boxed = [*uniques, pd.NaT]  # code -1 is a missing value
+    return [boxed[code] for code in codes]
+
+
+def _day_text(value: Any) -> str | None:
+    as_of = plain(value)
+    return str(as_of)[:10] if as_of else None
 
 
 def row_occurrence(row: Mapping[str, Any]) -> str:

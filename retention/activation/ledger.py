@@ -31,6 +31,7 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -44,6 +45,11 @@ LEDGER_FILE = "ledger.sqlite"
 STATUSES = ("claimed", "sent", "outbox", "held_out", "deferred", "dead_letter", "suppressed", "released")
 OPEN_STATUSES = ("deferred", "released")  # a new decision may overwrite these, nothing else
 COUNTED_STATUSES = ("claimed", "sent", "outbox")  # count towards frequency caps
+# the columns a decision writes, in the order of _row_values
+UPSERT_COLUMNS = ("send_id", "campaign", "step", "customer_key", "occurrence", "channel", "status", "mode", "batch_id",
+                  "decided_at", "not_before", "coupon_code", "error", "attempts", "audience_as_of", "run_id",
+                  "snapshot")
+CLAIM_LOOKUP_CHUNK = 500  # send_ids per "IN (...)" query when reading back a claim
 EXPORT_COLUMNS = ("send_id", "campaign", "step", "customer_key", "occurrence", "channel", "status", "mode",
                   "batch_id", "decided_at", "sent_at", "not_before", "provider_message_id", "coupon_code",
                   "error", "attempts", "audience_as_of", "run_id")
@@ -118,7 +124,13 @@ def ts(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return _utc_text(value.astimezone(UTC))
+
+
+@lru_cache(maxsize=256)
+def _utc_text(value: datetime) -> str:
+    # a run writes the same few instants (its "now") on every row: format each once
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_ts(value: str | None) -> datetime | None:
@@ -244,7 +256,7 @@ class Ledger:
             for row in rows:
                 if row["status"] == "dead_letter":
                     self._dead_letter(conn, row, row.get("http_status"), row.get("error"), row.get("request_body"),
-                                      _row_values(row)["decided_at"])
+                                      _decided_at(row))
 
     def claim(self, rows: Sequence[Mapping[str, Any]], batch_id: str) -> set[str]:
         """Claim a batch and commit before anything is sent; returns the send_ids this call claimed.
@@ -253,10 +265,17 @@ class Ledger:
         not returned, so the caller sends only what it owns.
         """
         rows = [{**row, "status": "claimed", "batch_id": batch_id} for row in rows]
+        send_ids = [row.get("send_id") for row in rows]
+        claimed: set[str] = set()
         with self.transaction() as conn:
             self._upsert(conn, rows)
-            claimed = {r[0] for r in conn.execute(
-                "SELECT send_id FROM sends WHERE batch_id = ? AND status = 'claimed'", (batch_id,))}
+            # by primary key, in chunks under SQLite's parameter limit: batch_id has no index, and
+            # scanning the whole table for it made every claim slower as the ledger grew
+            for start in range(0, len(send_ids), CLAIM_LOOKUP_CHUNK):
+                chunk = send_ids[start:start + CLAIM_LOOKUP_CHUNK]
+                claimed.update(r[0] for r in conn.execute(
+                    f"SELECT send_id FROM sends WHERE send_id IN ({','.join('?' * len(chunk))}) "
+                    "AND batch_id = ? AND status = 'claimed'", (*chunk, batch_id)))
             self._record_coupons(conn, [r for r in rows if r["send_id"] in claimed and r.get("coupon_code")])
         return claimed
 
@@ -264,12 +283,13 @@ class Ledger:
         """What the provider answered for a claimed batch, in one transaction. Only claimed rows
         change: a send that is not ours, or already settled, is left as it is."""
         understood = [r for r in results if r.status in RESULT_STATUSES]  # else the claim stays in doubt
+        sent_at = ts(now)
         with self.transaction() as conn:
             # the common answers in one statement; dead letters and suppressions also write elsewhere
             conn.executemany(
                 "UPDATE sends SET status = ?, sent_at = ?, provider_message_id = ?, error = ? "
                 "WHERE send_id = ? AND status = 'claimed'",
-                [(r.status, ts(now) if r.status in ("sent", "outbox") else None, r.provider_message_id, r.error,
+                [(r.status, sent_at if r.status in ("sent", "outbox") else None, r.provider_message_id, r.error,
                   r.send_id) for r in understood if r.status not in ("dead_letter", "suppressed")])
             for result in (r for r in understood if r.status in ("dead_letter", "suppressed")):
                 row = conn.execute("SELECT * FROM sends WHERE send_id = ? AND status = 'claimed'",
@@ -397,11 +417,10 @@ class Ledger:
     # ------------------------------------------------------------ internals
 
     def _upsert(self, conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        # positional parameters (see _row_values): binding 17 names per row costs more than the insert
         conn.executemany(f"""
-            INSERT INTO sends (send_id, campaign, step, customer_key, occurrence, channel, status, mode, batch_id,
-                               decided_at, not_before, coupon_code, error, attempts, audience_as_of, run_id, snapshot)
-            VALUES (:send_id, :campaign, :step, :customer_key, :occurrence, :channel, :status, :mode, :batch_id,
-                    :decided_at, :not_before, :coupon_code, :error, :attempts, :audience_as_of, :run_id, :snapshot)
+            INSERT INTO sends ({', '.join(UPSERT_COLUMNS)})
+            VALUES ({', '.join('?' * len(UPSERT_COLUMNS))})
             ON CONFLICT (send_id) DO UPDATE SET
                 channel = excluded.channel, status = excluded.status, mode = excluded.mode,
                 batch_id = excluded.batch_id, decided_at = excluded.decided_at, not_before = excluded.not_before,
@@ -424,19 +443,25 @@ class Ledger:
             if existing is None:
                 conn.execute("""INSERT OR IGNORE INTO coupons (code, campaign, customer_key, occurrence, percent,
                                 created_at) VALUES (?, ?, ?, ?, ?, ?)""",
-                             (row["coupon_code"], *owner, row.get("coupon_percent"), _row_values(row)["decided_at"]))
+                             (row["coupon_code"], *owner, row.get("coupon_percent"), _decided_at(row)))
             elif tuple(existing) != owner:
                 raise CouponCollisionError(f"coupon code collision in campaign {row['campaign']}")
 
 
-def _row_values(row: Mapping[str, Any]) -> dict[str, Any]:
-    values = {key: row.get(key) for key in ("send_id", "campaign", "step", "customer_key", "occurrence", "channel",
-                                             "status", "mode", "batch_id", "coupon_code", "error", "audience_as_of",
-                                             "run_id", "snapshot")}
-    values["decided_at"] = ts(row["decided_at"]) if isinstance(row["decided_at"], datetime) else row["decided_at"]
-    values["not_before"] = ts(row.get("not_before")) if isinstance(row.get("not_before"), datetime) else None
-    values["attempts"] = 1 if row["status"] == "claimed" else 0
-    return values
+def _decided_at(row: Mapping[str, Any]) -> Any:
+    decided_at = row["decided_at"]
+    return ts(decided_at) if isinstance(decided_at, datetime) else decided_at
+
+
+def _row_values(row: Mapping[str, Any]) -> tuple:
+    """A decision as the upsert's parameters, in UPSERT_COLUMNS order."""
+    get = row.get
+    decided_at = _decided_at(row)
+    not_before = get("not_before")
+    return (get("send_id"), get("campaign"), get("step"), get("customer_key"), get("occurrence"), get("channel"),
+            get("status"), get("mode"), get("batch_id"), decided_at,
+            ts(not_before) if isinstance(not_before, datetime) else None, get("coupon_code"), get("error"),
+            1 if row["status"] == "claimed" else 0, get("audience_as_of"), get("run_id"), get("snapshot"))
 
 
 def _record(row: sqlite3.Row) -> LedgerRecord:

@@ -16,6 +16,7 @@ from retention.activation.messages import OutgoingMessage
 
 
 SMS_NAME_FALLBACK = "there"  # "Hi there!" when the first name is unknown
+_ALREADY_PLAIN = frozenset({str, int, bool, type(None)})  # exact types ``plain`` returns unchanged
 
 
 class RenderError(ValueError):
@@ -29,6 +30,8 @@ def hashed(customer_key: str) -> str:
 
 def plain(value: Any) -> Any:
     """A pandas/numpy value as plain JSON-able Python (NaN and NaT become None)."""
+    if type(value) in _ALREADY_PLAIN:  # the common case, called several times per recipient
+        return value
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     if isinstance(value, np.ndarray):

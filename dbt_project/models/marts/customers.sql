@@ -18,8 +18,10 @@ fallback_contact as (
         count(case when identifier_type = 'shopify_customer_id' then 1 end) as customer_id_count
     from ids group by customer_key
 ),
-email_engagement as (
-    select i.customer_key,
+{#- Counted per address first, then per person: 30 million events meet the identity graph as one
+    row per address, and sums and maxima add up the same either way. -#}
+email_engagement_by_address as (
+    select e.email,
         {% for d in [30, 90] -%}
         sum(case when e.event_type = 'delivered' and e.occurred_at >= {{ dbt.dateadd('day', -d, as_of_end()) }} then 1 else 0 end) as emails_delivered_{{ d }}d,
         sum(case when e.event_type = 'open' and e.occurred_at >= {{ dbt.dateadd('day', -d, as_of_end()) }} then 1 else 0 end) as email_opens_{{ d }}d,
@@ -27,6 +29,18 @@ email_engagement as (
         {% endfor -%}
         max(case when e.event_type in ('open', 'click') then e.occurred_at end) as last_email_engaged_at
     from {{ ref('stg_sendgrid__events') }} e
+    where e.event_type in ('delivered', 'open', 'click')
+    group by e.email
+),
+email_engagement as (
+    select i.customer_key,
+        {% for d in [30, 90] -%}
+        sum(e.emails_delivered_{{ d }}d) as emails_delivered_{{ d }}d,
+        sum(e.email_opens_{{ d }}d) as email_opens_{{ d }}d,
+        sum(e.email_clicks_{{ d }}d) as email_clicks_{{ d }}d,
+        {% endfor -%}
+        max(e.last_email_engaged_at) as last_email_engaged_at
+    from email_engagement_by_address e
     inner join ids i on i.identifier_type = 'email' and i.identifier_value = e.email
     group by i.customer_key
 ),
