@@ -17,6 +17,7 @@ with sends as (
         {{ attribution_window_days("coalesce(s.channel, 'email')") }} as attribution_window_days
     from {{ ref('stg_activation__sends') }} s
 ),
+{#- Only the events of sends in the ledger: the event table also holds messages sent by other tools. -#}
 email_events as (
     select send_id,
         min(case when event_type = 'delivered' then occurred_at end) as delivered_at,
@@ -27,7 +28,7 @@ email_events as (
         sum(case when event_type = 'click' then 1 else 0 end) as click_count,
         min(case when event_type in ('unsubscribe', 'group_unsubscribe', 'spamreport') then occurred_at end) as unsubscribed_at
     from {{ ref('stg_sendgrid__events') }}
-    where send_id is not null
+    where send_id in (select send_id from sends)
     group by send_id
 ),
 sms_events as (
@@ -35,6 +36,7 @@ sms_events as (
         min(case when status = 'delivered' then received_at end) as delivered_at,
         min(case when status in ('undelivered', 'failed') then received_at end) as bounced_at
     from {{ ref('stg_twilio__message_status') }}
+    where message_sid in (select provider_message_id from sends where channel = 'sms')
     group by message_sid
 ),
 with_events as (
