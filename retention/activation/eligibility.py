@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -149,10 +149,12 @@ class SendHistory:
     """
 
     def __init__(self):
-        self._sends: dict[str, list[tuple[str, datetime, bool]]] = defaultdict(list)
+        # a tuple per customer, not a list: the garbage collector stops tracking tuples of plain
+        # values, and a run adds one entry for every recipient it sends to
+        self._sends: dict[str, tuple[tuple[str, datetime, bool], ...]] = {}
 
     def add(self, customer_key: str, channel: str, at: datetime, promotional: bool) -> None:
-        self._sends[customer_key].append((channel, at, promotional))
+        self._sends[customer_key] = self._sends.get(customer_key, ()) + ((channel, at, promotional),)
 
     def count(self, customer_key: str, channel: str, since: datetime) -> int:
         sends = self._sends.get(customer_key)

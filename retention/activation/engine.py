@@ -25,8 +25,10 @@ import logging
 import uuid
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from retention.activation.campaigns import Campaign, CampaignSet, Step
@@ -51,6 +53,7 @@ LOOKUP_CHUNK = 1000
 # A provider's activity data lags its sends (SendGrid's by minutes): "not found" for a live claim
 # younger than this is no proof yet, so the claim stays in doubt until a later run.
 LOOKUP_SETTLE = timedelta(minutes=30)
+NO_RECORDS: Mapping[int, LedgerRecord] = MappingProxyType({})  # a new recipient's steps, shared read-only
 
 
 class ActivationError(ValueError):
@@ -202,7 +205,7 @@ class _CampaignRun:
     def run(self) -> None:
         records = self.ledger.campaign_records(self.campaign.key)
         for row, occurrence, to in self._candidates(records):
-            self._decide(row, occurrence, to, records.get((str(row["customer_key"]), occurrence), {}))
+            self._decide(row, occurrence, to, records.get((str(row["customer_key"]), occurrence), NO_RECORDS))
             if len(self.decisions) >= BATCH_SIZE:
                 self._write_decisions()
         self._write_decisions()
@@ -328,7 +331,8 @@ class _CampaignRun:
             self.report.would_send += 1
             return
         pending = self.pending[message.channel]
-        base.update(coupon_code=code, coupon_percent=self.campaign.discount.percent if code else None)
+        base["coupon_code"] = code
+        base["coupon_percent"] = self.campaign.discount.percent if code else None
         pending.append((message, base))
         if len(pending) >= BATCH_SIZE:
             self._flush(message.channel)
@@ -400,15 +404,17 @@ class _CampaignRun:
                   sender.channel)
 
 
-def _column_values(column: pd.Series) -> list:
-    """A column's values as iterating it gives them (what ``itertuples`` yields). Boxing a datetime
-    as a Timestamp is slow and a datetime column has few distinct values (the as-of day, trigger
-    times), so each distinct one is boxed once and shared: Timestamps are immutable."""
-    if not pd.api.types.is_datetime64_any_dtype(column.dtype):
-        return list(column)
+def _column_values(column: pd.Series) -> Iterator[Any]:
+    """A column's values as iterating it gives them (which is what ``itertuples`` yields). Boxing
+    a datetime as a Timestamp is slow and a datetime column has few distinct values (the as-of
+    day, trigger times), so each distinct one is boxed once and shared: Timestamps are immutable.
+    Lazy, like ``itertuples``: a list per column would hold the whole audience a second time."""
+    numpy_datetime = isinstance(column.dtype, np.dtype) and column.dtype.kind == "M"
+    if not (numpy_datetime or isinstance(column.dtype, pd.DatetimeTZDtype)):  # NaT for missing, not NA
+        return iter(column)
     codes, uniques = pd.factorize(column)
     boxed = [*uniques, pd.NaT]  # code -1 is a missing value
-    return [boxed[code] for code in codes]
+    return map(boxed.__getitem__, codes)
 
 
 def _day_text(value: Any) -> str | None:
