@@ -67,8 +67,8 @@ def _memory_table(results_dir: Path) -> str | None:
 
 def _targets_section(results_dir: Path) -> list[str]:
     latest = {p: latest_by_name(load_results(results_dir, p)) for p in SCALE_PROFILES}
-    judged = ("The L targets are judged at L; activation, which has no L figure here, at the largest profile "
-              "measured." if latest["L"] else
+    judged = ("The L targets are judged at L, activation at the largest profile measured. Runs with a DuckDB "
+              "memory limit are in the memory table below." if latest["L"] else
               "L has not been run, so the L targets are judged at the largest profile measured: a miss there is a "
               "miss at L, which holds ten times the customers.")
     out = ["## Targets", "",
