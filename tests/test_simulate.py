@@ -412,3 +412,24 @@ def test_latent_processes_match_true_parameters(tmp_path):
     g = m.groupby("person")["modelled_spend"]
     cv = (g.std() / g.mean())[g.count() >= 4]
     assert abs(np.sqrt((cv ** 2).mean()) * np.sqrt(cfg.p_spend) - 1) < 0.2
+
+
+
+def test_parallel_simulation_lets_its_workers_exit_before_the_pool_is_terminated(tmp_path, monkeypatch):
+    """Leaving a ``with Pool()`` block terminates the workers with SIGTERM. A process started with
+    SIGTERM ignored (as some job runners start background jobs) passes that on to its workers, and
+    the pool then waits for them forever: every worker must have exited by itself before that."""
+    import multiprocessing.pool as mp_pool
+
+    alive_at_terminate = []
+    terminate = mp_pool.Pool.terminate
+
+    def spy(pool):
+        alive_at_terminate.extend(p.pid for p in pool._pool if p.exitcode is None)
+        terminate(pool)
+
+    monkeypatch.setattr(mp_pool.Pool, "terminate", spy)
+    summary = simulate(SimConfig(seed=3, workers=2, customers=200, start=date(2024, 1, 1), end=date(2024, 2, 15)),
+                       tmp_path / "store")
+    assert summary["files"] > 0
+    assert alive_at_terminate == []

@@ -370,6 +370,10 @@ def simulate(config: SimConfig, out_dir) -> dict:
             for _day, (st, dr) in results:
                 _merge(stats, st)
                 dirt_rows.extend(dr)
+            # let the workers exit on their own: leaving the block terminates them with SIGTERM,
+            # and one that ignores it (inherited from whatever started us) would hang the join
+            pool.close()
+            pool.join()
         writer_mod._init(None)
     else:
         for day in days:
