@@ -995,6 +995,9 @@ def predicted_vs_actual_by_frequency(
             "predicted": predicted,
         }
     )
+    # sorted by value, so the float sums (and their last digits) do not depend on row order:
+    # the same customers read in another order give the same table
+    frame = frame.sort_values(["bin", "predicted", "actual"], ignore_index=True)
     g = frame.groupby("bin")
     out = pd.DataFrame(
         {

@@ -484,6 +484,16 @@ def test_holdout_predicted_vs_actual(holdout):
     ).all(), table
 
 
+
+def test_holdout_table_does_not_depend_on_row_order(holdout):
+    """The warehouse hands the rows over in its threads' scan order: the same customers in another
+    order give the same table, to the last digit of every float sum."""
+    _, ch, fit = holdout
+    table = clv.predicted_vs_actual_by_frequency(fit, ch, max_frequency=7)
+    shuffled = ch.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    pd.testing.assert_frame_equal(clv.predicted_vs_actual_by_frequency(fit, shuffled, max_frequency=7), table,
+                                  check_exact=True)
+
 def test_holdout_needs_calibration_data():
     log = pd.DataFrame({"c": [1], "ts": [pd.Timestamp("2024-05-01")], "v": [1.0]})
     with pytest.raises(ValueError, match="observation_end must be after"):

@@ -10,9 +10,7 @@ from retention.predictions import calibration_by_frequency
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    # in key order: the refit's sums, and so its last digits, must not depend on scan order
-    calibration = dbt.ref("int_clv_calibration").df().sort_values("customer_key", ignore_index=True)
-    table, params = calibration_by_frequency(calibration)
+    table, params = calibration_by_frequency(dbt.ref("int_clv_calibration").df())
     if table.empty:
         table = pd.DataFrame(columns=["frequency_cal", "label", "n_customers", "actual_mean", "predicted_mean",
                                       "actual_total", "predicted_total"])
