@@ -117,7 +117,7 @@ popular_picks as (
     ) x
     where recommendation_rank <= {{ n_recs }}
 ),
-ranked as (
+picks as (
     select * from affinity_picks
     union all
     select * from popular_picks
@@ -134,6 +134,6 @@ select
     r.reason,
     r.reason_product_id,
     {{ as_of_date() }} as as_of
-from ranked r
+from picks r
 inner join buyers b on b.buyer_id = r.buyer_id
 inner join candidates c on c.product_id = r.product_id
