@@ -24,9 +24,9 @@ from assets.live import connected_live_sources
 from retention.ingest import SOURCE_TABLES
 from retention.paths import DataDir
 from retention.reports.docs import DocsError, build_docs
-from retention.simulate import SimConfig, simulate
-from retention.simulate.config import months_before
-from retention.simulate.responses import outbox_files, read_outbox, write_responses
+from retention.store_simulator import SimConfig, simulate
+from retention.store_simulator.config import months_before
+from retention.store_simulator.responses import outbox_files, read_outbox, write_responses
 
 SENDS_OP = "landing__activation__sends"
 ACTIVATION_HOUR = clock(17, 0)  # UTC: the morning after in the Americas (SMS quiet hours end at 08:00 local)

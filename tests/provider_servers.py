@@ -1,5 +1,5 @@
 """Local SendGrid and Twilio stand-ins for tests (the servers live in
-``retention.activation.fake_providers`` so the benchmark can use them too).
+``tests.fakes.providers`` so the benchmark can use them too).
 
     from tests.provider_servers import fake_sendgrid, fake_twilio  # noqa: F401  (fixtures)
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from retention.activation.fake_providers import Drop, Fail, FakeSendGrid, FakeTwilio, Hang
+from tests.fakes.providers import Drop, Fail, FakeSendGrid, FakeTwilio, Hang
 
 __all__ = ["Drop", "Fail", "FakeSendGrid", "FakeTwilio", "Hang", "fake_sendgrid", "fake_twilio"]
 

@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from retention.activation.fake_providers import FakeSendGrid, FakeTwilio, Hang
+from tests.fakes.providers import FakeSendGrid, FakeTwilio, Hang
 from retention.paths import DATA_DIR_ENV, DataDir
 from tests.warehouse_fixtures import PROJECT_ROOT, build_store, run_dbt
 

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from retention.bench.__main__ import main
-from retention.bench.report import scaling_table
-from retention.bench.results_md import render
-from retention.bench.runner import COMPARISONS, STAGE_ORDER
+from bench.__main__ import main
+from bench.report import scaling_table
+from bench.results_md import render
+from bench.runner import COMPARISONS, STAGE_ORDER
 
 STAGES = [s for s in STAGE_ORDER if s not in COMPARISONS]
 

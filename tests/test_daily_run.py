@@ -10,7 +10,7 @@ import pytest
 from orchestration.definitions import defs
 from retention.ingest import SOURCE_TABLES
 from retention.paths import DATA_DIR_ENV, DataDir
-from retention.simulate import SimConfig, simulate
+from retention.store_simulator import SimConfig, simulate
 
 START, END = date(2025, 3, 1), date(2025, 3, 21)
 

@@ -1,4 +1,4 @@
-"""Every real provider payload in shared/fixtures/providers (Shopify, SendGrid) parses:
+"""Every real provider payload in tests/data/providers (Shopify, SendGrid) parses:
 it lands with typed values, or goes to quarantine with a reason naming the broken rule."""
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ import pytest
 from retention.ingest import SOURCE_TABLES, ingest_day
 from retention.ingest.day import file_extension, inbox_files
 from retention.paths import DataDir
-from retention.simulate import SimConfig, simulate
-from retention.simulate.drops import release_drops, split_day
+from retention.store_simulator import SimConfig, simulate
+from retention.store_simulator.drops import release_drops, split_day
 
 from tests.fixtures import PROVIDER_FIXTURES as FIXTURES
 

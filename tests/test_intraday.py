@@ -23,8 +23,8 @@ import pytest
 from retention.activation.eligibility import in_holdout
 from retention.ingest import SOURCE_TABLES, ingest_day
 from retention.paths import DATA_DIR_ENV, DataDir
-from retention.simulate import SimConfig, simulate
-from retention.simulate.drops import add_to_drop, release_drops, split_day
+from retention.store_simulator import SimConfig, simulate
+from retention.store_simulator.drops import add_to_drop, release_drops, split_day
 from tests.warehouse_fixtures import run_dbt
 
 UTC = timezone.utc

@@ -1,5 +1,5 @@
 """The Shopify connector against a local server that plays the Admin REST API over real HTTP
-(``tests/fake_shopify.py``): cursor pagination with Link headers, a 429 with Retry-After, a 500
+(``tests/fakes/shopify.py``): cursor pagination with Link headers, a 429 with Retry-After, a 500
 once, the call-limit header; locations and inventory levels by group of locations."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from retention.ingest import ingest_day
 from retention.live.shopify_api import ShopifyError, cursor_path, pull_shopify
 from retention.paths import DataDir
-from tests.fake_shopify import (  # noqa: F401  (TOKEN: other tests import the fake's names from here)
+from tests.fakes.shopify import (  # noqa: F401  (TOKEN: other tests import the fake's names from here)
     BASE_TIME, START_DATE, TEMPLATES, TOKEN, FakeShopify, config, level_key, make_level, seed, seed_levels,
 )
 

@@ -16,7 +16,7 @@ from retention.ingest import SOURCE_TABLES, ingest_day
 from retention.paths import DataDir
 from retention.quality import suites
 from retention.quality.validate import minimum_rows, validate_frame, validate_partition
-from retention.simulate import SimConfig, simulate
+from retention.store_simulator import SimConfig, simulate
 
 START, END = date(2025, 1, 1), date(2025, 2, 28)
 DAY = date(2025, 2, 20)

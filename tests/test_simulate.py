@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention.simulate import ForeignInboxError, SimConfig, simulate
+from retention.store_simulator import ForeignInboxError, SimConfig, simulate
 
 SMALL = dict(customers=300, start=date(2024, 1, 1), end=date(2024, 4, 30), dirt_rate=0.01)
 MONEY = re.compile(r"^-?\d+(\.\d+)?$")
@@ -364,7 +364,7 @@ def test_refuses_foreign_inbox_and_replaces_own(tmp_path):
 
 def test_cli(tmp_path):
     out = tmp_path / "data"
-    cmd = [sys.executable, "-m", "retention.simulate", "--customers", "60", "--start", "2024-02-01",
+    cmd = [sys.executable, "-m", "retention.store_simulator", "--customers", "60", "--start", "2024-02-01",
            "--end", "2024-02-20", "--seed", "3", "--out", str(out), "--dirt-rate", "0.01"]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parents[1])
     assert r.returncode == 0, r.stderr

@@ -9,7 +9,7 @@ import pandas as pd
 
 from retention.ingest import ingest_day
 from retention.paths import DataDir
-from retention.simulate.responses import ResponseRates, outbox_files, read_outbox, write_responses
+from retention.store_simulator.responses import ResponseRates, outbox_files, read_outbox, write_responses
 
 SENT_AT = datetime(2025, 3, 10, 23, 50, tzinfo=timezone.utc)
 

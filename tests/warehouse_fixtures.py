@@ -10,7 +10,7 @@ from pathlib import Path
 
 from retention.ingest import SOURCE_TABLES, ingest_day
 from retention.paths import DataDir
-from retention.simulate import SimConfig, simulate
+from retention.store_simulator import SimConfig, simulate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"

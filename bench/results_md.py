@@ -1,0 +1,200 @@
+"""bench/RESULTS.md: the latest figures at S, M and L and the machine they came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import targets
+from bench.profiles import PROFILES, SCALE_PROFILES
+from bench.report import (RESULTS_MD, latest_by_name, load_results, run_table, scaling_table, table,
+                                    variant)
+
+NOTES_MD = RESULTS_MD.with_name("NOTES.md")
+NOT_RUN_NOTE = {
+    "L": "not yet run: `make bench PROFILE=L` (its inbox is written gzip-compressed: about 10 GB of disk, "
+         "and close to an hour of simulation on 2 cores)",
+}
+
+
+def _runs(records: list[dict]) -> list[list[dict]]:
+    runs: dict[str, list[dict]] = {}
+    for r in records:
+        runs.setdefault(r["run_id"], []).append(r)
+    return list(runs.values())
+
+
+def _latest_full_run(records: list[dict]) -> tuple[list[dict], list[list[dict]]]:
+    """The latest run of every stage (it starts with simulate), and the partial runs after it."""
+    runs = _runs(records)
+    full = [i for i, run in enumerate(runs) if run[0]["name"] == "simulate"]
+    if not full:
+        return (runs[-1] if runs else []), []
+    return runs[full[-1]], runs[full[-1] + 1:]
+
+
+def _sources(results_dir: Path) -> list[str]:
+    """Which runs the side-by-side cells come from: a column can mix a full run and later reruns."""
+    out = []
+    for p in SCALE_PROFILES:
+        latest = latest_by_name(load_results(results_dir, p))
+        by_run: dict[str, list[str]] = {}
+        for name, r in latest.items():
+            by_run.setdefault(f"{r['run_id']} (commit {r['machine']['git_commit']})", []).append(name)
+        if by_run:
+            out.append(f"- **{p}**: " + "; ".join(f"{', '.join(names)} from run {run}" for run, names in by_run.items()))
+    return out
+
+
+def _memory_table(results_dir: Path) -> str | None:
+    """dbt stages with DuckDB's defaults beside the latest run with each option (same profile)."""
+    rows = []
+    for p in SCALE_PROFILES:
+        records = [r for r in load_results(results_dir, p) if r["ok"] and r["name"].startswith("dbt") and "wall_s" in r]
+        latest: dict[tuple[str, str], dict] = {}
+        for r in records:
+            latest[(r["name"], variant(r))] = r
+        if not any(v for _, v in latest):
+            continue
+        for (name, option), r in sorted(latest.items()):
+            loads = f"{r['load_avg_before'][0]:.1f} -> {r['load_avg_after'][0]:.1f}"
+            rows.append([p, name, option or "DuckDB defaults", f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}",
+                         f"{r['peak_rss_mb']:,.0f}", f"{sum(r['details']['nodes'].values())}", r["run_id"], loads])
+    if not rows:
+        return None
+    return table(["profile", "stage", "DuckDB settings", "wall s", "cpu s", "peak RSS MB", "nodes", "run",
+                   "1-min load avg"], rows, True)
+
+
+def _targets_section(results_dir: Path) -> list[str]:
+    latest = {p: latest_by_name(load_results(results_dir, p)) for p in SCALE_PROFILES}
+    judged = ("The L targets are judged at L, activation at the largest profile measured. Runs with a DuckDB "
+              "memory limit are in the memory table below." if latest["L"] else
+              "L has not been run, so the L targets are judged at the largest profile measured: a miss there is a "
+              "miss at L, which holds ten times the customers.")
+    out = ["## Targets", "",
+           f"The issue's targets against the latest figures (defaults, no DuckDB options). {judged}", "",
+           table(["target", *SCALE_PROFILES, "verdict"], targets.target_rows(latest), True), "",
+           "### What holds them back (from the runs' own profiles)", ""]
+    measured = [p for p in SCALE_PROFILES if latest[p]]
+    for p in measured:
+        inc = latest[p].get("dbt_incremental")
+        if inc and inc.get("details", {}).get("slowest_nodes"):
+            out += targets.incremental_profile(inc, latest[p].get("dbt_full_refresh"))
+    for p in measured:
+        records = [r for r in load_results(results_dir, p) if r["ok"] and r["name"] == "dbt_full_refresh" and "wall_s" in r]
+        limited = [r for r in records if r.get("duckdb_memory_limit")]
+        out += targets.memory_profile(latest[p].get("dbt_full_refresh"), limited[-1] if limited else None)
+    for p in measured:
+        if latest[p].get("customer_summary"):
+            out += targets.summary_profile(latest[p]["customer_summary"])
+    for p in measured:
+        stage = latest[p].get("activation")
+        if stage and "details" in stage and "throughput" in stage["details"]:
+            out += targets.activation_profile(stage, latest[p].get("activation_batched_vs_per_recipient"))
+    return out + [""]
+
+
+def _machine_line(run: list[dict]) -> str:
+    m = run[0]["machine"]
+    loads = [r["load_avg_before"][0] for r in run if "load_avg_before" in r]
+    load = f"{min(loads):.1f}-{max(loads):.1f}" if loads else "?"
+    return (f"{m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, {m['os']}; Python {m['python']}, "
+            f"DuckDB {m['duckdb']}, dbt-core {m['dbt_core']}, dbt-duckdb {m['dbt_duckdb']}, pandas {m['pandas']}; "
+            f"commit {m['git_commit']}, dbt project: {m.get('dbt_project', 'working tree')}; "
+            f"1-minute load average at the stages' start {load}")
+
+
+def render(results_dir: Path) -> str:
+    out = [
+        "# Benchmark results",
+        "",
+        "Written by `python -m bench --write-results` from the JSON lines in `bench/results/`.",
+        "Each stage runs in its own process: wall seconds, and peak memory as the largest resident set",
+        "of the stage's process tree (sampled from /proc every 50 ms, and at least the kernel's",
+        "high-water mark of its largest process). Figures from a shared machine are noisy: the load",
+        "average is recorded with every figure.",
+        "",
+        "## S, M and L side by side",
+        "",
+        "Each cell: wall time / peak RSS. Comparisons: the ratio (how many times faster the candidate is)",
+        "and whether both ways gave identical results.",
+        "",
+        scaling_table(results_dir, markdown=True),
+        "",
+        "Each cell is the latest successful figure of that stage at that profile; the runs they come from:",
+        "",
+        *_sources(results_dir),
+        "",
+    ]
+    for p in SCALE_PROFILES:
+        if not load_results(results_dir, p) and p in NOT_RUN_NOTE:
+            out.append(f"- **{p}**: {NOT_RUN_NOTE[p]}")
+    out += ["", *_targets_section(results_dir)]
+    if NOTES_MD.exists():  # written by hand, kept across regenerations
+        out += ["## Notes on these figures", "", NOTES_MD.read_text().strip(), ""]
+    memory = _memory_table(results_dir)
+    if memory:
+        out += ["## DuckDB memory limit and threads", "",
+                "`--duckdb-memory-limit 4GB` (and `--duckdb-threads N`) set `RETENTION_DUCKDB_MEMORY_LIMIT` "
+                "(`RETENTION_DUCKDB_THREADS`) for the dbt stages; `dbt_project/profiles.yml` passes them to DuckDB, "
+                "and leaves DuckDB's defaults (80% of RAM, a thread per core) when they are unset. The latest run "
+                "of each dbt stage with each setting:", "", memory, ""]
+    out += ["## What the stages and comparisons are", "",
+            "- `simulate`: the built-in store simulator writes the inbox (cached between runs, keyed by the simulator's "
+            "version too; one day past the history). L's inbox is gzip-compressed (`<name>.gz`, which ingestion reads "
+            "like the plain files): plain, it would take about 64 GB.",
+            "- `ingest_history`: `retention.ingest.ingest_day` for every source and every delivery day of the history, "
+            "the days spread over `--ingest-workers` processes (2 by default, as a backfill of the daily partitions runs; "
+            "each day writes only its own partitions).",
+            "- `ingest_day`: the same for the one new day, in one process.",
+            "- `dbt_full_refresh`: `dbt build --full-refresh` (models and data tests, as the daily run builds: unit tests "
+            "run with the test suite) from an empty warehouse, as of the history's last day. Its warehouse is kept, so "
+            "`--stages dbt_incremental` can be measured again without another full refresh.",
+            "- `dbt_incremental`: the daily run's `dbt build` as of the new day on top of that warehouse (incremental "
+            "models re-read `lookback_days` delivery days).",
+            "- `intraday_increment`: one increment of the intraday path (`retention.intraday`) on the new day's "
+            "warehouse: the tick at midnight that closes the new day, which re-lands the day's trigger sources in full "
+            "(the most any increment re-reads) and rebuilds the trigger audiences with their parents, minus the "
+            "daily-only models (dbt selector `intraday_triggers`).",
+            "- `clv_fit`: the customer summary in warehouse SQL, then BG/NBD and Gamma-Gamma maximum likelihood.",
+            "- `activation`: the shipped demo campaigns over the warehouse's audiences, then `vip_tier_upgrade` "
+            "(one immediate transactional email) over a synthetic audience of 10,000 recipients at S, 100,000 at M and "
+            "1,000,000 at L built from the warehouse's customers, all consenting; `retention.activation.engine.activate` "
+            "with a fresh SQLite ledger and the official SendGrid and Twilio clients against "
+            "`tests.fakes.providers` in the same process, sending the day after the audiences' as-of day "
+            "at 17:00 UTC. Recipients per second = messages the fake servers accepted / seconds of the `activate()` "
+            "call; the stage's peak RSS includes the fake servers, which keep every accepted request in memory.",
+            "- `customer_summary`: frequency, recency, T and monetary per customer in warehouse SQL against pandas "
+            "(pull the orders, then the groupby of `retention.clv.summarize_transactions`, as lifetimes' "
+            "`summary_data_from_transaction_data` does); ratio = pandas seconds / SQL seconds, results checked identical.",
+            "- `dbt_incremental_vs_full_refresh`: a full refresh as of the new day in a sibling warehouse against the "
+            "incremental run; ratio = full refresh seconds / incremental seconds; every table compared by contents "
+            "(except history tables such as `segment_membership_history`, which a full refresh starts anew by design, "
+            "and columns that hold timings).",
+            "- `activation_batched_vs_per_recipient`: the same campaign and recipients (the first 2,000 of the synthetic "
+            "audience) with `SendGridSender(batch_size=1000)` against `batch_size=1`, one request per recipient as "
+            "simple reverse-ETL tools send; ratio = batched recipients/s / per-recipient recipients/s; the send ids the "
+            "fake server accepted are checked identical.",
+            ""]
+    for p in SCALE_PROFILES:
+        run, later = _latest_full_run(load_results(results_dir, p))
+        if not run:
+            continue
+        spec = PROFILES[p].spec()
+        out += [f"## {p}: latest full run {run[0]['run_id']}", "",
+                f"{spec['customers']:,} customers, {spec['start']} to {spec['last_day']}, seed {spec['seed']}; "
+                f"incremental day {spec['next_day']}.", "",
+                f"Machine: {_machine_line(run)}.", "", run_table(run, markdown=True), ""]
+        for part in later:
+            out += [f"### {p}: later run {part[0]['run_id']} ({', '.join(r['name'] for r in part if r['kind'] != 'total')})",
+                    "", f"Machine: {_machine_line(part)}.", "", run_table(part, markdown=True), ""]
+    out += ["## Reproduce", "", "```", "make bench PROFILE=S", "make bench PROFILE=M",
+            "make bench PROFILE=L", "python -m bench --report", "python -m bench --write-results",
+            "```", ""]
+    return "\n".join(out)
+
+
+def write_results_md(results_dir: Path, path: Path = RESULTS_MD) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(results_dir))
+    return path

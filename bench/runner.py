@@ -1,0 +1,272 @@
+"""Runs the stages of one profile in order, each in its own measured child process, and appends
+one JSON line per stage or comparison to the results file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from bench.activation import PER_RECIPIENT_SUBSET, THROUGHPUT_RECIPIENTS, compare_send_ids
+from bench.comparisons import compare_summary_files, compare_warehouses
+from bench.machine import PROJECT_ROOT, machine_facts
+from bench.measure import Measurement, measure
+from bench.profiles import Profile
+from bench.stages import SIMULATED_MARKER, remove_tree
+
+# The order matters: each stage uses what the ones before it left on disk.
+STAGE_ORDER = (
+    "simulate",
+    "ingest_history",
+    "ingest_day",
+    "dbt_full_refresh",
+    "customer_summary",
+    "clv_fit",
+    "dbt_incremental",
+    "dbt_incremental_vs_full_refresh",
+    "activation",
+    "activation_batched_vs_per_recipient",
+    "intraday_increment",  # last: it rebuilds the trigger audiences as of the new day's closing tick
+)
+COMPARISONS = ("customer_summary", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
+STATE_FILE = "bench_state.json"
+# The full refresh's warehouse, kept so the incremental run can be measured again on its own
+# (``--stages dbt_incremental``) without paying for another full refresh first.
+SNAPSHOT = "warehouse.last_day.duckdb"
+
+
+class StageError(RuntimeError):
+    """A stage could not run (a missing prerequisite) or failed."""
+
+
+class BenchRun:
+    def __init__(self, profile: Profile, bench_root: Path, results_file: Path, dbt_project: Path | None = None,
+                 duckdb_memory_limit: str | None = None, duckdb_threads: int | None = None, ingest_workers: int = 2):
+        self.profile = profile
+        # for the dbt stages only; unset leaves DuckDB's defaults (or whatever the environment says)
+        self.duckdb = {"duckdb_memory_limit": duckdb_memory_limit, "duckdb_threads": duckdb_threads}
+        self.ingest_workers = ingest_workers
+        self.dbt_project = Path(dbt_project).resolve() if dbt_project else None
+        self.bench_root = Path(bench_root).resolve()
+        self.data_dir = profile.data_dir(self.bench_root)
+        self.results_file = Path(results_file)
+        self.run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"
+        self.work = self.data_dir / "bench_runs" / self.run_id
+        self.records: list[dict] = []
+        self.measured: dict[str, Measurement] = {}
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    def _context(self, **extra) -> dict:
+        p = self.profile
+        return {"data_dir": str(self.data_dir), "customers": p.customers, "start": p.start.isoformat(),
+                "last_day": p.last_day.isoformat(), "next_day": p.next_day.isoformat(), "seed": p.seed,
+                "profile_spec": p.spec(), "dbt_project": str(self.dbt_project) if self.dbt_project else None,
+                **extra}
+
+    def _child(self, stage: str, label: str, **extra) -> tuple[Measurement, dict]:
+        self.work.mkdir(parents=True, exist_ok=True)
+        ctx_path, result_path = self.work / f"{label}.context.json", self.work / f"{label}.result.json"
+        ctx_path.write_text(json.dumps(self._context(**extra)))
+        result_path.unlink(missing_ok=True)
+        m = measure([sys.executable, "-m", "bench.child", stage, str(ctx_path), str(result_path)],
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=PROJECT_ROOT, log=self.work / f"{label}.log")
+        result = json.loads(result_path.read_text()) if result_path.exists() else {
+            "ok": False, "error": f"child exited with {m.returncode} without a result"}
+        if not result["ok"]:
+            raise StageError(f"{result['error']} (log: {self.work / f'{label}.log'})")
+        return m, result["details"]
+
+    def _record(self, kind: str, name: str, **fields) -> dict:
+        record = {"run_id": self.run_id, "profile": self.profile.name, "kind": kind, "name": name,
+                  "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "profile_spec": self.profile.spec(), **fields,
+                  "machine": {**machine_facts(), "dbt_project": str(self.dbt_project or "working tree")}}
+        self.records.append(record)
+        self.results_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.results_file.open("a") as f:
+            f.write(json.dumps(record, default=str) + "\n")
+        return record
+
+    def _state(self) -> dict:
+        path = self.data_dir / STATE_FILE
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def _set_state(self, **kw) -> None:
+        (self.data_dir / STATE_FILE).write_text(json.dumps({**self._state(), **kw}))
+
+    def _warehouse_as_of(self) -> str:
+        as_of = self._state().get("warehouse_as_of")
+        if not as_of or not (self.data_dir / "warehouse.duckdb").exists():
+            raise StageError("no warehouse yet: run the dbt_full_refresh stage first")
+        return as_of
+
+    def _require_simulated(self) -> None:
+        if not (self.data_dir / SIMULATED_MARKER).exists():
+            raise StageError("the store is not simulated yet: run the simulate stage first")
+
+    # ---- stages ---------------------------------------------------------------------------
+
+    def simulate(self) -> dict:
+        marker = self.data_dir / SIMULATED_MARKER
+        if marker.exists():
+            return self._record("stage", "simulate", ok=True, cached=True, data_dir=str(self.data_dir))
+        if self.data_dir.exists():  # a half-written simulation: start again
+            remove_tree(self.data_dir, self.bench_root)
+        self.data_dir.mkdir(parents=True)
+        m, details = self._child("simulate", "simulate")
+        return self._record("stage", "simulate", ok=True, cached=False, **m.figures(), details=details,
+                            data_dir=str(self.data_dir))
+
+    def _measured_stage(self, name: str, **extra) -> dict:
+        m, details = self._child(name, name, **extra)
+        self.measured[name] = m
+        return self._record("stage", name, ok=True, **m.figures(), details=details)
+
+    def ingest_history(self) -> dict:
+        self._require_simulated()
+        return self._measured_stage("ingest_history", workers=self.ingest_workers)
+
+    def ingest_day(self) -> dict:
+        self._require_simulated()
+        return self._measured_stage("ingest_day")
+
+    def _dbt_context(self, label: str) -> dict:
+        return {**self.duckdb, "run_results_copy": str(self.work / f"{label}.run_results.json")}
+
+    def _dbt_stage(self, name: str, **extra) -> dict:
+        m, details = self._child(name, name, **extra, **self._dbt_context(name))
+        self.measured[name] = m
+        return self._record("stage", name, ok=True, **m.figures(), details=details,
+                            **{k: v for k, v in details["duckdb"].items() if v})
+
+    def dbt_full_refresh(self) -> dict:
+        if not (self.data_dir / "landing").is_dir():
+            raise StageError("no landing zone yet: run the ingest_history stage first")
+        self._set_state(warehouse_as_of=None)
+        (self.data_dir / SNAPSHOT).unlink(missing_ok=True)
+        record = self._dbt_stage("dbt_full_refresh", as_of=self.profile.last_day.isoformat())
+        shutil.copyfile(self.data_dir / "warehouse.duckdb", self.data_dir / SNAPSHOT)
+        self._set_state(warehouse_as_of=self.profile.last_day.isoformat())
+        return record
+
+    def dbt_incremental(self) -> dict:
+        snapshot = self.data_dir / SNAPSHOT
+        if self._state().get("warehouse_as_of") != self.profile.last_day.isoformat() and snapshot.exists():
+            shutil.copyfile(snapshot, self.data_dir / "warehouse.duckdb")  # not measured: the stage starts after it
+            (self.data_dir / "warehouse.duckdb.wal").unlink(missing_ok=True)
+            self._set_state(warehouse_as_of=self.profile.last_day.isoformat())
+        if self._warehouse_as_of() != self.profile.last_day.isoformat():
+            raise StageError(f"the warehouse is not as of {self.profile.last_day}: run dbt_full_refresh first")
+        self._set_state(warehouse_as_of=None)
+        record = self._dbt_stage("dbt_incremental", as_of=self.profile.next_day.isoformat())
+        self._set_state(warehouse_as_of=self.profile.next_day.isoformat())
+        return record
+
+    def intraday_increment(self) -> dict:
+        """The increment that closes the new day (the hourly tick at midnight): the day's trigger
+        sources re-landed in full, the most an increment ever re-reads, and the trigger audiences
+        rebuilt on the new day's warehouse. It sees what the daily build of that day saw, so the
+        morning's tables it reuses (recommendations, predictions) agree with it."""
+        if self._warehouse_as_of() != self.profile.next_day.isoformat():
+            raise StageError(f"the warehouse is not as of {self.profile.next_day}: run dbt_incremental first")
+        closing_tick = self.profile.next_day + timedelta(days=1)
+        return self._dbt_stage("intraday_increment", as_of_time=f"{closing_tick.isoformat()}T00:00:00+00:00")
+
+    def clv_fit(self) -> dict:
+        return self._measured_stage("clv_fit", as_of=self._warehouse_as_of())
+
+    def customer_summary(self) -> dict:
+        as_of = self._warehouse_as_of()
+        sides = {}
+        for side, stage in (("warehouse_sql", "summary_warehouse"), ("pandas", "summary_pandas")):
+            m, details = self._child(stage, stage, as_of=as_of, result_path=str(self.work / f"{stage}.parquet"))
+            sides[side] = {**m.figures(), **details}
+        check = compare_summary_files(self.work / "summary_warehouse.parquet", self.work / "summary_pandas.parquet")
+        pandas_, sql = sides["pandas"], sides["warehouse_sql"]
+        return self._record(
+            "comparison", "customer_summary", ok=True, as_of=as_of, baseline="pandas", candidate="warehouse_sql",
+            ratio=round(pandas_["work_s"] / max(sql["work_s"], 1e-9), 2),
+            ratio_basis="pandas (pull orders + groupby) work seconds / warehouse SQL work seconds",
+            ratio_groupby_only=round(pandas_["groupby_s"] / max(sql["work_s"], 1e-9), 2),
+            ratio_process_wall=round(pandas_["wall_s"] / max(sql["wall_s"], 1e-9), 2),
+            identical=check["identical"], check=check, sides=sides)
+
+    def dbt_incremental_vs_full_refresh(self) -> dict:
+        incremental = self.measured.get("dbt_incremental")
+        if incremental is None:
+            raise StageError("needs the dbt_incremental stage in the same run")
+        # the full refresh for the same day, in a sibling sharing the landing zone
+        sibling = self.data_dir / "full_refresh_check"
+        sibling.mkdir(exist_ok=True)
+        if not (sibling / "landing").exists():
+            os.symlink(self.data_dir / "landing", sibling / "landing")
+        as_of = self.profile.next_day.isoformat()
+        full, details = self._child("dbt_full_refresh", "dbt_full_refresh_next_day", data_dir=str(sibling), as_of=as_of,
+                                    **self._dbt_context("dbt_full_refresh_next_day"))
+        check = compare_warehouses(self.data_dir / "warehouse.duckdb", sibling / "warehouse.duckdb")
+        (sibling / "warehouse.duckdb").unlink()  # compared; at L it is gigabytes of disk
+        return self._record(
+            "comparison", "dbt_incremental_vs_full_refresh", ok=True, as_of=as_of, baseline="full_refresh",
+            candidate="incremental", ratio=round(full.wall_s / max(incremental.wall_s, 1e-9), 2),
+            ratio_basis="full refresh wall seconds / incremental wall seconds, both as of the new day",
+            identical=check["identical"], check=check,
+            sides={"incremental": incremental.figures(), "full_refresh": {**full.figures(), **details}})
+
+    def activation(self) -> dict:
+        as_of = self._warehouse_as_of()
+        return self._measured_stage("activation", as_of=as_of, recipients=THROUGHPUT_RECIPIENTS[self.profile.name])
+
+    def activation_batched_vs_per_recipient(self) -> dict:
+        """SendGridSender with 1,000 personalizations a request against one request per recipient
+        (how simple reverse-ETL tools send), over the same recipients."""
+        as_of = self._warehouse_as_of()
+        recipients = min(PER_RECIPIENT_SUBSET, THROUGHPUT_RECIPIENTS[self.profile.name])
+        sides, paths = {}, {}
+        for side, batch_size in (("batched", 1000), ("per_recipient", 1)):
+            paths[side] = self.work / f"activation_{side}.send_ids.json"
+            m, details = self._child("activation_side", f"activation_{side}", as_of=as_of, recipients=recipients,
+                                     batch_size=batch_size, send_ids_path=str(paths[side]))
+            sides[side] = {**m.figures(), **details}
+        check = compare_send_ids(paths["batched"], paths["per_recipient"])
+        batched, single = sides["batched"]["recipients_per_second"], sides["per_recipient"]["recipients_per_second"]
+        return self._record(
+            "comparison", "activation_batched_vs_per_recipient", ok=True, as_of=as_of, baseline="per_recipient",
+            candidate="batched", recipients=recipients, ratio=round(batched / max(single, 1e-9), 2),
+            ratio_basis="recipients per second with 1,000 per request / with one request per recipient",
+            identical=check["identical"], check=check, sides=sides)
+
+    # ---- the run --------------------------------------------------------------------------
+
+    def run(self, stages: list[str], echo=print) -> list[dict]:
+        started = time.perf_counter()
+        for name in [s for s in STAGE_ORDER if s in stages]:
+            echo(f"[{self.profile.name}] {name} ...")
+            try:
+                record = getattr(self, name)()
+            except StageError as exc:
+                record = self._record("comparison" if name in COMPARISONS else "stage", name, ok=False, error=str(exc))
+            echo(f"[{self.profile.name}] {name}: {one_line(record)}")
+        stage_records = [r for r in self.records if r["kind"] == "stage" and "wall_s" in r]
+        self._record("total", "total", ok=all(r["ok"] for r in self.records),
+                     harness_wall_s=round(time.perf_counter() - started, 3),
+                     wall_s=round(sum(r["wall_s"] for r in stage_records), 3),
+                     peak_rss_mb=max((r["peak_rss_mb"] for r in stage_records), default=0.0),
+                     stages=[r["name"] for r in stage_records], load_avg_end=[round(x, 2) for x in os.getloadavg()])
+        return self.records
+
+
+def one_line(record: dict) -> str:
+    if not record["ok"]:
+        return f"FAILED: {record['error']}"
+    if record.get("skipped"):
+        return f"skipped ({record['skipped']})"
+    if record.get("cached"):
+        return "cached"
+    if record["kind"] == "comparison":
+        return f"ratio {record['ratio']}x, identical={record['identical']}"
+    return f"{record['wall_s']:.1f} s, peak {record['peak_rss_mb']:.0f} MB"
