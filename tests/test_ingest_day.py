@@ -40,7 +40,7 @@ def test_source_tables():
     assert SOURCE_TABLES == {
         "shopify": ("customers", "orders", "order_lines", "refunds", "refund_lines", "fulfillments", "products",
                     "product_variants", "checkouts", "checkout_lines", "locations", "inventory_levels"),
-        "sendgrid": ("events",),
+        "sendgrid": ("events", "account_events"),
         "sendgrid_suppressions": ("suppressions", "suppression_groups"),
         "twilio": ("message_status", "inbound_messages"),
         "web": ("events",),

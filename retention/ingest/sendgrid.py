@@ -7,6 +7,9 @@ list). Every key SendGrid does not define is a custom arg: all of them are kept,
 ``custom_args`` (a JSON object string); the pipeline's own (``campaign``, ``step``,
 ``send_id``) also get columns. Nested objects (``pool``, ``newsletter``, ``url_offset``)
 stay in ``_raw`` and, where useful, as flat columns.
+
+Account events (``account_status_change``: SendGrid suspended, deactivated or reactivated the
+account) concern no recipient and carry no email: they go to ``account_events``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,11 @@ EVENTS = record_schema([
     ("template_id", STRING), ("pool_name", STRING),
     ("campaign", STRING), ("step", STRING), ("send_id", STRING), ("custom_args", STRING),
 ])
-SCHEMAS = {"events": EVENTS}
+ACCOUNT_EVENTS = record_schema([
+    ("event", STRING), ("type", STRING), ("timestamp", TIMESTAMP), ("sg_event_id", STRING),
+])
+SCHEMAS = {"events": EVENTS, "account_events": ACCOUNT_EVENTS}
+ACCOUNT_EVENT_NAMES = frozenset({"account_status_change"})
 EXTENSIONS = (".json",)
 CUSTOM_COLUMNS = ("campaign", "step", "send_id")
 
@@ -65,12 +72,25 @@ def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
                               [Issue("event", "not a JSON object", f"not a JSON object: {show(event)}")], raw, digest)
             continue
         check = Check()
+        if str(event.get("event", "")).lower() in ACCOUNT_EVENT_NAMES:
+            out.finish(ctx, "account_events", index, event.get("sg_event_id"), check, parse_account_event(check, event),
+                       raw, digest)
+            continue
         row = parse_event(check, event)
         out.finish(ctx, "events", index, event.get("sg_event_id"), check, row, raw, digest)
 
 
 def _text(value):
     return value if value is None or isinstance(value, str) else as_text(value)
+
+
+def parse_account_event(c: Check, e: dict) -> dict:
+    return {
+        "event": c.text(e, "event", REQUIRED, nonempty=True).lower(),
+        "type": c.text(e, "type", REQUIRED, nonempty=True),
+        "timestamp": c.epoch(e, "timestamp", REQUIRED),
+        "sg_event_id": c.text(e, "sg_event_id", REQUIRED, nonempty=True),
+    }
 
 
 def parse_event(c: Check, e: dict) -> dict:

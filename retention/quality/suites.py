@@ -148,6 +148,9 @@ RULES: dict[tuple[str, str], TableRules] = {
     ("sendgrid", "events"): TableRules(
         key=("sg_event_id",), required=("sg_event_id", "event", "email", "timestamp"), event_time="timestamp",
         emails=("email",), allowed={"event": SENDGRID_EVENTS, "bounce_type": ("bounce", "blocked", "expired")}),
+    ("sendgrid", "account_events"): TableRules(
+        key=("sg_event_id",), required=("sg_event_id", "event", "type", "timestamp"), event_time="timestamp",
+        allowed={"event": ("account_status_change",)}, volume=False),  # rare by nature
     ("sendgrid_suppressions", "suppressions"): TableRules(
         key=("list", "email", "group_id", "snapshot_at"), required=("list", "email"), event_time="snapshot_at",
         emails=("email",), allowed={"list": (*GLOBAL_LISTS, "group_unsubscribes")}, volume=False),
