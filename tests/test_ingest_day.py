@@ -39,7 +39,7 @@ def partition_files(root: Path) -> list[str]:
 def test_source_tables():
     assert SOURCE_TABLES == {
         "shopify": ("customers", "orders", "order_lines", "refunds", "refund_lines", "fulfillments", "products",
-                    "product_variants", "checkouts", "checkout_lines", "locations", "inventory_levels"),
+                    "product_variants", "checkouts", "checkout_lines", "locations", "inventory_levels", "privacy_requests"),
         "sendgrid": ("events", "account_events"),
         "sendgrid_suppressions": ("suppressions", "suppression_groups"),
         "twilio": ("message_status", "inbound_messages"),

@@ -1,6 +1,7 @@
 """Shopify Admin REST pages -> customers, orders (+ lines, refunds, refund lines, fulfilments),
 products (+ variants), abandoned checkouts (+ lines), refund and fulfilment pages, locations and
-inventory levels (``shopify_inventory``).
+inventory levels (``shopify_inventory``); webhook deliveries in ``webhooks/`` go through
+``shopify_webhooks`` into the same tables (and ``privacy_requests``).
 
 A page is ``{"<resource>s": [...]}`` or ``{"<resource>": {...}}``; other top-level keys
 (``notice``) are ignored. A bare JSON list takes its resource from the file name's stem
@@ -30,6 +31,7 @@ from retention.ingest.schema import (
 from retention.ingest.shopify_inventory import (
     INVENTORY_LEVELS, LOCATIONS, level_id, parse_inventory_level, parse_location,
 )
+from retention.ingest.shopify_webhooks import PRIVACY_REQUESTS, is_webhook_file, parse_delivery
 
 DISCOUNT_CODES = pa.list_(pa.struct([("code", STRING), ("amount", MONEY), ("type", STRING)]))
 
@@ -141,6 +143,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "checkout_lines": CHECKOUT_LINES,
     "locations": LOCATIONS,
     "inventory_levels": INVENTORY_LEVELS,
+    "privacy_requests": PRIVACY_REQUESTS,
 }
 EXTENSIONS = (".json",)
 
@@ -164,6 +167,9 @@ _CURRENCY = re.compile(r"[A-Za-z]{3}\Z")
 def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
     doc = load_json_file(ctx, data, out)
     if doc is NOT_JSON:
+        return
+    if is_webhook_file(ctx.path):
+        parse_delivery(ctx, doc, data, out, PARSERS, identify)
         return
     pages: list[tuple[str, str, object]] = []  # (key, table, value)
     if isinstance(doc, list):
@@ -208,8 +214,11 @@ def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
                 continue
             check = Check()
             row, children = parse_record(check, record)
-            rid = level_id(record) if table == "inventory_levels" else record_id(record)
-            out.finish(ctx, table, index, rid, check, row, raw, digest, children)
+            out.finish(ctx, table, index, identify(table, record), check, row, raw, digest, children)
+
+
+def identify(table: str, record: dict):
+    return level_id(record) if table == "inventory_levels" else record_id(record)
 
 
 def record_id(record: dict):

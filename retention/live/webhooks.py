@@ -14,6 +14,11 @@ Routes (paths configurable):
   ``inbox/twilio/<UTC day>/<status|inbound>-<YYYYMMDDTHHMM00Z>.txt`` (one file a minute, a lock per
   file, fsynced before the answer). Inbound messages get an empty TwiML ``<Response/>``.
   STOP/START keywords need nothing here: ingestion derives ``keyword_action`` from ``Body``.
+- ``POST /shopify/webhooks``  verified with ``SHOPIFY_API_SECRET`` (the app's client secret:
+  HMAC-SHA256 of the raw body in ``X-Shopify-Hmac-Sha256``); the raw body is written once per
+  ``X-Shopify-Webhook-Id`` to ``inbox/shopify/<UTC day>/webhooks/<topic>/`` (atomic, fsynced)
+  before the 200; a redelivered id is acknowledged and not written again
+  (``retention.live.shopify_webhooks``).
 - ``GET /healthz``.
 
 Answers: 401 unsigned (no signature header), 403 bad or stale signature, 404 unknown route,
@@ -46,8 +51,9 @@ from urllib.parse import urlsplit
 from retention.live.inbox_writer import AppendLog, write_atomic
 from retention.live.signatures import (
     DEFAULT_TOLERANCE_SECONDS, SENDGRID_SIGNATURE_HEADER, SENDGRID_TIMESTAMP_HEADER, TWILIO_SIGNATURE_HEADER,
-    SendGridVerifier, SignatureError, TwilioVerifier,
+    SHOPIFY_HMAC_HEADER, SendGridVerifier, ShopifyVerifier, SignatureError, TwilioVerifier,
 )
+from retention.live.shopify_webhooks import ShopifyWebhookInbox, WebhookRefused
 from retention.paths import DataDir
 
 log = logging.getLogger("retention.live.webhooks")
@@ -64,9 +70,11 @@ class ReceiverConfig:
     sendgrid_tolerance: float | None = DEFAULT_TOLERANCE_SECONDS
     twilio_auth_token: str | None = None
     twilio_public_url: str | None = None
+    shopify_api_secret: str | None = None
     sendgrid_path: str = "/sendgrid/events"
     twilio_status_path: str = "/twilio/status"
     twilio_inbound_path: str = "/twilio/inbound"
+    shopify_path: str = "/shopify/webhooks"
     max_body_bytes: int = 16 * 1024 * 1024
     idle_timeout: float = 30.0
     clock: object = field(default=time.time, repr=False)
@@ -83,6 +91,7 @@ class ReceiverConfig:
             sendgrid_tolerance=float(tolerance) if tolerance else DEFAULT_TOLERANCE_SECONDS,
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
             twilio_public_url=env.get("TWILIO_WEBHOOK_PUBLIC_URL") or None,
+            shopify_api_secret=env.get("SHOPIFY_API_SECRET") or None,
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -103,6 +112,8 @@ class Receiver:
         self.sendgrid = (SendGridVerifier(config.sendgrid_public_key, config.sendgrid_tolerance, config.clock)
                          if config.sendgrid_public_key else None)
         self.twilio = TwilioVerifier(config.twilio_auth_token) if config.twilio_auth_token else None
+        self.shopify = ShopifyVerifier(config.shopify_api_secret) if config.shopify_api_secret else None
+        self.shopify_inbox = ShopifyWebhookInbox(config.data_dir)
         self.appender = AppendLog()
         self.stats: Counter = Counter()
         self._stats_lock = threading.Lock()
@@ -147,6 +158,19 @@ class Receiver:
         path = folder / f"{kind}-{now:%Y%m%dT%H%M}00Z.txt"
         self.appender.append(path, line)
         return path
+
+    def shopify_webhook(self, body: bytes, headers) -> bool:
+        """True when the delivery is new, False for a redelivery already in the inbox."""
+        if self.shopify is None:
+            raise _Refused(503, "Shopify API secret not configured")
+        try:
+            self.shopify.verify(body, headers.get(SHOPIFY_HMAC_HEADER))
+        except SignatureError as exc:
+            raise _Refused(401 if not headers.get(SHOPIFY_HMAC_HEADER) else 403, str(exc)) from None
+        try:
+            return self.shopify_inbox.store(body, headers, self.now())[1]
+        except WebhookRefused as exc:
+            raise _Refused(400, str(exc)) from None
 
     def close(self) -> None:
         self.appender.close()
@@ -223,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
         config = receiver.config
         route = urlsplit(self.path).path
         routes = {config.sendgrid_path: "sendgrid", config.twilio_status_path: "status",
-                  config.twilio_inbound_path: "inbound"}
+                  config.twilio_inbound_path: "inbound", config.shopify_path: "shopify"}
         kind = routes.get(route)
         try:
             if kind is None:
@@ -233,6 +257,9 @@ class _Handler(BaseHTTPRequestHandler):
             if kind == "sendgrid":
                 receiver.sendgrid_events(body, self.headers)
                 receiver.count("sendgrid accepted")
+                self._reply(200)
+            elif kind == "shopify":
+                receiver.count("shopify accepted" if receiver.shopify_webhook(body, self.headers) else "shopify duplicate")
                 self._reply(200)
             else:
                 receiver.twilio_message(kind, body, self.headers, self.path)
@@ -363,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("SENDGRID_WEBHOOK_PUBLIC_KEY not set: %s answers 503", config.sendgrid_path)
     if server.receiver.twilio is None:
         log.warning("TWILIO_AUTH_TOKEN not set: Twilio routes answer 503")
+    if server.receiver.shopify is None:
+        log.warning("SHOPIFY_API_SECRET not set: %s answers 503", config.shopify_path)
 
     def _stop(signum, frame):
         threading.Thread(target=server.httpd.shutdown, daemon=True).start()

@@ -145,6 +145,9 @@ RULES: dict[tuple[str, str], TableRules] = {
         key=("inventory_item_id", "location_id", "updated_at"),
         required=("inventory_item_id", "location_id", "updated_at"), event_time="updated_at",
         volume=False),  # restocks and stock-outs come in bursts
+    ("shopify", "privacy_requests"): TableRules(
+        key=("webhook_id",), required=("webhook_id", "topic", "shop_id"), emails=("email",), phones=("phone",),
+        allowed={"topic": ("customers/data_request", "customers/redact", "shop/redact")}, volume=False),
     ("sendgrid", "events"): TableRules(
         key=("sg_event_id",), required=("sg_event_id", "event", "email", "timestamp"), event_time="timestamp",
         emails=("email",), allowed={"event": SENDGRID_EVENTS, "bounce_type": ("bounce", "blocked", "expired")}),
