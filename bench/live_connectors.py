@@ -4,8 +4,9 @@
     python -m bench.live_connectors shopify --pages 400
 
 ``webhooks`` starts ``python -m retention.live.webhooks`` as its own process on 127.0.0.1 with a
-fresh key and token, sends signed SendGrid bodies (3 events each) and Twilio status callbacks
-from keep-alive client threads, then checks every event landed exactly once (via
+fresh key, token and secret, sends signed SendGrid bodies (3 events each), Twilio status callbacks
+and Shopify order webhooks (every tenth one a redelivery of the webhook id before it) from
+keep-alive client threads, then checks every event and order landed exactly once (via
 ``retention.ingest.parse_files``) and prints requests/s and events/s. ``shopify`` serves prebuilt
 pages with Link headers from a local server and prints the connector's pages/s.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -45,16 +48,30 @@ def bench_webhooks(requests: int, threads: int, events_per_body: int) -> dict:
     token = uuid.uuid4().hex
     root = Path(tempfile.mkdtemp(prefix="webhook-bench-"))
     port = 18787
+    shop_secret = uuid.uuid4().hex
     env = {**os.environ, "SENDGRID_WEBHOOK_PUBLIC_KEY": public, "TWILIO_AUTH_TOKEN": token,
-           "TWILIO_WEBHOOK_PUBLIC_URL": "https://hooks.example.com"}
+           "TWILIO_WEBHOOK_PUBLIC_URL": "https://hooks.example.com", "SHOPIFY_API_SECRET": shop_secret}
     proc = subprocess.Popen([sys.executable, "-m", "retention.live.webhooks", "--host", "127.0.0.1", "--port",
                              str(port), "--data-dir", str(root)], env=env, stderr=subprocess.DEVNULL)
     try:
         wait_until_healthy("127.0.0.1", port, timeout=10)
         validator = RequestValidator(token)
-        plan, sent = [], []
+        plan, sent, orders = [], [], []
         for i in range(requests):
-            if i % 4 == 3:
+            if i % 4 == 2:
+                # an order update; every tenth delivery is a redelivery of the one before (same webhook id)
+                redelivery = i % 40 == 22 and orders
+                order_id = orders[-1] if redelivery else 5_000_000 + i
+                body = json.dumps({"id": order_id, "created_at": "2026-07-01T10:00:00Z",
+                                   "updated_at": "2026-07-01T10:00:00Z", "email": f"o{i}@example.com",
+                                   "currency": "USD", "total_price": "10.00", "line_items": []}).encode()
+                digest = base64.b64encode(hmac.new(shop_secret.encode(), body, hashlib.sha256).digest()).decode()
+                plan.append(("/shopify/webhooks", body, {"X-Shopify-Hmac-Sha256": digest,
+                                                         "X-Shopify-Topic": "orders/updated",
+                                                         "X-Shopify-Webhook-Id": f"wh-{order_id}"}))
+                if not redelivery:
+                    orders.append(order_id)
+            elif i % 4 == 3:
                 sid = "SM" + uuid.uuid4().hex
                 fields = {"MessageSid": sid, "MessageStatus": "delivered", "SmsStatus": "delivered",
                           "AccountSid": "AC" + "a" * 32, "From": "+15017122661", "To": "+15558675310"}
@@ -94,11 +111,16 @@ def bench_webhooks(requests: int, threads: int, events_per_body: int) -> dict:
         proc.wait(30)
     sg = parse_files("sendgrid", sorted((root / "inbox" / "sendgrid").rglob("*.json")))
     tw = parse_files("twilio", sorted((root / "inbox" / "twilio").rglob("*.txt")))
+    shop = parse_files("shopify", sorted((root / "inbox" / "shopify").rglob("*.json")),
+                       inbox_root=root / "inbox" / "shopify")
     landed = (sg.tables["events"].column("sg_event_id").to_pylist()
               + tw.tables["message_status"].column("message_sid").to_pylist())
+    shop_landed = shop.tables["orders"].column("id").to_pylist()
     return {"requests": requests, "threads": threads, "seconds": round(seconds, 2),
             "requests_per_s": round(requests / seconds), "events_per_s": round(len(sent) / seconds),
             "events_sent": len(sent), "landed_exactly_once": sorted(landed) == sorted(sent),
+            "shopify_deliveries": sum(1 for p in plan if p[0] == "/shopify/webhooks"),
+            "shopify_orders_landed_exactly_once": sorted(shop_landed) == sorted(orders),
             "non_2xx": len(failures), "data_dir": str(root)}
 
 
