@@ -367,7 +367,7 @@ class OutboxDiscounts:
 
     mode = "outbox"
 
-    def __init__(self, outbox_dir: str | Path, codes_per_request: int = CODES_PER_REQUEST_BEFORE_2025_10):
+    def __init__(self, outbox_dir: str | Path, codes_per_request: int = CODES_PER_REQUEST):
         self.folder = Path(outbox_dir) / "shopify"
         self.codes_per_request = codes_per_request
         self._anchors: dict[str, str] = {}
@@ -424,17 +424,18 @@ class CodeIssuer:
         self.ledger, self.store, self.secret = ledger, store, secret
         self.discounts_created = self.codes_created = self.lookups = 0
 
-    def ready_states(self) -> tuple[str, ...]:
-        return ("created", "outbox") if self.store.mode == "outbox" else ("created",)
+    def _is_ready(self, row: Mapping | None) -> bool:
+        """Created in the store (by a live run), or, for the outbox, written to the outbox."""
+        if row is None:
+            return False
+        return row["state"] == "created" or (row["state"] == "outbox" and self.store.mode == "outbox")
 
     def ensure(self, campaign: Campaign, codes: Iterable[str], now: datetime) -> dict[str, CodeOutcome]:
         wanted = list(dict.fromkeys(codes))
         if not wanted:
             return {}
         known = self.ledger.store_code_rows(wanted)
-        ready = self.ready_states()
-        outcome = {c: READY for c in wanted if known.get(c) and known[c]["state"] in ready
-                   and known[c]["mode"] == self.store.mode}
+        outcome = {c: READY for c in wanted if self._is_ready(known.get(c))}
         missing = [c for c in wanted if c not in outcome]
         if not missing:
             return outcome
@@ -460,7 +461,7 @@ class CodeIssuer:
 
     def _discount(self, spec: DiscountSpec, now: datetime) -> str:
         row = self.ledger.store_discount(spec.key)
-        if row is not None and row["mode"] == self.store.mode and row["state"] in self.ready_states():
+        if self._is_ready(row):
             return row["discount_id"]
         if row is not None and row["mode"] == self.store.mode and row["state"] == "requested" \
                 and self.store.mode == "live":

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -63,8 +64,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class FakeShopifyDiscounts:
     def __init__(self, access_token: str = "shpat_test_token", polls_until_done: int = 1,
-                 max_codes: int | None = None):
+                 max_codes: int | None = None, latency: float = 0.0):
         self.access_token = access_token
+        self.latency = latency  # seconds added to every answer (a network round trip)
         self.polls_until_done = polls_until_done
         self.max_codes = max_codes  # None: 250 from API version 2025-10, 100 before
         self.reject_discount: str | None = None
@@ -113,6 +115,8 @@ class FakeShopifyDiscounts:
     # -- requests
 
     def _handle(self, path, headers, body):
+        if self.latency:
+            time.sleep(self.latency)
         match = _PATH.match(urlsplit(path).path)
         if headers.get("X-Shopify-Access-Token") != self.access_token:
             return 401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
