@@ -18,6 +18,13 @@ One row per send_id = hash(campaign, step, customer_key, occurrence). Statuses:
     released     decided again by the next run: in doubt but the provider has no trace of it,
                  a dead letter queued for replay, or a deferral the gate excluded when it came due
 
+Discount codes in the store (``discounts.CodeIssuer``): ``store_discounts`` (one per campaign,
+percentage and renewal window: title, dates, the store's id) and ``store_codes`` (one per code),
+each in state ``requested`` (committed BEFORE the request leaves; still there after a run means in
+doubt: the next run looks it up in the store), ``created``, ``outbox`` (the request body went to
+``outbox/shopify/``) or ``rejected`` (the store's reason; ``attempts`` counts refusals). Both
+tables are created by ``CREATE TABLE IF NOT EXISTS`` when an older ledger is opened.
+
 WAL journal (readers never block the writer), ``synchronous=FULL`` (a committed claim survives a
 power cut, which is the whole point of claiming first), a checkpoint every ~40 MB of WAL rather
 than after every batch, a busy timeout for concurrent runs, and one ``BEGIN IMMEDIATE``
