@@ -9,6 +9,13 @@ Two figures, each on a fresh store and ledger:
   the ledger's two committed transactions per batch (requested, then created) on a file ledger.
 ``--latency`` adds that many seconds to every answer of the stand-in (a network round trip);
 ``--polls`` is how many polls a bulk creation takes to be done.
+
+Measured on the shared 2-core machine (load ~6), 5,000 codes, no added latency, done at the first
+poll: 2026-07 (250 a call, 41 requests) client 2,744 codes/s, issuer with the ledger 2,400 codes/s,
+a rerun 0.12 s (the ledger answers, no request); 2024-01 (100 a call, 101 requests) 1,115 and
+1,049 codes/s. With 50 ms a request and two polls per bulk creation (0.5 s apart) 336 codes/s: the
+poll wait dominates. Shopify's own rate limits (query cost) and its asynchronous creation, not the
+client, set the pace against a real shop.
 """
 
 from __future__ import annotations

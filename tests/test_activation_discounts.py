@@ -160,6 +160,18 @@ def test_a_code_the_store_refuses_defers_its_message_then_dead_letters_it(ledger
     assert later.campaign("win_back").sent == 0 and later.campaign("win_back").excluded["already_sent"] == 3
 
 
+def test_a_bulk_add_the_store_refuses_as_a_whole_defers_every_message_of_it(ledger, sendgrid):
+    with FakeShopifyDiscounts(max_codes=2) as shop:  # userErrors for a call of more than 2 codes
+        report = activate(campaign_set(), people(3), ledger, {"email": CheckingSender(sendgrid, shop)}, NOW,
+                          only=["win_back"], discounts=store_for(shop))
+        assert report.campaign("win_back").deferred == 3 and sendgrid.requests == []
+        assert shop.code_creations == 0 and set(ledger.rows()["attempts"]) == {1}
+        assert all("at most 2 items" in e for e in ledger.rows()["error"])
+        fixed = activate(campaign_set(), people(3), ledger, {"email": CheckingSender(sendgrid, shop)},
+                         NOW + timedelta(hours=1), only=["win_back"], discounts=store_for(shop, codes_per_request=2))
+        assert fixed.campaign("win_back").sent == 3 and shop.code_creations == 3
+
+
 def test_when_the_discount_itself_is_refused_no_message_of_the_campaign_leaves(ledger, shop, sendgrid):
     shop.reject_discount = "Title is too long"
     frames = {**people(2), "audience_thanks": audience(person("t"))}
