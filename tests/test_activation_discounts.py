@@ -227,6 +227,35 @@ def test_a_discount_whose_creation_was_in_doubt_is_found_not_created_again(ledge
     assert ledger.store_discounts()["state"].tolist() == ["created"]
 
 
+def test_a_store_that_stops_mid_batch_keeps_what_it_answered(ledger, shop):
+    from retention.activation.discounts import ADD_CODES, StoreUnavailable
+
+    campaign = next(c for c in campaign_set() if c.key == "win_back")
+    codes = [code_of(f"c{i}") for i in range(5)]
+
+    class StopsAtTheSecondChunk(ShopifyDiscounts):
+        adds = 0
+
+        def graphql(self, query, variables):
+            if query == ADD_CODES:
+                self.adds += 1
+                if self.adds == 2:
+                    raise StoreUnavailable("connection reset after the request was sent")
+            return super().graphql(query, variables)
+
+    flaky = StopsAtTheSecondChunk(None, shop.access_token, VERSION, api_base=shop.url, codes_per_request=2,
+                                  poll_interval=0.01)
+    outcome = CodeIssuer(ledger, flaky).ensure(campaign, codes, NOW)
+    assert [outcome[c].ready for c in codes] == [True, True, False, False, False]
+    assert not any(outcome[c].rejected for c in codes)
+    states = ledger.store_codes().set_index("code")["state"]
+    assert [states[c] for c in codes] == ["created", "created", "requested", "requested", "requested"]
+    store = store_for(shop)
+    again = CodeIssuer(ledger, store).ensure(campaign, codes, NOW + timedelta(hours=1))
+    assert all(o.ready for o in again.values()) and shop.code_creations == 5
+    assert shop.operations["codeDiscountNodeByCode"] == 3  # only the codes in doubt were looked up
+
+
 CHILD = """
 import os, signal, sys
 from datetime import datetime

@@ -122,12 +122,11 @@ class DiscountSpec:
             "code": self.anchor_code,
             "startsAt": _iso(self.starts_at),
             "endsAt": _iso(self.ends_at),
-            "context": {"all": "ALL"},
+            "context": {"all": "ALL"},  # every buyer (current versions; older ones took customerSelection)
             "customerGets": {"value": {"percentage": round(self.percent / 100, 4)}, "items": {"all": True}},
             # on a discount with many codes, Shopify applies the usage limit to each code
             "usageLimit": 1,
             "appliesOncePerCustomer": True,
-            "combinesWith": {"orderDiscounts": False, "productDiscounts": False, "shippingDiscounts": True},
         }}
 
 
@@ -219,16 +218,20 @@ class ShopifyDiscounts:
         """Add codes in chunks; returns each code's error (None: created). A chunk the store
         refuses as a whole gives its reason to every code of the chunk."""
         outcome: dict[str, str | None] = {}
-        for start in range(0, len(codes), self.codes_per_request):
-            chunk = list(codes[start:start + self.codes_per_request])
-            payload = self.graphql(ADD_CODES, {"discountId": discount_id, "codes": [{"code": c} for c in chunk]})
-            payload = payload["discountRedeemCodeBulkAdd"]
-            bulk = payload.get("bulkCreation")
-            if payload.get("userErrors") or not bulk:
-                reason = _errors_text(payload.get("userErrors")) or "no bulk creation returned"
-                outcome.update(dict.fromkeys(chunk, reason))
-                continue
-            outcome.update(self._await_bulk(bulk["id"], chunk))
+        try:
+            for start in range(0, len(codes), self.codes_per_request):
+                chunk = list(codes[start:start + self.codes_per_request])
+                payload = self.graphql(ADD_CODES, {"discountId": discount_id,
+                                                   "codes": [{"code": c} for c in chunk]})["discountRedeemCodeBulkAdd"]
+                bulk = payload.get("bulkCreation")
+                if payload.get("userErrors") or not bulk:
+                    reason = _errors_text(payload.get("userErrors")) or "no bulk creation returned"
+                    outcome.update(dict.fromkeys(chunk, reason))
+                    continue
+                outcome.update(self._await_bulk(bulk["id"], chunk))
+        except StoreUnavailable as exc:
+            exc.done = outcome  # the chunks answered before the store stopped answering
+            raise
         return outcome
 
     def find_codes(self, codes: Sequence[str]) -> dict[str, str | None]:
@@ -451,7 +454,7 @@ class CodeIssuer:
             outcome.update({c: CodeOutcome(False, reason, whole_discount=True) for c in missing})
             return outcome
         try:
-            outcome.update(self._codes(spec, discount_id, missing, known, now))
+            self._codes(spec, discount_id, missing, known, now, outcome)
         except StoreUnavailable as exc:
             outcome.update({c: CodeOutcome(False, f"codes not confirmed by the store: {exc}")
                             for c in missing if c not in outcome})
@@ -489,30 +492,42 @@ class CodeIssuer:
     # -- the recipients' codes
 
     def _codes(self, spec: DiscountSpec, discount_id: str, codes: list[str], known: Mapping[str, Mapping],
-               now: datetime) -> dict[str, CodeOutcome]:
-        outcome: dict[str, CodeOutcome] = {}
+               now: datetime, outcome: dict[str, CodeOutcome]) -> None:
+        """Fills ``outcome`` as answers come, so what a failing store did answer is kept."""
         state = "outbox" if self.store.mode == "outbox" else "created"
         doubt = [c for c in codes if known.get(c) and known[c]["state"] == "requested"
                  and known[c]["mode"] == self.store.mode and self.store.mode == "live"]
         if doubt:  # requested by a run that died before the answer: ask the store, do not add again
             holders = self._find(doubt)
-            mine = [c for c in doubt if holders.get(c) == discount_id]
-            theirs = {c: h for c, h in holders.items() if h and h != discount_id}
+            ours = self._our_discounts(discount_id)
+            mine = [c for c in doubt if holders.get(c) in ours]
+            theirs = {c: h for c, h in holders.items() if h and h not in ours}
             self.ledger.settle_codes({c: (state, None) for c in mine}, now)
             outcome.update(dict.fromkeys(mine, READY))
             outcome.update(self._elsewhere(theirs, now))
         to_add = [c for c in codes if c not in outcome]
         if not to_add:
-            return outcome
+            return
         self.ledger.request_codes(to_add, spec.key, spec.campaign, self.store.mode, now)  # committed first
-        errors = self.store.add_codes(discount_id, to_add)
+        try:
+            errors = self.store.add_codes(discount_id, to_add)
+        except StoreUnavailable as exc:
+            done = getattr(exc, "done", None) or {}
+            self._settle_added(spec, discount_id, [c for c in to_add if c in done], done, state, now, outcome)
+            raise
+        self._settle_added(spec, discount_id, to_add, errors, state, now, outcome)
+
+    def _settle_added(self, spec: DiscountSpec, discount_id: str, to_add: list[str], errors: dict[str, str | None],
+                      state: str, now: datetime, outcome: dict[str, CodeOutcome]) -> None:
+        errors = dict(errors)
         failed = [c for c in to_add if errors.get(c)]
         if failed and self.store.mode == "live":  # "taken" may be our own earlier request
             holders = self._find(failed)
-            ours = [c for c in failed if holders.get(c) == discount_id]
-            for code in ours:
-                errors[code] = None
-            outcome.update(self._elsewhere({c: h for c, h in holders.items() if h and h != discount_id}, now))
+            ours = self._our_discounts(discount_id)
+            for code in failed:
+                if holders.get(code) in ours:
+                    errors[code] = None
+            outcome.update(self._elsewhere({c: h for c, h in holders.items() if h and h not in ours}, now))
         created = [c for c in to_add if not errors.get(c) and c not in outcome]
         rejected = {c: errors[c] for c in to_add if errors.get(c) and c not in outcome}
         self.ledger.settle_codes({**{c: (state, None) for c in created},
@@ -522,7 +537,10 @@ class CodeIssuer:
         outcome.update({c: CodeOutcome(False, f"code refused by the store: {e}", rejected=True)
                         for c, e in rejected.items()})
         log.info("store codes for %s: %d %s, %d refused", short_hash(spec.key), len(created), state, len(rejected))
-        return outcome
+
+    def _our_discounts(self, discount_id: str) -> set[str]:
+        """This discount and every other one the ledger created (an earlier renewal window's)."""
+        return {discount_id, *self.ledger.store_discount_ids()}
 
     def _elsewhere(self, holders: Mapping[str, str], now: datetime) -> dict[str, CodeOutcome]:
         """A code another discount holds: never send it (it would not give this campaign's offer)."""

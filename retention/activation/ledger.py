@@ -456,6 +456,10 @@ class Ledger:
                                    attempts = attempts + 1, confirmed_at = ? WHERE discount_key = ?""",
                          (state, discount_id, error, ts(now) if state != "rejected" else None, discount_key))
 
+    def store_discount_ids(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT discount_id FROM store_discounts "
+                                                "WHERE state = 'created' AND discount_id IS NOT NULL")}
+
     def store_code_rows(self, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(codes), STORE_LOOKUP_CHUNK):
