@@ -152,7 +152,8 @@ def test_a_code_the_store_refuses_defers_its_message_then_dead_letters_it(ledger
     assert reports[2].campaign("win_back").dead_letter == 1
     assert ledger.rows().set_index("customer_key").loc["c1", "status"] == "dead_letter"
     letters = ledger.dead_letters()
-    assert len(letters) == 1 and "after 3 attempts" in letters["reason"][0] and "Code is invalid" in letters["reason"][0]
+    assert len(letters) == 1
+    assert "after 3 attempts" in letters["reason"][0] and "Code is invalid" in letters["reason"][0]
     assert bad not in sent_codes(sendgrid) and not shop.has(bad)
     assert ledger.store_codes().set_index("code").loc[bad, "state"] == "rejected"
     later = activate(campaign_set(), people(3), ledger, {"email": CheckingSender(sendgrid, shop)},

@@ -184,7 +184,8 @@ class ShopifyDiscounts:
     def __init__(self, shop_domain: str | None, access_token: str, api_version: str, api_base: str | None = None,
                  codes_per_request: int | None = None, timeout: float = 30.0, max_retries: int = 5,
                  backoff_base: float = 0.5, backoff_max: float = 30.0, poll_interval: float = 0.5,
-                 poll_timeout: float = 120.0, min_available: float = 100.0, sleep: Callable[[float], None] = time.sleep):
+                 poll_timeout: float = 120.0, min_available: float = 100.0,
+                 sleep: Callable[[float], None] = time.sleep):
         if not access_token:
             raise ValueError("ShopifyDiscounts needs an access token")
         if not (api_base or shop_domain):
@@ -553,10 +554,6 @@ class CodeIssuer:
     def _find(self, codes: Sequence[str]) -> dict[str, str | None]:
         self.lookups += len(codes)
         return self.store.find_codes(codes)
-
-
-def default_store(outbox_dir: str | Path) -> OutboxDiscounts:
-    return OutboxDiscounts(outbox_dir)
 
 
 __all__ = ["CodeIssuer", "CodeOutcome", "DiscountRejected", "DiscountSpec", "OutboxDiscounts", "ShopifyDiscounts",
