@@ -9,7 +9,8 @@ One store discount per campaign, percentage and renewal window (``discount_spec`
 with the Admin GraphQL API's ``discountCodeBasicCreate`` (title from the campaign, the policy's
 percentage on every item, ``usageLimit: 1``, ``appliesOncePerCustomer: true``, ``endsAt`` from
 ``expires_after_days``), then the recipients' codes added to it in bulk with
-``discountRedeemCodeBulkAdd`` (at most 100 codes a call before API version 2025-10, 250 from it).
+``discountRedeemCodeBulkAdd`` (at most 250 codes a call in the 2025-10 reference, 100 in the
+2024-01 one: the client uses 250 from 2025-10 on and 100 before, the safe side).
 Shopify creates bulk codes asynchronously: ``discountRedeemCodeBulkCreation(id)`` is polled until
 ``done`` and its ``codes { code errors }`` tell which codes failed.
 
@@ -94,7 +95,8 @@ class DiscountRejected(RuntimeError):
 
 
 def max_codes_per_request(api_version: str) -> int:
-    """``discountRedeemCodeBulkAdd`` takes 100 codes a call up to 2025-07 and 250 from 2025-10."""
+    """Codes per ``discountRedeemCodeBulkAdd``: 250 from 2025-10 (that version's reference), 100
+    before (the 2024-01 reference says 100; the versions between are not checked: the safe side)."""
     return CODES_PER_REQUEST if api_version >= "2025-10" or api_version == "unstable" \
         else CODES_PER_REQUEST_BEFORE_2025_10
 

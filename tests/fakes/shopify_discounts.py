@@ -12,8 +12,10 @@ Operations (``POST /admin/api/<version>/graphql.json``, ``X-Shopify-Access-Token
 - ``discountCodeBasicCreate(basicCodeDiscount:)`` -> ``{codeDiscountNode {id}, userErrors}``
   https://shopify.dev/docs/api/admin-graphql/latest/mutations/discountCodeBasicCreate
 - ``discountRedeemCodeBulkAdd(discountId:, codes: [{code}])`` -> ``{bulkCreation {id}, userErrors}``,
-  at most 250 codes a call from 2025-10 (100 before)
+  at most 250 codes a call (2025-10 reference; the 2024-01 one says 100; more -> userErrors)
   https://shopify.dev/docs/api/admin-graphql/latest/mutations/discountRedeemCodeBulkAdd
+  https://shopify.dev/docs/api/admin-graphql/2025-10/payloads/DiscountRedeemCodeBulkAddPayload
+  https://shopify.dev/docs/api/admin-graphql/2024-01/mutations/discountRedeemCodeBulkAdd
 - ``discountRedeemCodeBulkCreation(id:)`` -> ``{id done codesCount importedCount failedCount
   codes {nodes {code errors {code field message} discountRedeemCode {id}}}}``; ``done`` turns true
   after ``polls_until_done`` polls (the codes themselves are created when the mutation arrives)
