@@ -72,6 +72,30 @@ class MemorySender:
         return sum(1 for m in self.received if m.customer_key == customer_key)
 
 
+class MemoryStore:
+    """A store in memory that creates every discount and code it is asked for (the store's side
+    has its own tests: test_activation_discounts.py)."""
+
+    mode = "live"
+
+    def __init__(self):
+        self.discounts: dict[str, object] = {}
+        self.codes: dict[str, str] = {}
+
+    def create_discount(self, spec):
+        discount_id = f"gid://shopify/DiscountCodeNode/{len(self.discounts) + 1}"
+        self.discounts[discount_id] = spec
+        self.codes[spec.anchor_code] = discount_id
+        return discount_id
+
+    def add_codes(self, discount_id, codes):
+        self.codes.update(dict.fromkeys(codes, discount_id))
+        return dict.fromkeys(codes)
+
+    def find_codes(self, codes):
+        return {code: self.codes.get(code) for code in codes}
+
+
 @pytest.fixture
 def ledger(tmp_path):
     with Ledger(tmp_path / "activation" / "ledger.sqlite") as opened:
@@ -83,6 +107,7 @@ def senders(**overrides):
 
 
 def run(campaigns, audiences, ledger, sent_by, now=NOW, **kwargs):
+    kwargs.setdefault("discounts", MemoryStore())  # live sends need their codes in a store
     return activate(campaigns, audiences, ledger, sent_by, now, **kwargs)
 
 

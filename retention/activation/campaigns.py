@@ -32,6 +32,8 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
 COUPON_PREFIX_PATTERN = re.compile(r"^[A-Z0-9]{1,12}$")
 SMS_MAX_CHARS = 1600  # Twilio's limit for one message body
+DEFAULT_DISCOUNT_EXPIRY_DAYS = 30  # how long a promised code stays valid at least
+MAX_DISCOUNT_EXPIRY_DAYS = 365
 
 
 class CampaignConfigError(ValueError):
@@ -70,6 +72,10 @@ class DiscountPolicy:
     prefix: str
     percent: float
     from_step: int = 1
+    # A code stays valid in the store at least this many days after its message: the campaign's
+    # store discount is renewed every expires_after_days and ends 2 x expires_after_days after
+    # its window starts (see discounts.discount_spec).
+    expires_after_days: int = DEFAULT_DISCOUNT_EXPIRY_DAYS
 
 
 @dataclass(frozen=True)
@@ -436,12 +442,15 @@ class _Validator:
     def discount(self, raw, where) -> DiscountPolicy | None:
         if raw is None:
             return None
-        self.mapping(raw, where, "discount", {"prefix", "percent", "from_step"}, {"prefix", "percent"})
+        self.mapping(raw, where, "discount", {"prefix", "percent", "from_step", "expires_after_days"},
+                     {"prefix", "percent"})
         return DiscountPolicy(
             prefix=self.text(raw["prefix"], where, "discount.prefix", COUPON_PREFIX_PATTERN,
                              "1-12 capital letters or digits"),
             percent=self.number(raw["percent"], where, "discount.percent", 0.01, 100),
             from_step=self.integer(raw.get("from_step", 1), where, "discount.from_step", 1),
+            expires_after_days=self.integer(raw.get("expires_after_days", DEFAULT_DISCOUNT_EXPIRY_DAYS), where,
+                                            "discount.expires_after_days", 1, MAX_DISCOUNT_EXPIRY_DAYS),
         )
 
     def send_window(self, raw, where) -> SendWindow | None:

@@ -4,9 +4,12 @@
 
 An HMAC-SHA256 of ``campaign|customer_key|occurrence`` under a secret, base32, 12 characters
 (60 bits): deterministic, so a rerun or the next step of a sequence quotes the same code, and
-unguessable without the secret, so nobody derives a neighbour's code from their own. The engine
-records each code in the ledger's ``coupons`` table when it claims the send (a collision between
-two recipients is refused there); the store's discount codes are created from that table.
+unguessable without the secret, so nobody derives a neighbour's code from their own. Before a
+batch is claimed, the engine has each of its codes created in the store (``discounts.CodeIssuer``:
+one Shopify discount per campaign and renewal window, the codes added to it in bulk, every request
+recorded in the ledger's ``store_discounts`` / ``store_codes`` tables first); a message whose code
+the store has not confirmed is not sent. At the claim, the code is recorded in the ledger's
+``coupons`` table with its recipient (a collision between two recipients is refused there).
 
 The secret comes from ``RETENTION_COUPON_SECRET``. Without it the simulator's fixed, documented
 default is used: fine for the outbox and the demo, never for a live store.

@@ -12,7 +12,15 @@ A run, campaign by campaign in priority order:
    skip it while its delay has not passed, and take deferrals that have come due;
 3. pass every candidate through the gate (``eligibility.Gate``);
 4. write held-out, deferred and unrenderable decisions; then, per channel, in batches of up to
-   1,000: claim and COMMIT, only then call ``sender.send``, then record the answers.
+   1,000: make sure the batch's discount codes exist in the store (``discounts.CodeIssuer``: the
+   ledger first, then the store; a message whose code could not be created is deferred to the next
+   run, and dead-lettered after ``code_attempts`` refusals), claim and COMMIT, only then call
+   ``sender.send``, then record the answers.
+
+``discounts`` is the store the codes are created in (``discounts.ShopifyDiscounts``); without one,
+the request bodies go to ``<outbox>/shopify/`` (``discounts.OutboxDiscounts``, the outbox folder of
+the outbox senders, else ``<data dir>/outbox`` beside the ledger). A live sender never sends a
+code that only went to the outbox: those messages wait (``postponed``) and the campaign reports why.
 
 ``dry_run`` decides and renders everything but writes nothing and sends nothing.
 """
@@ -25,6 +33,7 @@ import logging
 import uuid
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -33,6 +42,7 @@ import pandas as pd
 
 from retention.activation.campaigns import Campaign, CampaignSet, Step
 from retention.activation.coupons import coupon_code, uses_default_secret
+from retention.activation.discounts import CodeIssuer, DiscountStore, OutboxDiscounts
 from retention.activation.eligibility import (
     DELIVERED_STATUSES,
     Decision,
@@ -54,6 +64,7 @@ LOOKUP_CHUNK = 1000
 # younger than this is no proof yet, so the claim stays in doubt until a later run.
 LOOKUP_SETTLE = timedelta(minutes=30)
 NO_RECORDS: Mapping[int, LedgerRecord] = MappingProxyType({})  # a new recipient's steps, shared read-only
+CODE_ATTEMPTS = 3  # runs whose store refused a message's discount code before it becomes a dead letter
 
 
 class ActivationError(ValueError):
@@ -63,9 +74,12 @@ class ActivationError(ValueError):
 def activate(campaigns: CampaignSet, audiences: Mapping[str, pd.DataFrame], ledger: Ledger,
              senders: Mapping[str, Sender], now: datetime, dry_run: bool = False,
              only: Iterable[str] | None = None, run_id: str | None = None,
-             lookup_settle: timedelta = LOOKUP_SETTLE) -> ActivationReport:
+             lookup_settle: timedelta = LOOKUP_SETTLE, discounts: DiscountStore | None = None,
+             code_attempts: int = CODE_ATTEMPTS) -> ActivationReport:
     """Run the campaigns (``only``: some of them) at ``now``, the real time of sending: delays,
-    quiet hours and caps are measured from it. ``audiences`` maps dbt model names to frames."""
+    quiet hours and caps are measured from it. ``audiences`` maps dbt model names to frames.
+    ``discounts``: where discount codes are created before their messages leave (default: the
+    outbox, see the module's docstring)."""
     now = as_utc(now)
     selected = _select(campaigns, only)
     report = ActivationReport(run_id or uuid.uuid4().hex[:12], now, dry_run,
@@ -75,6 +89,8 @@ def activate(campaigns: CampaignSet, audiences: Mapping[str, pd.DataFrame], ledg
     _reconcile_in_doubt(ledger, senders, report, now, dry_run, lookup_settle)
     gate = Gate(campaigns.settings, now, _history(ledger, campaigns, now), ledger.suppressed_customers())
     broken: dict[str, str] = {}
+    store = discounts if discounts is not None else _outbox_store(senders, ledger)
+    issuer = None if dry_run or store is None else CodeIssuer(ledger, store)
     for campaign in selected:
         campaign_report = report.campaign(campaign.key)
         frame = audiences.get(campaign.audience)
@@ -89,7 +105,7 @@ def activate(campaigns: CampaignSet, audiences: Mapping[str, pd.DataFrame], ledg
             if not dry_run:
                 _check_senders(campaign, senders)
             _CampaignRun(campaign, frame, ledger, senders, gate, now, report.run_id, dry_run,
-                         campaign_report, broken).run()
+                         campaign_report, broken, issuer, code_attempts).run()
         except ActivationError as exc:
             campaign_report.error = str(exc)
             log.error("campaign %s not activated: %s", campaign.key, exc)
@@ -151,6 +167,18 @@ def _reconcile_in_doubt(ledger: Ledger, senders: Mapping[str, Sender], report: A
             campaign_report.released += 1
 
 
+def _outbox_store(senders: Mapping[str, Sender], ledger: Ledger) -> OutboxDiscounts | None:
+    """Without a store, code requests go beside the outbox senders' files, else to the data
+    directory's outbox (the ledger lives in ``<data>/activation/``)."""
+    for sender in senders.values():
+        folder = getattr(sender, "folder", None)
+        if folder is not None:
+            return OutboxDiscounts(Path(folder).parent)
+    if ledger.path != ":memory:":
+        return OutboxDiscounts(Path(ledger.path).resolve().parent.parent / "outbox")
+    return None
+
+
 def _history(ledger: Ledger, campaigns: CampaignSet, now: datetime) -> SendHistory:
     """Recent customer-facing sends: enough for the longest cap window and the recipient's local day."""
     hours = max([cap.window_hours for cap in campaigns.settings.frequency_caps.values()] + [48.0])
@@ -191,7 +219,7 @@ def _check_senders(campaign: Campaign, senders: Mapping[str, Sender]) -> None:
 class _CampaignRun:
     def __init__(self, campaign: Campaign, frame: pd.DataFrame, ledger: Ledger, senders: Mapping[str, Sender],
                  gate: Gate, now: datetime, run_id: str, dry_run: bool, report: CampaignReport,
-                 broken: dict[str, str]):
+                 broken: dict[str, str], issuer: CodeIssuer | None = None, code_attempts: int = CODE_ATTEMPTS):
         self.campaign, self.frame, self.ledger, self.senders = campaign, frame, ledger, senders
         self.gate, self.now, self.run_id, self.dry_run, self.report = gate, now, run_id, dry_run, report
         self.decisions: list[dict[str, Any]] = []  # held out, deferred, dead letters: written in batches
@@ -201,6 +229,7 @@ class _CampaignRun:
         self.batches = 0
         self.broken = broken  # channel -> why its sender stopped in this run (shared by campaigns)
         self.as_of_days: dict[tuple, str | None] = {}  # Timestamp and zone -> day, see _audience_as_of
+        self.issuer, self.code_attempts = issuer, code_attempts
 
     def run(self) -> None:
         records = self.ledger.campaign_records(self.campaign.key)
@@ -285,6 +314,7 @@ class _CampaignRun:
             self.report.held_out += 1
             self.decisions.append({**base, "status": "held_out"})
         else:
+            base["prior_attempts"] = record.attempts if record else 0  # the code's refusals so far
             self._render(base, step, row, decision, to)
 
     def _next_step(self, steps: Mapping[int, LedgerRecord]) -> Step:
@@ -333,6 +363,8 @@ class _CampaignRun:
         pending = self.pending[message.channel]
         base["coupon_code"] = code
         base["coupon_percent"] = self.campaign.discount.percent if code else None
+        if code:
+            base["audience_row"] = row  # for a deferral, should the store not create the code
         pending.append((message, base))
         if len(pending) >= BATCH_SIZE:
             self._flush(message.channel)
@@ -351,9 +383,53 @@ class _CampaignRun:
         if channel in self.broken:  # the provider stopped answering earlier in this run
             self.report.postponed += len(items)
             return
+        sender = self.senders[channel]
+        items = self._with_codes(sender, items)
+        if not items:
+            return
         self.batches += 1
-        self._send_batch(self.senders[channel], items, f"{self.run_id}-{self.campaign.key}-{channel}-"
-                                                       f"{self.batches:04d}")
+        self._send_batch(sender, items, f"{self.run_id}-{self.campaign.key}-{channel}-{self.batches:04d}")
+
+    def _with_codes(self, sender: Sender, items: list[tuple[OutgoingMessage, dict[str, Any]]]):
+        """The batch's messages whose discount code exists in the store (created now if need be,
+        and recorded in the ledger before the claim); the others are deferred or dead-lettered."""
+        coded = [row["coupon_code"] for _, row in items if row.get("coupon_code")]
+        if not coded:
+            return items
+        plain_items = [(m, row) for m, row in items if not row.get("coupon_code")]
+        if self.issuer is None or (sender.mode == "live" and self.issuer.store.mode != "live"):
+            self.report.postponed += len(coded)
+            self.report.error = ("discount codes cannot be created in the store (no store credentials): "
+                                 "messages carrying one wait for the next run")
+            log.error("campaign %s: %d discounted messages wait: no store for their codes", self.campaign.key,
+                      len(coded))
+            return plain_items
+        outcome = self.issuer.ensure(self.campaign, coded, self.now)
+        ready, decisions = [], []
+        for message, row in items:
+            code = row.get("coupon_code")
+            result = outcome.get(code) if code else None
+            if result is None or result.ready:
+                ready.append((message, row))
+                continue
+            if result.whole_discount and self.report.error is None:
+                self.report.error = result.error
+            attempts = row.get("prior_attempts", 0) + (1 if result.rejected else 0)
+            decision = {k: v for k, v in row.items() if k not in ("audience_row", "prior_attempts")}
+            if result.rejected and attempts >= self.code_attempts:
+                self.report.dead_letter += 1
+                decisions.append({**decision, "status": "dead_letter", "attempts": 1, "request_body": None,
+                                  "error": f"discount code not created after {attempts} attempts: {result.error}"})
+            else:
+                self.report.deferred += 1
+                snapshot = json.dumps({k: plain(v) for k, v in row["audience_row"].items()}, default=str)
+                decisions.append({**decision, "status": "deferred", "not_before": self.now, "snapshot": snapshot,
+                                  "error": result.error, "attempts": 1 if result.rejected else 0})
+        if decisions:
+            self.ledger.record_decisions(decisions)
+            log.warning("campaign %s: %d messages held back, their discount codes not created", self.campaign.key,
+                        len(decisions))
+        return ready
 
     def _send_batch(self, sender: Sender, items: Sequence[tuple[OutgoingMessage, dict[str, Any]]],
                     batch_id: str) -> None:

@@ -18,6 +18,13 @@ One row per send_id = hash(campaign, step, customer_key, occurrence). Statuses:
     released     decided again by the next run: in doubt but the provider has no trace of it,
                  a dead letter queued for replay, or a deferral the gate excluded when it came due
 
+Discount codes in the store (``discounts.CodeIssuer``): ``store_discounts`` (one per campaign,
+percentage and renewal window: title, dates, the store's id) and ``store_codes`` (one per code),
+each in state ``requested`` (committed BEFORE the request leaves; still there after a run means in
+doubt: the next run looks it up in the store), ``created``, ``outbox`` (the request body went to
+``outbox/shopify/``) or ``rejected`` (the store's reason; ``attempts`` counts refusals). Both
+tables are created by ``CREATE TABLE IF NOT EXISTS`` when an older ledger is opened.
+
 WAL journal (readers never block the writer), ``synchronous=FULL`` (a committed claim survives a
 power cut, which is the whole point of claiming first), a checkpoint every ~40 MB of WAL rather
 than after every batch, a busy timeout for concurrent runs, and one ``BEGIN IMMEDIATE``
@@ -116,6 +123,34 @@ CREATE TABLE IF NOT EXISTS coupons (
     created_at TEXT NOT NULL,
     UNIQUE (campaign, customer_key, occurrence)
 );
+CREATE TABLE IF NOT EXISTS store_discounts (
+    discount_key TEXT PRIMARY KEY,
+    campaign TEXT NOT NULL,
+    title TEXT NOT NULL,
+    percent REAL NOT NULL,
+    starts_at TEXT NOT NULL,
+    ends_at TEXT,
+    anchor_hash TEXT NOT NULL,
+    state TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    discount_id TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    requested_at TEXT NOT NULL,
+    confirmed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS store_codes (
+    code TEXT PRIMARY KEY,
+    discount_key TEXT NOT NULL,
+    campaign TEXT NOT NULL,
+    state TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    requested_at TEXT NOT NULL,
+    confirmed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS store_codes_by_state ON store_codes (state);
 """
 
 
@@ -165,6 +200,10 @@ class RecentSend:
     channel: str
     campaign: str
     at: datetime
+
+
+STORE_STATES = ("requested", "created", "outbox", "rejected")
+STORE_LOOKUP_CHUNK = 500
 
 
 class CouponCollisionError(RuntimeError):
@@ -393,6 +432,70 @@ class Ledger:
                                 WHERE send_id = ? AND status = 'dead_letter'""", (send_id,))
         return int(pending["send_id"].nunique())
 
+    # ------------------------------------------------------------ discounts in the store
+
+    def store_discount(self, discount_key: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM store_discounts WHERE discount_key = ?", (discount_key,)).fetchone()
+        return dict(row) if row else None
+
+    def request_discount(self, spec, mode: str, now: datetime) -> None:
+        """Before ``discountCodeBasicCreate`` leaves: committed, so a crash leaves it in doubt, not forgotten."""
+        with self.transaction() as conn:
+            conn.execute("""INSERT INTO store_discounts (discount_key, campaign, title, percent, starts_at, ends_at,
+                                                         anchor_hash, state, mode, requested_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)
+                            ON CONFLICT (discount_key) DO UPDATE SET state = 'requested', mode = excluded.mode,
+                                requested_at = excluded.requested_at, error = NULL""",
+                         (spec.key, spec.campaign, spec.title, spec.percent, ts(spec.starts_at), ts(spec.ends_at),
+                          hashlib.sha256(spec.anchor_code.encode()).hexdigest()[:16], mode, ts(now)))
+
+    def settle_discount(self, discount_key: str, state: str, discount_id: str | None, error: str | None,
+                        now: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute("""UPDATE store_discounts SET state = ?, discount_id = COALESCE(?, discount_id), error = ?,
+                                   attempts = attempts + 1, confirmed_at = ? WHERE discount_key = ?""",
+                         (state, discount_id, error, ts(now) if state != "rejected" else None, discount_key))
+
+    def store_discount_ids(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT discount_id FROM store_discounts "
+                                                "WHERE state = 'created' AND discount_id IS NOT NULL")}
+
+    def store_code_rows(self, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(codes), STORE_LOOKUP_CHUNK):
+            chunk = list(codes[start:start + STORE_LOOKUP_CHUNK])
+            for row in self.conn.execute(f"SELECT * FROM store_codes WHERE code IN ({','.join('?' * len(chunk))})",
+                                         chunk):
+                found[row["code"]] = dict(row)
+        return found
+
+    def request_codes(self, codes: Sequence[str], discount_key: str, campaign: str, mode: str, now: datetime) -> None:
+        """Before ``discountRedeemCodeBulkAdd`` leaves: committed, so a crash leaves them in doubt."""
+        with self.transaction() as conn:
+            conn.executemany("""INSERT INTO store_codes (code, discount_key, campaign, state, mode, requested_at)
+                                VALUES (?, ?, ?, 'requested', ?, ?)
+                                ON CONFLICT (code) DO UPDATE SET state = 'requested', mode = excluded.mode,
+                                    discount_key = excluded.discount_key, requested_at = excluded.requested_at,
+                                    error = NULL""",
+                             [(code, discount_key, campaign, mode, ts(now)) for code in codes])
+
+    def settle_codes(self, outcomes: Mapping[str, tuple[str, str | None]], now: datetime) -> None:
+        """What the store said: ``created`` / ``outbox`` / ``rejected`` (an attempt, with the reason)."""
+        if not outcomes:
+            return
+        with self.transaction() as conn:
+            conn.executemany("""UPDATE store_codes SET state = ?, error = ?, confirmed_at = ?,
+                                       attempts = attempts + (CASE WHEN ? = 'rejected' THEN 1 ELSE 0 END)
+                                WHERE code = ?""",
+                             [(state, error, None if state == "rejected" else ts(now), state, code)
+                              for code, (state, error) in outcomes.items()])
+
+    def store_codes(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM store_codes ORDER BY requested_at, code", self.conn)
+
+    def store_discounts(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM store_discounts ORDER BY requested_at, discount_key", self.conn)
+
     # ------------------------------------------------------------ reading out
 
     def rows(self, campaign: str | None = None) -> pd.DataFrame:
@@ -469,7 +572,7 @@ def _row_values(row: Mapping[str, Any], status: str, batch_id: str | None) -> tu
     return (get("send_id"), get("campaign"), get("step"), get("customer_key"), get("occurrence"), get("channel"),
             status, get("mode"), batch_id, decided_at,
             ts(not_before) if isinstance(not_before, datetime) else None, get("coupon_code"), get("error"),
-            1 if status == "claimed" else 0, get("audience_as_of"), get("run_id"), get("snapshot"))
+            1 if status == "claimed" else get("attempts") or 0, get("audience_as_of"), get("run_id"), get("snapshot"))
 
 
 def _record(row: sqlite3.Row) -> LedgerRecord:
