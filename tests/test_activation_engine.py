@@ -664,3 +664,16 @@ def test_sms_greets_without_a_first_name_and_prints_numeric_prices_as_money(ledg
     out = senders()
     run(campaigns, {"audience_price_drop": audience(row)}, ledger, out, only=["price_drop"])
     assert out["sms"].received[0].body == "Hi there! Blue Mug is now 12.00."
+
+
+def test_a_paused_provider_account_postpones_its_channel_and_a_later_run_sends_once(ledger):
+    campaigns, out = campaign_set(), senders()
+    frames = {"audience_win_back": audience(person("a"), person("b")), "audience_price_drop": audience(person("c"))}
+    report = run(campaigns, frames, ledger, out, paused={"email": "sendgrid account compliance_suspend"})
+    assert report.campaign("win_back").postponed == 2 and report.campaign("win_back").sent == 0
+    assert out["email"].received == []
+    assert report.campaign("price_drop").sent == 1  # SMS is another provider's account
+    assert statuses(ledger, "win_back") == {}  # nothing claimed: the next run decides them again
+    later = run(campaigns, frames, ledger, out, now=NOW + timedelta(hours=1))
+    assert later.campaign("win_back").sent == 2
+    assert len(out["email"].received) == 2

@@ -75,11 +75,13 @@ def activate(campaigns: CampaignSet, audiences: Mapping[str, pd.DataFrame], ledg
              senders: Mapping[str, Sender], now: datetime, dry_run: bool = False,
              only: Iterable[str] | None = None, run_id: str | None = None,
              lookup_settle: timedelta = LOOKUP_SETTLE, discounts: DiscountStore | None = None,
-             code_attempts: int = CODE_ATTEMPTS) -> ActivationReport:
+             code_attempts: int = CODE_ATTEMPTS, paused: Mapping[str, str] | None = None) -> ActivationReport:
     """Run the campaigns (``only``: some of them) at ``now``, the real time of sending: delays,
     quiet hours and caps are measured from it. ``audiences`` maps dbt model names to frames.
     ``discounts``: where discount codes are created before their messages leave (default: the
-    outbox, see the module's docstring)."""
+    outbox, see the module's docstring). ``paused``: channel -> why its provider account may not
+    send now (``retention.activation.accounts``); its messages are decided and postponed to a later
+    run, as when a provider stops answering."""
     now = as_utc(now)
     selected = _select(campaigns, only)
     report = ActivationReport(run_id or uuid.uuid4().hex[:12], now, dry_run,
@@ -88,7 +90,7 @@ def activate(campaigns: CampaignSet, audiences: Mapping[str, pd.DataFrame], ledg
         log.warning("live sends with the simulator's coupon secret: set RETENTION_COUPON_SECRET")
     _reconcile_in_doubt(ledger, senders, report, now, dry_run, lookup_settle)
     gate = Gate(campaigns.settings, now, _history(ledger, campaigns, now), ledger.suppressed_customers())
-    broken: dict[str, str] = {}
+    broken: dict[str, str] = dict(paused or {})
     store = discounts if discounts is not None else _outbox_store(senders, ledger)
     issuer = None if dry_run or store is None else CodeIssuer(ledger, store)
     for campaign in selected:
