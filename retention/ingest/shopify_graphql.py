@@ -19,12 +19,13 @@ in the same row, with the same rules, as its REST twin; ``_raw`` and ``_record_h
 GraphQL node's. A value that cannot be rewritten is passed on as it came, so the REST rule that
 needs it quarantines the record naming the field (e.g. ``id: not a 64-bit integer: 'gid://x'``).
 
-Columns the GraphQL API does not carry (null here): orders ``contact_email``, ``checkout_id``,
-``checkout_token``, ``cart_token``, ``token``, ``landing_site``, ``referring_site``,
-``buyer_accepts_marketing`` (from ``customerAcceptsMarketing``: kept); refunds ``processed_at``,
-``restock``, ``user_id``; fulfilments ``line_item_count``; variants ``grams``; checkouts
-``token``, ``cart_token``, ``landing_site``, ``referring_site``, ``buyer_accepts_sms_marketing``,
-``sms_marketing_phone``, line ``key``; customers ``last_order_id`` when no ``lastOrder``.
+Columns the GraphQL API does not carry (null here; the REST pages fill them): orders
+``contact_email``, ``checkout_id``, ``checkout_token``, ``cart_token``, ``token``, ``landing_site``,
+``referring_site``; line items ``fulfillment_status``; refunds ``processed_at``, ``restock``,
+``user_id``; fulfilments ``line_item_count``; variants ``grams``; checkouts ``token``,
+``cart_token``, ``email``, ``phone``, ``buyer_accepts_marketing``, ``buyer_accepts_sms_marketing``,
+``sms_marketing_phone``, ``source_name`` and the ``amount``/``type`` of ``discount_codes`` (GraphQL
+gives the codes only); checkout lines ``key``, ``checkout_token``; locations ``legacy``.
 Derived: order ``order_number`` (the digits of ``name``), ``total_line_items_price`` (sum of
 line ``originalUnitPriceSet`` x ``quantity``), ``discount_codes`` (code and type from
 ``discountApplications``, amount the sum of the lines' allocations to that application).
@@ -420,8 +421,6 @@ def land_node(ctx: FileContext, out: Collector, table: str, index: int, node, lo
     check.errors.extend(_truncated(table, node))
     row, children = rest.PARSERS[table](check, record)
     rid = level_id(record) if table == "inventory_levels" else rest.record_id(record)
-    if isinstance(rid, str) and rid.startswith("gid://"):
-        rid = rid.rsplit("/", 1)[-1]
     _raw_children(table, node, children)
     out.finish(ctx, table, index, rid, check, row, raw, digest, children)
 

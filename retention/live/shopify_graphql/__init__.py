@@ -43,7 +43,7 @@ from pathlib import Path
 
 from retention.live.inbox_writer import read_json, write_atomic, write_json_atomic
 from retention.live.shopify_api import (
-    DEFAULT_API_VERSION, ResourceSummary, ShopifyError, ShopifySummary, _parse_ts, _start_value,
+    DEFAULT_API_VERSION, ResourceSummary, ShopifySummary, _parse_ts, _start_value,
     cursor_path as rest_cursor_path,
 )
 from retention.live.shopify_graphql import bulk, queries
