@@ -393,3 +393,10 @@ def test_levels_and_locations_of_a_bulk_file_land_like_rest(tmp_path):
     rest = parse_files("shopify", sorted((tmp_path / "rest").iterdir()))
     for table in ("locations", "inventory_levels"):
         assert comparable(table, graphql.tables[table].to_pylist()) == comparable(table, rest.tables[table].to_pylist())
+
+
+def test_the_benchmark_runs():
+    from bench.shopify_graphql import run
+
+    result = run(20)
+    assert result["records"] == 20 and result["order_lines_landed"] == 60 and result["pull_records_per_s"] > 0

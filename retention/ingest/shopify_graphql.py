@@ -352,7 +352,7 @@ def checkout_to_rest(n: dict) -> dict:
         "closed_at": n.get("closedAt"), "abandoned_checkout_url": n.get("abandonedCheckoutUrl"),
         "buyer_accepts_marketing": n.get("buyerAcceptsMarketing"),
         "currency": n.get("currencyCode") or shop_currency(n.get("totalPriceSet")),
-        "presentment_currency": n.get("presentmentCurrencyCode"),
+        "presentment_currency": _presentment_currency(n.get("totalPriceSet")),
         "subtotal_price": shop_money(n.get("subtotalPriceSet")),
         "total_line_items_price": shop_money(n.get("totalLineItemsPriceSet")),
         "total_discounts": shop_money(n.get("totalDiscountSet")), "total_tax": shop_money(n.get("totalTaxSet")),
@@ -361,6 +361,11 @@ def checkout_to_rest(n: dict) -> dict:
         if isinstance(n.get("discountCodes"), list) else None,
         "shipping_address": _address(n.get("shippingAddress")), "line_items": lines,
     }
+
+
+def _presentment_currency(bag):
+    money = bag.get("presentmentMoney") if isinstance(bag, dict) else None
+    return money.get("currencyCode") if isinstance(money, dict) else None
 
 
 def location_to_rest(n: dict) -> dict:

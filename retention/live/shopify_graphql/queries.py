@@ -86,11 +86,13 @@ CHECKOUT_LINE = (
 
 
 def checkout(mode: str) -> str:
+    # AbandonedCheckout has no currency fields of its own: the totals' MoneyBags carry them
     money = " ".join(f"{f} {{ {M} }}" for f in (
-        "subtotalPriceSet", "totalLineItemsPriceSet", "totalDiscountSet", "totalTaxSet", "totalPriceSet"))
+        "subtotalPriceSet", "totalLineItemsPriceSet", "totalDiscountSet", "totalTaxSet"))
     return (
         "id name abandonedCheckoutUrl createdAt updatedAt completedAt customer { id } taxesIncluded "
-        f"presentmentCurrencyCode {money} discountCodes shippingAddress {{ {ADDRESS} }} "
+        f"{money} totalPriceSet {{ {M} presentmentMoney {{ currencyCode }} }} discountCodes "
+        f"shippingAddress {{ {ADDRESS} }} "
         f"{conn(mode, 'lineItems', 50, CHECKOUT_LINE)}"
     )
 
