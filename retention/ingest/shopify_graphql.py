@@ -485,23 +485,24 @@ def _page_nodes(ctx, out, key, value, data) -> list:
     return items
 
 
+FLUSH_EVERY = 500  # records between two conversions of the gathered rows to Arrow
+
+
 def parse_bulk(ctx: FileContext, data: bytes, out: Collector) -> None:
-    """A bulk JSONL result: parents with their children attached, then typed in file order."""
-    records: list[tuple[int, str, dict]] = []  # (line index, table, object)
-    by_id: dict[str, dict] = {}
-    levels: list[tuple[int, dict]] = []
-    for index, line in enumerate(data.splitlines()):
+    """A bulk JSONL result, in two passes so that memory holds the file and one record, not every
+    record of the file: the first reads each line once to learn which record it belongs to (a child
+    names its parent, which may itself be a child, or an object in its record's ``refunds`` list);
+    the second rebuilds each record with its children attached and types it, in file order."""
+    lines = data.splitlines()
+    roots: list[tuple[int, str]] = []  # (line index, table)
+    owner: dict[str, int] = {}  # gid -> line index of the record holding it
+    children: dict[int, list[int]] = {}
+    levels: list[int] = []
+    for index, line in enumerate(lines):
         if not line.strip():
             continue
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            out.reject_file(ctx, f"not valid JSON: {exc}", "not valid JSON", bytes_to_text(line), sha256_hex(line),
-                            index=index)
-            continue
-        if not isinstance(obj, dict):
-            out.reject_file(ctx, f"not a JSON object: {show(obj)}", "not an object", bytes_to_text(line),
-                            sha256_hex(line), index=index)
+        obj = _line_object(ctx, out, index, line)
+        if obj is None:
             continue
         kind = gid_type(obj.get("id")) or obj.get("__typename")
         parent_gid = obj.get("__parentId")
@@ -511,43 +512,77 @@ def parse_bulk(ctx: FileContext, data: bytes, out: Collector) -> None:
                 out.reject_file(ctx, f"a top-level object of unknown type {kind!r}", "unknown object type",
                                 bytes_to_text(line), sha256_hex(line), index=index)
                 continue
-            records.append((index, table, obj))
-            _index_ids(obj, by_id)
+            roots.append((index, table))
+            for gid in _ids(obj):
+                owner[gid] = index
             continue
-        parent = by_id.get(parent_gid)
-        if kind == "InventoryLevel":
-            levels.append((index, obj))
-            continue
-        field = CHILD_FIELDS.get(kind) or ("discountApplications" if isinstance(kind, str)
-                                           and kind.endswith("Application") else None)
-        if parent is None or field is None:
-            problem = (f"child of {show(parent_gid)}, which is not earlier in the file" if parent is None
+        root = owner.get(parent_gid)
+        field = _child_field(kind)
+        if root is None or field is None:
+            problem = (f"child of {show(parent_gid)}, which is not earlier in the file" if root is None
                        else f"a child of unknown type {kind!r}")
-            out.reject_file(ctx, problem, "orphan child line" if parent is None else "unknown child type",
+            out.reject_file(ctx, problem, "orphan child line" if root is None else "unknown child type",
                             bytes_to_text(line), sha256_hex(line), index=index)
             continue
-        child = {k: v for k, v in obj.items() if k != "__parentId"}
-        conn = parent.get(field)
-        if not isinstance(conn, dict) or "nodes" not in conn:
-            conn = parent[field] = {"nodes": []}
-        conn["nodes"].append(child)
-        _index_ids(child, by_id)
-    for index, table, obj in records:
-        land_node(ctx, out, table, index, obj)
-    for index, obj in levels:
-        location_id = gid_int(obj.get("__parentId"))
-        land_node(ctx, out, "inventory_levels", index, {k: v for k, v in obj.items() if k != "__parentId"},
-                  location_id)
+        if kind == "InventoryLevel":  # a record of its own, as in REST
+            levels.append(index)
+            continue
+        children.setdefault(root, []).append(index)
+        for gid in _ids(obj):
+            owner[gid] = root
+    del owner
+    for done, (index, table) in enumerate(roots, 1):
+        record = orjson.loads(lines[index])
+        by_id = {gid: obj for gid, obj in _objects_with_ids(record)}
+        for child_index in children.get(index, ()):
+            child = orjson.loads(lines[child_index])
+            parent = by_id[child.pop("__parentId")]
+            field = _child_field(gid_type(child.get("id")) or child.get("__typename"))
+            conn = parent.get(field)
+            if not isinstance(conn, dict) or "nodes" not in conn:
+                conn = parent[field] = {"nodes": []}
+            conn["nodes"].append(child)
+            by_id.update(_objects_with_ids(child))
+        land_node(ctx, out, table, index, record)
+        if done % FLUSH_EVERY == 0:
+            out.flush()
+    for index in levels:
+        level = orjson.loads(lines[index])
+        location_id = gid_int(level.pop("__parentId"))
+        land_node(ctx, out, "inventory_levels", index, level, location_id)
 
 
-def _index_ids(obj: dict, by_id: dict) -> None:
-    """Objects that children may name: the line's own object and those in its lists (refunds...)."""
+def _line_object(ctx: FileContext, out: Collector, index: int, line: bytes) -> dict | None:
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        out.reject_file(ctx, f"not valid JSON: {exc}", "not valid JSON", bytes_to_text(line), sha256_hex(line),
+                        index=index)
+        return None
+    if not isinstance(obj, dict):
+        out.reject_file(ctx, f"not a JSON object: {show(obj)}", "not an object", bytes_to_text(line),
+                        sha256_hex(line), index=index)
+        return None
+    return obj
+
+
+def _child_field(kind) -> str | None:
+    if kind in CHILD_FIELDS:
+        return CHILD_FIELDS[kind]
+    return "discountApplications" if isinstance(kind, str) and kind.endswith("Application") else None
+
+
+def _objects_with_ids(obj: dict):
+    """(gid, object) of the line's own object and of the objects in its lists (an order's refunds),
+    which children may name as their parent."""
     if isinstance(obj.get("id"), str):
-        by_id[obj["id"]] = obj
+        yield obj["id"], obj
     for value in obj.values():
         if isinstance(value, list):
             for item in value:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
-                    by_id[item["id"]] = item
+                    yield item["id"], item
 
 
+def _ids(obj: dict) -> list[str]:
+    return [gid for gid, _ in _objects_with_ids(obj)]
