@@ -211,7 +211,7 @@ def test_records_too_big_for_a_page_come_whole_by_bulk(tmp_path):
     data_dir = DataDir(tmp_path)
     order = copy.deepcopy(rest_records("orders")[0])
     template = order["line_items"][0]
-    order["line_items"] = [dict(template, id=70_000 + i) for i in range(40)]  # more than lineItems(first: 25)
+    order["line_items"] = [dict(template, id=70_000 + i) for i in range(40)]  # more than lineItems(first: 10) holds
     order["refunds"], order["discount_applications"] = [], []
     small = dict(copy.deepcopy(order), id=450789470, line_items=order["line_items"][:2])
     with FakeShopifyGraphQL(running_polls=0) as fake:
@@ -333,6 +333,19 @@ def test_graphql_error_names_the_resource_and_keeps_earlier_cursors(tmp_path):
                               "[undefinedField]")
     assert TOKEN not in str(err.value)
     assert set(json.loads(cursor_path(data_dir).read_text())["resources"]) == {"customers"}
+
+
+def test_a_page_too_costly_is_asked_again_smaller(tmp_path):
+    data_dir = DataDir(tmp_path)
+    with FakeShopifyGraphQL() as fake:
+        for rec in copies("customers", 5, 1000, BASE_TIME):
+            fake.add("customers", rec)
+        fake.faults[1] = ("error", "Query cost is 1204, which exceeds the single query max cost limit (1000).",
+                          "MAX_COST_EXCEEDED")
+        summary = pull_shopify_graphql(data_dir, DAY1, config(fake, resources=("customers",), backfill="never",
+                                                              page_sizes={"customers": 4}), clock=FakeClock())
+    assert [r["variables"]["first"] for r in fake.requests] == [4, 2, 2, 2]
+    assert summary.records == 5 and summary.retries == 0
 
 
 def test_bad_token_fails_without_leaking(tmp_path):

@@ -185,7 +185,14 @@ class _Puller:
             variables["query"] = queries.search_filter(cursor, self.until)
         overflow = []
         while True:
-            body, doc = self.client.execute(query, variables, resource)
+            try:
+                body, doc = self.client.execute(query, variables, resource)
+            except ShopifyGraphQLError as exc:
+                if "MAX_COST_EXCEEDED" not in exc.codes or variables["first"] <= 1:
+                    raise
+                variables["first"] = max(1, variables["first"] // 2)
+                log.info("shopify graphql %s: page too costly, asking %d a page", resource, variables["first"])
+                continue
             conn = doc["data"].get(field_name)
             if not isinstance(conn, dict) or not isinstance(conn.get("nodes"), list):
                 raise ShopifyGraphQLError(f"{resource}: a response without {field_name}.nodes")

@@ -28,7 +28,9 @@ NETWORK_ERRORS = (ConnectionError, socket.timeout, TimeoutError, http.client.HTT
 
 
 class ShopifyGraphQLError(ShopifyError):
-    pass
+    def __init__(self, message: str, codes: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.codes = codes
 
 
 class SystemClock:
@@ -195,7 +197,7 @@ class GraphQLClient:
                 attempt += 1
                 continue
             if doc.get("errors"):
-                raise ShopifyGraphQLError(f"{resource}: GraphQL errors: {error_text(doc)}")
+                raise ShopifyGraphQLError(f"{resource}: GraphQL errors: {error_text(doc)}", tuple(codes))
             if not isinstance(doc.get("data"), dict):
                 raise ShopifyGraphQLError(f"{resource}: a response without \"data\"")
             return body, doc

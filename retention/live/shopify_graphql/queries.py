@@ -2,8 +2,12 @@
 (``nodes`` + ``pageInfo``, ``first:`` sizes) or for a bulk operation (``edges { node }``, no sizes:
 a bulk export has no page limits, so a product comes with ALL its variants).
 
-Field names follow the Admin GraphQL API schema (2026-07). Nested connection sizes keep a page's
-requested cost under Shopify's 1,000-point single-query limit at the default page sizes.
+Field names follow the Admin GraphQL API schema (2026-07). Page and nested connection sizes keep a
+page's requested cost (2 + first x the node's cost, objects 1 point each) under Shopify's 1,000-point
+single-query limit: an order of up to 10 lines and 10 refund lines costs about 250 points, so
+orders come 3 a page; a record with more nested nodes than its page holds is fetched again whole by
+a bulk operation. Should a page still cost too much (``MAX_COST_EXCEEDED``), the connector halves
+its page size and asks again.
 """
 
 from __future__ import annotations
@@ -59,9 +63,9 @@ def order(mode: str) -> str:
         "currencyCode presentmentCurrencyCode displayFinancialStatus displayFulfillmentStatus confirmed test "
         f"{money} taxesIncluded sourceName tags note customerAcceptsMarketing customerLocale discountCodes "
         f"shippingAddress {{ {ADDRESS} }} billingAddress {{ {ADDRESS} }} "
-        f"{conn(mode, 'lineItems', 25, LINE_ITEM)} "
-        f"{conn(mode, 'discountApplications', 10, DISCOUNT_APPLICATION)} "
-        f"refunds {{ id createdAt note totalRefundedSet {{ {M} }} {conn(mode, 'refundLineItems', 25, REFUND_LINE_ITEM)} }} "
+        f"{conn(mode, 'lineItems', 10, LINE_ITEM)} "
+        f"{conn(mode, 'discountApplications', 5, DISCOUNT_APPLICATION)} "
+        f"refunds {{ id createdAt note totalRefundedSet {{ {M} }} {conn(mode, 'refundLineItems', 10, REFUND_LINE_ITEM)} }} "
         f"fulfillments {{ {FULFILLMENT} }}"
     )
 
@@ -93,7 +97,7 @@ def checkout(mode: str) -> str:
         "id name abandonedCheckoutUrl createdAt updatedAt completedAt customer { id } taxesIncluded "
         f"{money} totalPriceSet {{ {M} presentmentMoney {{ currencyCode }} }} discountCodes "
         f"shippingAddress {{ {ADDRESS} }} "
-        f"{conn(mode, 'lineItems', 50, CHECKOUT_LINE)}"
+        f"{conn(mode, 'lineItems', 25, CHECKOUT_LINE)}"
     )
 
 
@@ -107,9 +111,9 @@ LEVEL = 'id updatedAt item { id tracked } location { id } quantities(names: ["av
 # resource -> (root field, node selection, page size, takes an updated_at query, root arguments)
 RESOURCES: dict[str, tuple[str, object, int, bool, str]] = {
     "customers": ("customers", customer, 100, True, ""),
-    "orders": ("orders", order, 5, True, ""),
-    "products": ("products", product, 8, True, ""),
-    "checkouts": ("abandonedCheckouts", checkout, 15, True, ""),
+    "orders": ("orders", order, 3, True, ""),
+    "products": ("products", product, 4, True, ""),
+    "checkouts": ("abandonedCheckouts", checkout, 4, True, ""),
     "locations": ("locations", location, 100, False, "includeInactive: true, includeLegacy: true"),
     "inventory_levels": ("inventoryLevels", None, 100, True, ""),
 }
