@@ -118,6 +118,22 @@ def test_bulk_backfill_writes_jsonl_unchanged_and_lands_the_rest_rows(tmp_path):
         assert {d["code"]: str(d["amount"]) for d in order["discount_codes"]} == {"TENOFF": "10.0000"}
 
 
+def test_paginated_pull_lands_the_rest_rows_too(tmp_path):
+    data_dir = DataDir(tmp_path / "data")
+    with FakeShopifyGraphQL() as fake:
+        store(fake)
+        summary = pull_shopify_graphql(data_dir, DAY1, config(fake, backfill="never"), clock=FakeClock())
+        assert not fake.operations and summary.records == 9
+        assert sorted(inbox(data_dir, DAY1)) == [f"gql-{r}-0001.json" for r in sorted(
+            ("customers", "orders", "products", "checkouts", "locations", "inventory_levels"))]
+        report = ingest_day(data_dir, "shopify", DAY1)
+        assert report.quarantined == 0
+        rest = rest_landing(tmp_path, fake)
+    graphql = parse_files("shopify", sorted(data_dir.inbox_day("shopify", DAY1).iterdir()), data_dir.inbox)
+    for table, rows in rest.tables.items():
+        assert comparable(table, graphql.tables[table].to_pylist()) == comparable(table, rows.to_pylist()), table
+
+
 def test_bulk_products_keep_all_their_variants(tmp_path):
     # the REST products endpoint stops at 100 variants; a bulk export has them all
     data_dir = DataDir(tmp_path)

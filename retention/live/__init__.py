@@ -11,6 +11,8 @@ No Dagster import here. Modules:
 - ``shopify_api``   the Admin REST connector (``pull_shopify``; ``python -m retention.live.shopify_api``).
 - ``shopify_graphql`` the GraphQL Admin API connector: bulk-operation backfill, paginated incremental
   pulls, cost-based throttling (``pull_shopify_graphql``; ``python -m retention.live.shopify_graphql``).
+- ``shopify_webhooks`` Shopify webhook verification (HMAC-SHA256 of the raw body, topic, dedupe key);
+  pure, not wired into the receiver.
 - ``suppressions``  the daily SendGrid suppression-list pull (``pull_suppressions``;
   ``python -m retention.live.suppressions``).
 
