@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -149,12 +150,19 @@ def test_bulk_products_keep_all_their_variants(tmp_path):
     assert parsed.tables["products"].to_pylist()[0]["variant_count"] == 150
 
 
-def test_bulk_with_no_result_writes_nothing_and_keeps_no_cursor(tmp_path):
+def test_bulk_with_no_result_writes_nothing_and_goes_on_with_pages(tmp_path):
+    data_dir = DataDir(tmp_path)
     with FakeShopifyGraphQL(running_polls=1) as fake:
-        summary = pull_shopify_graphql(DataDir(tmp_path), DAY1, config(fake, resources=("customers",)),
-                                       clock=FakeClock())
-    assert summary.records == 0 and summary.resources["customers"].files == []
-    assert not cursor_path(DataDir(tmp_path)).exists()
+        summary = pull_shopify_graphql(data_dir, DAY1, config(fake, resources=("customers",)), clock=FakeClock())
+        assert summary.records == 0 and summary.resources["customers"].files == []
+        assert len(fake.operations) == 1 and not any(data_dir.inbox_day("shopify", DAY1).iterdir())
+        # the cursor is the export's upper bound: the next run pages from there
+        until = fake.requests[0]["variables"]["query"].split("updated_at:<='")[1].rstrip("'\")")
+        until = until.split("'")[0]
+        assert json.loads(cursor_path(data_dir).read_text())["resources"]["customers"]["updated_at_min"] == until
+        pull_shopify_graphql(data_dir, DAY2, config(fake, resources=("customers",)), clock=FakeClock())
+        assert len(fake.operations) == 1
+        assert fake.requests[-1]["variables"]["query"].startswith(f"updated_at:>='{until}'")
 
 
 def test_bulk_operation_failure_and_user_errors_are_clear(tmp_path):

@@ -316,6 +316,9 @@ def pull_shopify_graphql(data_dir: DataDir, day: date, config: ShopifyGraphQLCon
             elif use_bulk:
                 start = cursor or _start_value(config.start_date)
                 puller.bulk(resource, queries.search_filter(start, until), summary)
+                # the export covered everything up to the upper bound: a resource with nothing yet goes
+                # on with pages from there, not with another bulk operation every run
+                summary.cursor_after = summary.cursor_after or until
             else:
                 overflow = puller.pages(resource, cursor, summary)
                 for i in range(0, len(overflow), IDS_PER_BULK):  # records too big for a page, whole
