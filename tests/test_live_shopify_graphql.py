@@ -157,8 +157,7 @@ def test_bulk_with_no_result_writes_nothing_and_goes_on_with_pages(tmp_path):
         assert summary.records == 0 and summary.resources["customers"].files == []
         assert len(fake.operations) == 1 and not any(data_dir.inbox_day("shopify", DAY1).iterdir())
         # the cursor is the export's upper bound: the next run pages from there
-        until = fake.requests[0]["variables"]["query"].split("updated_at:<='")[1].rstrip("'\")")
-        until = until.split("'")[0]
+        until = re.search(r"updated_at:<='([^']+)'", fake.requests[0]["variables"]["query"]).group(1)
         assert json.loads(cursor_path(data_dir).read_text())["resources"]["customers"]["updated_at_min"] == until
         pull_shopify_graphql(data_dir, DAY2, config(fake, resources=("customers",)), clock=FakeClock())
         assert len(fake.operations) == 1
