@@ -417,6 +417,24 @@ def test_a_broken_record_never_takes_its_neighbours(tmp_path):
     assert "updated_at: invalid timestamp: 'yesterday'" in reasons[2]
 
 
+def test_a_gzipped_bulk_file_lands_like_the_plain_one(tmp_path):
+    import gzip
+
+    from retention.ingest.day import inbox_files
+
+    data_dir = DataDir(tmp_path)
+    folder = data_dir.inbox_day("shopify", DAY1)
+    folder.mkdir(parents=True)
+    body = bulk_jsonl("products", [NODE["products"](r) for r in rest_records("products")])
+    (folder / "gql-bulk-products-0001.jsonl.gz").write_bytes(gzip.compress(body))
+    (folder / "notes.jsonl").write_bytes(body)  # not a GraphQL file: the REST parser takes .json only
+    files, skipped = inbox_files(data_dir, "shopify", DAY1)
+    assert [p.name for p in files] == ["gql-bulk-products-0001.jsonl.gz"] and [p.name for p in skipped] == ["notes.jsonl"]
+    report = ingest_day(data_dir, "shopify", DAY1)
+    assert report.tables["products"].landed == 2 and report.tables["product_variants"].landed == 5
+    assert report.skipped_files == [f"shopify/{DAY1}/notes.jsonl"]
+
+
 def test_levels_and_locations_of_a_bulk_file_land_like_rest(tmp_path):
     location = make_record("locations", 9000, BASE_TIME)
     levels = [make_level(801, 9000, 3, BASE_TIME), make_level(802, 9000, None, BASE_TIME)]

@@ -27,6 +27,11 @@ locations and inventory levels.
 - Throttling, retries and errors: ``client`` (cost bucket from ``extensions.cost``, THROTTLED,
   429/5xx with backoff, GraphQL ``errors``/``userErrors`` raised naming the resource).
 - Logs carry counts only (never emails, phones or names).
+- Access: an Admin API token with ``read_customers``, ``read_orders`` (plus ``read_all_orders`` for
+  orders older than 60 days), ``read_products``, ``read_inventory``, ``read_locations``; abandoned
+  checkouts also need the staff permission to manage them. Bulk operations need an offline token.
+- Field names follow the Admin GraphQL schema (``queries``); a field the shop's API version does
+  not know fails the run with Shopify's message, naming the resource, never silently.
 """
 
 from __future__ import annotations

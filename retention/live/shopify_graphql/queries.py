@@ -157,9 +157,6 @@ POLL_BULK = (
     "query PollBulk($id: ID!) { node(id: $id) { ... on BulkOperation "
     "{ id status errorCode createdAt completedAt objectCount rootObjectCount fileSize url partialDataUrl } } }"
 )
-CURRENT_BULK = (
-    "query CurrentBulk { currentBulkOperation { id status errorCode objectCount rootObjectCount url } }"
-)
 
 
 def search_filter(since: str | None, until: str | None, ids: list[int] | None = None) -> str | None:
