@@ -454,3 +454,22 @@ def test_the_benchmark_runs():
 
     result = run(20)
     assert result["records"] == 20 and result["order_lines_landed"] == 60 and result["pull_records_per_s"] > 0
+
+
+def test_customers_of_older_api_versions_land_the_same():
+    # before 2025-04: email, phone, emailMarketingConsent, smsMarketingConsent on the customer itself
+    from retention.ingest.shopify_graphql import customer_to_rest
+
+    for record in rest_records("customers"):
+        new = NODE["customers"](record)
+        old = {k: v for k, v in new.items() if k not in ("defaultEmailAddress", "defaultPhoneNumber")}
+        email, phone = new["defaultEmailAddress"], new["defaultPhoneNumber"]
+        old.update(email=email["emailAddress"], phone=phone["phoneNumber"],
+                   emailMarketingConsent={"marketingState": email["marketingState"],
+                                          "marketingOptInLevel": email["marketingOptInLevel"],
+                                          "consentUpdatedAt": email["marketingUpdatedAt"]},
+                   smsMarketingConsent={"marketingState": phone["marketingState"],
+                                        "marketingOptInLevel": phone["marketingOptInLevel"],
+                                        "consentUpdatedAt": phone["marketingUpdatedAt"],
+                                        "consentCollectedFrom": phone["marketingCollectedFrom"]})
+        assert customer_to_rest(old) == customer_to_rest(new)

@@ -155,24 +155,38 @@ def _sum(values) -> str | None:
 
 # -- GraphQL node -> REST-shaped record --------------------------------------------------------------
 def customer_to_rest(n: dict) -> dict:
-    email = n.get("emailMarketingConsent")
-    sms = n.get("smsMarketingConsent")
+    """Email and phone with their marketing consent from ``defaultEmailAddress`` /
+    ``defaultPhoneNumber`` (2025-04 on), or from the older ``email``, ``phone``,
+    ``emailMarketingConsent``, ``smsMarketingConsent``."""
+    email_address, phone_number = n.get("defaultEmailAddress"), n.get("defaultPhoneNumber")
+    if isinstance(email_address, dict):
+        email = email_address.get("emailAddress")
+        email_consent = {"state": enum(email_address.get("marketingState")),
+                         "opt_in_level": enum(email_address.get("marketingOptInLevel")),
+                         "consent_updated_at": email_address.get("marketingUpdatedAt")}
+    else:
+        email, old = n.get("email"), n.get("emailMarketingConsent")
+        email_consent = {"state": enum(old.get("marketingState")), "opt_in_level": enum(old.get("marketingOptInLevel")),
+                         "consent_updated_at": old.get("consentUpdatedAt")} if isinstance(old, dict) else old
+    if isinstance(phone_number, dict):
+        phone = phone_number.get("phoneNumber")
+        sms_consent = {"state": enum(phone_number.get("marketingState")),
+                       "opt_in_level": enum(phone_number.get("marketingOptInLevel")),
+                       "consent_updated_at": phone_number.get("marketingUpdatedAt"),
+                       "consent_collected_from": phone_number.get("marketingCollectedFrom")}
+    else:
+        phone, old = n.get("phone"), n.get("smsMarketingConsent")
+        sms_consent = {"state": enum(old.get("marketingState")), "opt_in_level": enum(old.get("marketingOptInLevel")),
+                       "consent_updated_at": old.get("consentUpdatedAt"),
+                       "consent_collected_from": old.get("consentCollectedFrom")} if isinstance(old, dict) else old
     return {
-        "id": gid_int(n.get("id")), "email": n.get("email"), "phone": n.get("phone"),
+        "id": gid_int(n.get("id")), "email": email, "phone": phone,
         "first_name": n.get("firstName"), "last_name": n.get("lastName"), "state": enum(n.get("state")),
         "verified_email": n.get("verifiedEmail"), "tags": tags(n.get("tags")), "note": n.get("note"),
         "currency": shop_currency(n.get("amountSpent")), "orders_count": n.get("numberOfOrders"),
         "total_spent": shop_money(n.get("amountSpent")), "last_order_id": _ref_id(n.get("lastOrder")),
         "created_at": n.get("createdAt"), "updated_at": n.get("updatedAt"), "tax_exempt": n.get("taxExempt"),
-        "email_marketing_consent": {
-            "state": enum(email.get("marketingState")), "opt_in_level": enum(email.get("marketingOptInLevel")),
-            "consent_updated_at": email.get("consentUpdatedAt"),
-        } if isinstance(email, dict) else email,
-        "sms_marketing_consent": {
-            "state": enum(sms.get("marketingState")), "opt_in_level": enum(sms.get("marketingOptInLevel")),
-            "consent_updated_at": sms.get("consentUpdatedAt"),
-            "consent_collected_from": sms.get("consentCollectedFrom"),
-        } if isinstance(sms, dict) else sms,
+        "email_marketing_consent": email_consent, "sms_marketing_consent": sms_consent,
         "default_address": _address(n.get("defaultAddress")),
     }
 

@@ -93,22 +93,24 @@ def tag_list(text: str | None) -> list[str]:
 
 
 def customer_node(r: dict) -> dict:
+    """As the documented ``customers`` query answers from 2025-04 on: email and phone with their
+    marketing state in ``defaultEmailAddress`` / ``defaultPhoneNumber``."""
     email, sms = r.get("email_marketing_consent") or {}, r.get("sms_marketing_consent") or {}
     return {
-        "id": gid("Customer", r["id"]), "email": r.get("email"), "phone": r.get("phone"),
-        "firstName": r.get("first_name"), "lastName": r.get("last_name"), "state": upper(r.get("state")),
-        "verifiedEmail": r.get("verified_email"), "tags": tag_list(r.get("tags")), "note": r.get("note"),
+        "id": gid("Customer", r["id"]), "firstName": r.get("first_name"), "lastName": r.get("last_name"),
+        "state": upper(r.get("state")), "verifiedEmail": r.get("verified_email"), "tags": tag_list(r.get("tags")),
+        "note": r.get("note"),
         "numberOfOrders": str(r.get("orders_count", 0)),  # UnsignedInt64: a string
         "amountSpent": {"amount": r.get("total_spent", "0.00"), "currencyCode": r.get("currency")},
         "lastOrder": ref("Order", r.get("last_order_id")),
         "createdAt": utc(r.get("created_at")), "updatedAt": utc(r.get("updated_at")), "taxExempt": r.get("tax_exempt"),
-        "emailMarketingConsent": {"marketingState": upper(email.get("state")),
-                                  "marketingOptInLevel": upper(email.get("opt_in_level")),
-                                  "consentUpdatedAt": utc(email.get("consent_updated_at"))},
-        "smsMarketingConsent": {"marketingState": upper(sms.get("state")),
-                                "marketingOptInLevel": upper(sms.get("opt_in_level")),
-                                "consentUpdatedAt": utc(sms.get("consent_updated_at")),
-                                "consentCollectedFrom": sms.get("consent_collected_from")},
+        "defaultEmailAddress": {"emailAddress": r.get("email"), "marketingState": upper(email.get("state")),
+                                "marketingOptInLevel": upper(email.get("opt_in_level")),
+                                "marketingUpdatedAt": utc(email.get("consent_updated_at"))} if r.get("email") else None,
+        "defaultPhoneNumber": {"phoneNumber": r.get("phone"), "marketingState": upper(sms.get("state")),
+                               "marketingOptInLevel": upper(sms.get("opt_in_level")),
+                               "marketingUpdatedAt": utc(sms.get("consent_updated_at")),
+                               "marketingCollectedFrom": sms.get("consent_collected_from")} if r.get("phone") else None,
         "defaultAddress": address_node(r.get("default_address")),
     }
 

@@ -24,11 +24,14 @@ def conn(mode: str, name: str, first: int, body: str, args: str = "") -> str:
 
 
 def customer(mode: str) -> str:
+    # defaultEmailAddress / defaultPhoneNumber (2025-04 on) replace the deprecated email, phone and
+    # email/smsMarketingConsent fields
     return (
-        "id email phone firstName lastName state verifiedEmail tags note numberOfOrders "
+        "id firstName lastName state verifiedEmail tags note numberOfOrders "
         "amountSpent { amount currencyCode } lastOrder { id } createdAt updatedAt taxExempt "
-        "emailMarketingConsent { marketingState marketingOptInLevel consentUpdatedAt } "
-        "smsMarketingConsent { marketingState marketingOptInLevel consentUpdatedAt consentCollectedFrom } "
+        "defaultEmailAddress { emailAddress marketingState marketingOptInLevel marketingUpdatedAt } "
+        "defaultPhoneNumber { phoneNumber marketingState marketingOptInLevel marketingUpdatedAt "
+        "marketingCollectedFrom } "
         f"defaultAddress {{ {ADDRESS} }}"
     )
 
