@@ -473,3 +473,17 @@ def test_customers_of_older_api_versions_land_the_same():
                                         "consentUpdatedAt": phone["marketingUpdatedAt"],
                                         "consentCollectedFrom": phone["marketingCollectedFrom"]})
         assert customer_to_rest(old) == customer_to_rest(new)
+
+
+def test_logs_carry_counts_not_people(tmp_path, caplog):
+    caplog.set_level("DEBUG")
+    with FakeShopifyGraphQL(running_polls=0) as fake:
+        store(fake)
+        pull_shopify_graphql(DataDir(tmp_path / "bulk"), DAY1, config(fake), clock=FakeClock())
+        pull_shopify_graphql(DataDir(tmp_path / "pages"), DAY1, config(fake, backfill="never"), clock=FakeClock())
+    text = caplog.text
+    assert "shopify graphql customers" in text
+    for record in rest_records("customers") + rest_records("orders"):
+        for value in (record.get("email"), record.get("phone"), record.get("first_name"), record.get("last_name")):
+            assert not value or value not in text
+    assert TOKEN not in text
