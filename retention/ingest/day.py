@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pyarrow as pa
 
-from retention.ingest import jsonl_sources, sendgrid, sendgrid_suppressions, shopify, twilio
+from retention.ingest import jsonl_sources, sendgrid, sendgrid_suppressions, shopify, shopify_graphql, twilio
 from retention.ingest.collect import GZIP_SUFFIX, Collector, FileContext
 from retention.ingest.landing import write_day
 from retention.ingest.records import UTC, bytes_to_text, sha256_hex
@@ -35,6 +35,17 @@ SCHEMAS: dict[str, dict[str, pa.Schema]] = {
     **{source: {table: schema} for source, (table, schema, _, _) in jsonl_sources.SOURCES.items()},
 }
 SOURCE_TABLES: dict[str, tuple[str, ...]] = {source: tuple(tables) for source, tables in SCHEMAS.items()}
+# further file kinds of a source, by file name, landing in the source's tables: (matches(name), parser module)
+FILE_KINDS: dict[str, list[tuple]] = {
+    "shopify": [(shopify_graphql.is_graphql_file, shopify_graphql)],  # gql-*.json pages, gql-bulk-*.jsonl
+}
+
+
+def parser_for(source: str, name: str) -> ModuleType:
+    for matches, module in FILE_KINDS.get(source, ()):
+        if matches(name):
+            return module
+    return PARSERS[source]
 
 
 @dataclass(frozen=True)
@@ -90,12 +101,11 @@ def inbox_files(data_dir: DataDir, source: str, day: date) -> tuple[list[Path], 
     folder = data_dir.inbox_day(source, day)
     if not folder.is_dir():
         return [], []
-    extensions = PARSERS[source].EXTENSIONS
     files, skipped = [], []
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
-        (files if file_extension(path) in extensions else skipped).append(path)
+        (files if file_extension(path) in parser_for(source, path.name).EXTENSIONS else skipped).append(path)
     return files, skipped
 
 
@@ -122,7 +132,6 @@ def read_inbox_file(ctx: FileContext, collector: Collector) -> bytes | None:
 
 def _collect(source: str, paths: list[Path], inbox_root: Path | None, ingested_at: datetime) -> Collector:
     collector = Collector(source, SCHEMAS[source])
-    parse = PARSERS[source].parse_file
     for path in paths:
         try:
             rel = path.resolve().relative_to(inbox_root.resolve()).as_posix() if inbox_root else path.name
@@ -131,7 +140,7 @@ def _collect(source: str, paths: list[Path], inbox_root: Path | None, ingested_a
         ctx = FileContext(source=source, path=path, rel=rel, ingested_at=ingested_at)
         data = read_inbox_file(ctx, collector)
         if data is not None:
-            parse(ctx, data, collector)
+            parser_for(source, path.name).parse_file(ctx, data, collector)
         collector.flush()
     return collector
 

@@ -1,6 +1,6 @@
 """Shopify webhook deliveries in the inbox -> the same tables as the Admin API pages.
 
-The receiver (``retention.live.shopify_webhooks``) stores each delivery's raw body as
+The receiver (``retention.live.shopify_inbox``) stores each delivery's raw body as
 ``webhooks/<topic>/<HHMMSS>-<webhook id>.json``. A storefront topic's body is one resource in the
 REST shape (``orders/create`` an order, ``inventory_levels/update`` an inventory level...) and is
 parsed by the same record parser as a page. The mandatory privacy topics land in
@@ -17,7 +17,7 @@ import pyarrow as pa
 from retention.ingest.collect import Collector, FileContext
 from retention.ingest.records import REQUIRED, VALID, Check, Issue, bytes_to_text, raw_and_hash, sha256_hex, show
 from retention.ingest.schema import INT64, STRING, record_schema
-from retention.live.shopify_webhooks import PRIVACY_TOPICS, TOPICS, WEBHOOKS_FOLDER, folder_topic
+from retention.live.shopify_inbox import PRIVACY_TOPICS, TOPICS, WEBHOOKS_FOLDER, folder_topic
 
 PRIVACY_REQUESTS = record_schema([
     ("webhook_id", STRING), ("topic", STRING), ("shop_id", INT64), ("shop_domain", STRING),

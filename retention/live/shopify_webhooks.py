@@ -1,97 +1,117 @@
-"""Shopify webhooks into the inbox: each delivery's raw body, once, before the 200.
+"""Shopify webhook verification (pure: no HTTP server, no I/O).
 
-A verified delivery is written unchanged to
-``inbox/shopify/<UTC day>/webhooks/<topic>/<HHMMSS>-<X-Shopify-Webhook-Id>.json`` (``orders/create``
-becomes the folder ``orders_create``), so the daily pull and the intraday increment land it with
-the REST pages, into the same tables. Shopify delivers at least once and retries for hours: a
-delivery whose webhook id is already in the inbox (today or the two days before) is acknowledged
-and not written again.
+Shopify signs every webhook delivery with the app's client secret: ``X-Shopify-Hmac-Sha256`` is
+``base64(HMAC-SHA256(secret, raw request body))``. The check must run on the raw bytes as
+received (before any JSON parsing or re-encoding) and compares in constant time. During a secret
+rotation both secrets may be given; the delivery is accepted if either signs it.
+
+Other headers: ``X-Shopify-Topic`` (``orders/create``, ``customers/redact``...),
+``X-Shopify-Shop-Domain``, ``X-Shopify-API-Version``, ``X-Shopify-Webhook-Id`` (the same for every
+retry of one delivery: the dedupe key), ``X-Shopify-Event-Id``, ``X-Shopify-Triggered-At``.
+Header names are matched case-insensitively. Errors carry a short reason, never the secret or
+the body.
+
+    webhook = verify_webhook(request_headers, raw_body, [secret])
+
+The receiver stores a verified delivery once per webhook id (``retention.live.shopify_inbox``).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import re
-import threading
-from collections.abc import Mapping
-from datetime import date, datetime, timedelta
-from pathlib import Path
+import hmac
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
-from retention.live.inbox_writer import write_atomic
-from retention.paths import DataDir
-
+HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 TOPIC_HEADER = "X-Shopify-Topic"
+SHOP_HEADER = "X-Shopify-Shop-Domain"
+API_VERSION_HEADER = "X-Shopify-API-Version"
 WEBHOOK_ID_HEADER = "X-Shopify-Webhook-Id"
-WEBHOOKS_FOLDER = "webhooks"
-# What the pipeline subscribes to: storefront changes, and the mandatory privacy topics.
-TOPICS = frozenset({
-    "orders/create", "orders/updated", "checkouts/create", "checkouts/update", "customers/create",
-    "customers/update", "products/update", "inventory_levels/update",
-    "customers/data_request", "customers/redact", "shop/redact",
-})
-PRIVACY_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
-DEDUPE_DAYS = 3  # Shopify's retries of one delivery span hours, never days
-_TOPIC = re.compile(r"[a-z_]+/[a-z_]+\Z")
-_ENUM_TOPIC = re.compile(r"[a-z_]+\Z")  # an enum spelling of a topic the pipeline does not know
-_WEBHOOK_ID = re.compile(r"[A-Za-z0-9-]{1,100}\Z")
+EVENT_ID_HEADER = "X-Shopify-Event-Id"
+TRIGGERED_AT_HEADER = "X-Shopify-Triggered-At"
+COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 
 
-class WebhookRefused(ValueError):
-    """A delivery that is signed but cannot be stored as it is (names no topic or id)."""
+class ShopifyWebhookError(ValueError):
+    """A delivery refused; ``reason`` is one of ``missing_hmac``, ``invalid_hmac``, ``no_secret``,
+    ``missing_topic``."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
 
 
-def normal_topic(value: str) -> str:
-    """``orders/create``; the GraphQL enum spelling (``ORDERS_CREATE``) of a known topic is accepted too."""
-    value = value.strip()
-    by_enum = {topic_folder(t).upper(): t for t in TOPICS}
-    return by_enum.get(value, value.lower())
+@dataclass(frozen=True)
+class ShopifyWebhook:
+    topic: str
+    shop_domain: str | None
+    api_version: str | None
+    webhook_id: str | None
+    event_id: str | None
+    triggered_at: str | None
+    body: bytes = field(repr=False)
+
+    @property
+    def dedupe_key(self) -> str | None:
+        """``X-Shopify-Webhook-Id``: a retried delivery carries the same one."""
+        return self.webhook_id
+
+    @property
+    def is_compliance(self) -> bool:
+        return self.topic in COMPLIANCE_TOPICS
 
 
-def topic_folder(topic: str) -> str:
-    return topic.replace("/", "_")
+def _secret_bytes(secret: str | bytes) -> bytes:
+    return secret if isinstance(secret, bytes) else secret.encode("utf-8")
 
 
-def folder_topic(folder: str) -> str | None:
-    """``orders_create`` -> ``orders/create`` for the topics the pipeline knows."""
-    return next((t for t in TOPICS if topic_folder(t) == folder), None)
+def compute_hmac(secret: str | bytes, raw_body: bytes) -> str:
+    """``base64(HMAC-SHA256(secret, raw_body))``, the value Shopify sends."""
+    return base64.b64encode(hmac.new(_secret_bytes(secret), raw_body, hashlib.sha256).digest()).decode("ascii")
 
 
-class ShopifyWebhookInbox:
-    def __init__(self, data_dir: DataDir):
-        self.data_dir = data_dir
-        self._locks = [threading.Lock() for _ in range(64)]  # one delivery id is stored by one thread at a time
-        self._index_lock = threading.Lock()
-        self._ids: dict[date, set[str]] = {}  # the webhook ids in each day's inbox, read once per day
+def hmac_matches(secret: str | bytes, raw_body: bytes, header_value: str | bytes | None) -> bool:
+    """Constant-time comparison of the computed HMAC with the header's value (as bytes, so any
+    header value, even one that is not base64 or not ASCII, is simply not equal)."""
+    if not header_value:
+        return False
+    given = header_value if isinstance(header_value, bytes) else header_value.strip().encode("utf-8", "replace")
+    return hmac.compare_digest(compute_hmac(secret, raw_body).encode("ascii"), given)
 
-    def store(self, body: bytes, headers: Mapping[str, str], now: datetime) -> tuple[Path, bool]:
-        """(where it is, whether it is new). Raises ``WebhookRefused`` for missing or malformed headers."""
-        topic = normal_topic(headers.get(TOPIC_HEADER) or "")
-        # Shopify names every delivery; without the header, the body's digest stands in for it
-        webhook_id = (headers.get(WEBHOOK_ID_HEADER) or "").strip() or "sha256" + hashlib.sha256(body).hexdigest()[:32]
-        if not _TOPIC.match(topic) and not _ENUM_TOPIC.match(topic):
-            raise WebhookRefused(f"no valid {TOPIC_HEADER} header")
-        if not _WEBHOOK_ID.match(webhook_id):
-            raise WebhookRefused(f"no valid {WEBHOOK_ID_HEADER} header")
-        with self._locks[hash(webhook_id) % len(self._locks)]:
-            days = [(now - timedelta(days=back)).date() for back in range(DEDUPE_DAYS)]
-            if any(webhook_id in self._day_ids(day) for day in days):
-                return self._root(now.date()), False
-            folder = self._root(now.date()) / topic_folder(topic)
-            path = write_atomic(folder / f"{now:%H%M%S}-{webhook_id}.json", body)
-            with self._index_lock:
-                self._ids[now.date()].add(webhook_id)
-            return path, True
 
-    def _root(self, day: date) -> Path:
-        return self.data_dir.inbox_day("shopify", day) / WEBHOOKS_FOLDER
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by name, case-insensitively (works with plain dicts and ``http.client`` messages)."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None
 
-    def _day_ids(self, day: date) -> set[str]:
-        with self._index_lock:
-            ids = self._ids.get(day)
-            if ids is None:
-                root = self._root(day)
-                ids = {p.stem.split("-", 1)[1] for p in root.glob("*/*.json")} if root.is_dir() else set()
-                self._ids[day] = ids
-                for old in [d for d in self._ids if d < day - timedelta(days=DEDUPE_DAYS)]:
-                    del self._ids[old]
-            return ids
+
+def verify_webhook(headers: Mapping[str, str], raw_body: bytes, secrets: Iterable[str | bytes]) -> ShopifyWebhook:
+    """The delivery, if one of ``secrets`` signs ``raw_body``; ``ShopifyWebhookError`` otherwise."""
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        raise ShopifyWebhookError("no_secret", "no Shopify webhook secret is configured")
+    signature = header(headers, HMAC_HEADER)
+    if not signature:
+        raise ShopifyWebhookError("missing_hmac", f"missing {HMAC_HEADER} header")
+    # every secret is tried (no early exit), so timing does not tell which one matched
+    matched = False
+    for secret in secrets:
+        matched |= hmac_matches(secret, raw_body, signature)
+    if not matched:
+        raise ShopifyWebhookError("invalid_hmac", f"{HMAC_HEADER} does not match the body")
+    topic = header(headers, TOPIC_HEADER)
+    if not topic:
+        raise ShopifyWebhookError("missing_topic", f"missing {TOPIC_HEADER} header")
+    return ShopifyWebhook(
+        topic=topic.strip(), shop_domain=header(headers, SHOP_HEADER), api_version=header(headers, API_VERSION_HEADER),
+        webhook_id=header(headers, WEBHOOK_ID_HEADER), event_id=header(headers, EVENT_ID_HEADER),
+        triggered_at=header(headers, TRIGGERED_AT_HEADER), body=raw_body,
+    )

@@ -10,16 +10,13 @@ Twilio: ``X-Twilio-Signature`` is base64 HMAC-SHA1 (auth token) over the public 
 requested plus the sorted form parameters; checked by the twilio package's RequestValidator,
 which also accepts the URL with and without the default port.
 
-Shopify: ``X-Shopify-Hmac-Sha256`` is base64 HMAC-SHA256 of the raw body under the app's client
-secret (``SHOPIFY_API_SECRET``), compared in constant time.
+Shopify's HMAC-SHA256 of the raw body: ``retention.live.shopify_webhooks``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import time
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
@@ -32,7 +29,6 @@ from twilio.request_validator import RequestValidator
 SENDGRID_SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 SENDGRID_TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 TWILIO_SIGNATURE_HEADER = "X-Twilio-Signature"
-SHOPIFY_HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 DEFAULT_TOLERANCE_SECONDS = 300.0
 
 
@@ -107,17 +103,3 @@ class TwilioVerifier:
         if not self._validator.validate(url, params, signature):
             raise SignatureError("bad signature")
 
-
-class ShopifyVerifier:
-    def __init__(self, secret: str):
-        if not secret:
-            raise ValueError("Shopify webhook secret is empty")
-        self._secret = secret.encode("utf-8")
-
-    def verify(self, body: bytes, signature: str | None) -> None:
-        """Raise ``SignatureError`` unless ``signature`` is the body's HMAC under the secret."""
-        if not signature:
-            raise SignatureError("missing signature header")
-        expected = base64.b64encode(hmac.new(self._secret, body, hashlib.sha256).digest())
-        if not hmac.compare_digest(expected, signature.strip().encode("ascii", "replace")):
-            raise SignatureError("bad signature")

@@ -1,5 +1,5 @@
-"""Shopify webhooks at the receiver: Shopify's own HMAC vectors (valid, tampered, wrong secret,
-unsigned), a redelivered webhook id stored once (also when the copies race), the receiver's
+"""Shopify webhooks at the receiver (the verification alone: test_live_shopify_webhooks.py):
+Shopify's own HMAC vectors (valid, tampered, wrong secret, unsigned), a redelivered webhook id stored once (also when the copies race), the receiver's
 size rules, and the deliveries landing in the same tables as the Admin API pages (privacy
 topics in ``privacy_requests``, an unknown topic quarantined with its name)."""
 
@@ -101,7 +101,7 @@ def test_racing_copies_of_one_delivery_are_stored_once(server, tmp_path):
 
 
 def test_a_redelivery_the_next_day_is_still_recognised(tmp_path):
-    from retention.live.shopify_webhooks import ShopifyWebhookInbox
+    from retention.live.shopify_inbox import ShopifyWebhookInbox
 
     inbox = ShopifyWebhookInbox(DataDir(tmp_path))
     body, hdrs = b"{}", {"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "w-4"}

@@ -1,0 +1,3 @@
+from retention.live.shopify_graphql import main
+
+raise SystemExit(main())
