@@ -17,8 +17,7 @@ from retention.activation.messages import OutgoingMessage
 from retention.activation.retry import RetryPolicy, provider_wait
 from retention.activation.senders import (EmailRequests, OutboxSender, SendGridSender, SendInterrupted,
                                           SmsRequests, TwilioSender, senders_from_env)
-from tests.provider_servers import STOP_NUMBER, Drop, Fail, Hang
-from tests.provider_servers import fake_sendgrid, fake_twilio  # noqa: F401  (fixtures)
+from tests.fakes.providers import STOP_NUMBER, Drop, Fail, Hang
 
 FROM = "shop@example.com"
 SMS_FROM = "+15005550006"
