@@ -64,10 +64,16 @@ def pytest_ignore_collect(collection_path, config):
     return True if not selected else None
 
 
+# The longest module of the fast tier goes first, so with two workers (make test-fast) the
+# other worker runs everything else meanwhile.
+FIRST_MODULES = ("test_dbt_unit_tests",)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if _module_name(item.path) in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: _module_name(item.path) not in FIRST_MODULES)  # stable: the rest keep their order
 
 
 @pytest.fixture
