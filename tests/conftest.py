@@ -20,7 +20,8 @@ import pytest
 
 from tests.fakes.providers import STOP_NUMBER, FakeSendGrid, FakeTwilio
 
-# Every test in these modules is slow: minutes on a loaded 2-core machine, not seconds.
+# Every test in these modules is slow: they simulate stores, build with dbt, load the Dagster
+# definitions or start processes (minutes on a loaded 2-core machine, not seconds).
 SLOW_MODULES = frozenset({
     "test_activation_pipeline",     # dbt build of a simulated store, Dagster jobs, the pipeline in subprocesses
     "test_bench",                   # the benchmark on a simulated store
