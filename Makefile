@@ -23,6 +23,7 @@ PROFILE ?= S
 help:
 	@echo "make demo   set up, simulate a store and run the daily pipeline for every simulated day"
 	@echo "make test   run the test suite"
+	@echo "make test-fast  the unit tests and the dbt unit tests, no slow test (under 2 minutes)"
 	@echo "make dev    start the Dagster UI and daemon (schedules and sensors run)"
 	@echo "make webhooks  start the SendGrid and Twilio webhook receivers ($(WEBHOOK_HOST):$(WEBHOOK_PORT))"
 	@echo "make docs   build the dbt docs site from the warehouse into $(RETENTION_DATA_DIR)/docs/index.html"
@@ -50,6 +51,10 @@ test: install
 	@# parse the dbt project once, before two workers would both write its manifest
 	$(PY) -c "import assets.transform"
 	$(PY) -m pytest -q -n 2 --dist loadfile
+
+# tests/conftest.py marks the slow modules; tests/test_dbt_unit_tests.py runs the dbt unit tests
+test-fast: install
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 dev: install $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml

@@ -17,8 +17,7 @@ from retention.activation.messages import OutgoingMessage
 from retention.activation.retry import RetryPolicy, provider_wait
 from retention.activation.senders import (EmailRequests, OutboxSender, SendGridSender, SendInterrupted,
                                           SmsRequests, TwilioSender, senders_from_env)
-from tests.provider_servers import STOP_NUMBER, Drop, Fail, Hang
-from tests.provider_servers import fake_sendgrid, fake_twilio  # noqa: F401  (fixtures)
+from tests.fakes.providers import STOP_NUMBER, Drop, Fail, Hang
 
 FROM = "shop@example.com"
 SMS_FROM = "+15005550006"
@@ -170,6 +169,9 @@ def test_sendgrid_unanswered_request_is_in_doubt_not_resent(fake_sendgrid, failu
 
     first, rest = [m.send_id for m in messages[:1000]], [m.send_id for m in messages[1000:]]
     assert stopped.value.in_doubt == first and stopped.value.not_sent == rest and sleeps == []
+    # the short timeout was only for the unanswered request: a loaded machine can take longer
+    # than 0.5 s to answer the ones that are answered
+    sender = sendgrid(fake_sendgrid, sleeps)
     assert sender.lookup(first[:3]) == dict.fromkeys(first[:3], True)  # the provider did take them
     sender.send(messages[1000:])                                       # only what was certainly not sent
     assert Counter(fake_sendgrid.send_ids()) == Counter(m.send_id for m in messages)

@@ -9,7 +9,7 @@ from assets.ingest import ingest_assets
 from assets.live import ShopifyResource, shopify_inbox
 from orchestration.definitions import defs
 from orchestration.resources import DataDirResource
-from tests.test_live_shopify import BASE_TIME, DAY1, START_DATE, TOKEN, FakeShopify, seed
+from tests.fakes.shopify import BASE_TIME, DAY1, START_DATE, TOKEN, FakeShopify, seed
 
 SCHEDULED = datetime(2026, 7, 15, 1, 0, tzinfo=timezone.utc)
 

@@ -12,7 +12,7 @@ import pytest
 from retention.ingest import ingest_day
 from retention.live.shopify_api import ShopifyError, cursor_path, pull_shopify
 from retention.paths import DataDir
-from tests.fakes.shopify import (  # noqa: F401  (TOKEN: other tests import the fake's names from here)
+from tests.fakes.shopify import (
     BASE_TIME, START_DATE, TEMPLATES, TOKEN, FakeShopify, config, level_key, make_level, seed, seed_levels,
 )
 

@@ -21,7 +21,7 @@ from orchestration.resources import DataDirResource
 from orchestration.sensors import report_run_failures, sensors
 from retention.ingest import SOURCE_TABLES
 from retention.quality.alerts import WEBHOOK_ENV
-from tests.test_quality_suites import land_store
+from tests.warehouse_fixtures import land_store
 
 SOURCES = ("shopify", "web")
 DOWNSTREAM = dg.AssetKey("built_on_landing")

@@ -4,7 +4,7 @@ fail with the failing expectation named, and personal values only ever appear ha
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 import pyarrow as pa
@@ -12,32 +12,19 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from retention.ingest import SOURCE_TABLES, ingest_day
+from retention.ingest import SOURCE_TABLES
 from retention.paths import DataDir
 from retention.quality import suites
 from retention.quality.validate import minimum_rows, validate_frame, validate_partition
-from retention.store_simulator import SimConfig, simulate
+from tests.warehouse_fixtures import land_store
 
 START, END = date(2025, 1, 1), date(2025, 2, 28)
 DAY = date(2025, 2, 20)
 
 
-def land_store(root, customers: int = 1000) -> DataDir:
-    """A small simulated store with some dirt (redeliveries, reformatted values), landed day by day.
-    1000 customers, so the busiest tables carry enough rows a day for their volume to be judged."""
-    layout = DataDir(root)
-    simulate(SimConfig(customers=customers, start=START, end=END, seed=5, dirt_rate=0.02), root)
-    day = START
-    while day <= END:
-        for source in SOURCE_TABLES:
-            ingest_day(layout, source, day)
-        day += timedelta(days=1)
-    return layout
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> DataDir:
-    return land_store(tmp_path_factory.mktemp("store"))
+    return land_store(tmp_path_factory.mktemp("store"), start=START, end=END)
 
 
 def copy_of(store: DataDir, tmp_path, *tables: tuple[str, str]) -> DataDir:

@@ -37,6 +37,19 @@ def build_store(
     return data_dir
 
 
+def land_store(root, customers: int = 1000, start: date = date(2025, 1, 1), end: date = date(2025, 2, 28)) -> DataDir:
+    """A small simulated store with some dirt (redeliveries, reformatted values), landed day by day.
+    1000 customers, so the busiest tables carry enough rows a day for their volume to be judged."""
+    layout = DataDir(root)
+    simulate(SimConfig(customers=customers, start=start, end=end, seed=5, dirt_rate=0.02), root)
+    day = start
+    while day <= end:
+        for source in SOURCE_TABLES:
+            ingest_day(layout, source, day)
+        day += timedelta(days=1)
+    return layout
+
+
 def run_dbt(data_dir: DataDir | Path, *args: str, as_of: date | str | None = None, extra_vars: dict | None = None,
             check: bool = True) -> subprocess.CompletedProcess:
     """Run the dbt CLI against ``data_dir`` (a subprocess: dbt keeps global state in-process)."""

@@ -39,6 +39,8 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+STOP_NUMBER = "+15550009999"  # the tests' FakeTwilio answers 21610 to it, as a number that replied STOP
+
 
 @dataclass(frozen=True)
 class Fail:

@@ -9,7 +9,7 @@ import base64
 import copy
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +18,7 @@ from tests.fixtures import PROVIDER_FIXTURES
 
 UTC = timezone.utc
 TOKEN = "shpat_test_token_not_a_secret"
+DAY1 = date(2026, 7, 14)  # the delivery day the live tests pull into
 VERSION = "2026-07"
 TEMPLATES = {
     "customers": ("customers_list.json", "customers"),

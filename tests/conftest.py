@@ -1,0 +1,91 @@
+"""Shared fixtures and the test tiers.
+
+Fixtures used by more than one module are declared here, once. Plain helpers stay in small
+modules that tests import: ``tests/fixtures.py`` (where the providers' payloads are),
+``tests/warehouse_fixtures.py`` (simulate and land a store, run dbt), ``tests/activation_fixtures.py``
+(campaign files and audience rows) and ``tests/fakes/`` (local stand-ins of SendGrid, Twilio and
+Shopify). No test module imports another.
+
+Tiers: the modules in SLOW_MODULES are marked ``slow`` (they simulate and land stores, build
+the warehouse with dbt, run Dagster jobs on a simulated store, start the pipeline's processes,
+drive a browser or run the benchmark). ``make test-fast`` runs the rest (``-m "not slow"``)
+and the dbt unit tests; ``make test`` runs everything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.providers import STOP_NUMBER, FakeSendGrid, FakeTwilio
+
+# Every test in these modules is slow: they simulate stores, build with dbt, load the Dagster
+# definitions or start processes (minutes on a loaded 2-core machine, not seconds).
+SLOW_MODULES = frozenset({
+    "test_activation_pipeline",     # dbt build of a simulated store, Dagster jobs, the pipeline in subprocesses
+    "test_bench",                   # the benchmark on a simulated store
+    "test_browser",                 # the Dagster UI in a browser over a materialized demo store
+    "test_daily_run",               # Dagster jobs on a simulated store
+    "test_definitions",             # loads the whole Dagster definitions (~60 s of imports under load)
+    "test_intraday",                # dbt builds and Dagster jobs on a simulated store
+    "test_live_pipeline",           # the whole Dagster definitions, assets materialized
+    "test_live_webhooks",           # the webhook receiver in a subprocess, restarts under load
+    "test_quality_checks",          # Dagster checks on a landed simulated store
+    "test_quality_suites",          # simulates and lands a store
+    "test_reports",                 # dbt build of a simulated store
+    "test_simulate",                # simulates several stores, the simulator's CLI in subprocesses
+    "test_warehouse",               # dbt builds of a simulated store
+    "test_warehouse_audiences",
+    "test_warehouse_inventory",
+    "test_warehouse_metrics",
+    "test_warehouse_predictions",
+    "test_warehouse_suppressions",
+})
+
+
+def _module_name(path) -> str:
+    return Path(str(path)).stem
+
+
+def pytest_ignore_collect(collection_path, config):
+    """With ``-m "not slow"`` the slow modules are not even imported: their imports (Dagster's
+    definitions, Great Expectations, playwright) would cost the fast tier a minute."""
+    if collection_path.suffix != ".py" or _module_name(collection_path) not in SLOW_MODULES:
+        return None
+    markexpr = config.getoption("markexpr", "") or ""
+    if not markexpr:
+        return None
+    try:
+        from _pytest.mark.expression import Expression
+    except ImportError:  # pragma: no cover - private API moved: collect, the markers still deselect
+        return None
+    # a test marked only `slow`: would the expression select it? (`-m "not slow"` does not)
+    selected = Expression.compile(markexpr).evaluate(lambda name, **kwargs: name == "slow")
+    return True if not selected else None
+
+
+# The longest module of the fast tier goes first, so with two workers (make test-fast) the
+# other worker runs everything else meanwhile.
+FIRST_MODULES = ("test_dbt_unit_tests",)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _module_name(item.path) in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: _module_name(item.path) not in FIRST_MODULES)  # stable: the rest keep their order
+
+
+@pytest.fixture
+def fake_sendgrid():
+    """A local SendGrid stand-in (tests/fakes/providers.py), stopped after the test."""
+    with FakeSendGrid() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_twilio():
+    """A local Twilio stand-in that answers 21610 (replied STOP) for STOP_NUMBER."""
+    with FakeTwilio(stop_numbers={STOP_NUMBER}) as server:
+        yield server
