@@ -112,3 +112,17 @@ def _raise_compiler_error(message):
 
 exceptions = SimpleNamespace(raise_compiler_error=_raise_compiler_error)
 modules = SimpleNamespace(datetime=_datetime, re=_re)
+
+
+class _ProjectNamespace:
+    """`retention.<macro>(...)`: the project's own macro, called through the project's name."""
+
+    def __getattr__(self, name):
+        @jinja2.pass_context
+        def call(context, *args, **kwargs):
+            return context[name](*args, **kwargs)
+
+        return call
+
+
+retention = _ProjectNamespace()

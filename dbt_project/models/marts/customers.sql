@@ -101,9 +101,6 @@ reviews as (
     left join ids ie on ie.identifier_type = 'email' and ie.identifier_value = r.email
     where coalesce(ic.customer_key, ie.customer_key) is not null
     group by coalesce(ic.customer_key, ie.customer_key)
-),
-first_seen as (
-    select customer_key, min(created_at) as first_order_at from {{ ref('int_orders_enriched') }} group by customer_key
 )
 select
     k.customer_key,
