@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import jinja2
 import yaml
+from sqlfluff.core.templaters.builtins.dbt import MacroReturn
 
 _PROJECT = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text())
 _VARS = _PROJECT.get("vars", {})
@@ -120,7 +121,10 @@ class _ProjectNamespace:
     def __getattr__(self, name):
         @jinja2.pass_context
         def call(context, *args, **kwargs):
-            return context[name](*args, **kwargs)
+            try:
+                return context[name](*args, **kwargs)
+            except MacroReturn as returned:  # the macro's {{ return(...) }}
+                return returned.value
 
         return call
 

@@ -162,7 +162,7 @@ select
     p.birthday_month,
     p.birthday_day,
     case when p.birthday_month is not null then {{ retention.make_date_safe('coalesce(p.birthday_year, 1904)', 'p.birthday_month', 'p.birthday_day') }} end as birthday,
-    case when rfm.first_order_date is not null then rfm.first_order_date end as first_purchase_anniversary,
+    rfm.first_order_date as first_purchase_anniversary,
     -- engagement
     coalesce(ee.emails_delivered_30d, 0) as emails_delivered_30d,
     coalesce(ee.email_opens_30d, 0) as email_opens_30d,
