@@ -14,6 +14,16 @@
         {% endfor %}
 {%- endmacro %}
 
+{#- One row per day (column day) from first_day (a date expression, e.g. a scalar subquery) up to
+    as_of; no rows when first_day is null. -#}
+{% macro metrics_day_spine(first_day) -%}
+    select {{ dbt.cast(dbt.dateadd('day', 'i.n', 'h.first_day'), 'date') }} as day
+    from (select {{ first_day }} as first_day) as h
+    cross join ({{ metrics_integers(5) }}) as i
+    where h.first_day is not null
+      and i.n <= {{ dbt.datediff('h.first_day', as_of_date(), 'day') }}
+{%- endmacro %}
+
 {#- numerator / denominator as a double, null when the denominator is 0 or null. -#}
 {% macro metrics_ratio(numerator, denominator) -%}
     ({{ dbt.cast(numerator, 'double') }} / nullif({{ dbt.cast(denominator, 'double') }}, 0))

@@ -17,17 +17,18 @@ with sends as (
         {{ attribution_window_days("coalesce(s.channel, 'email')") }} as attribution_window_days
     from {{ ref('stg_activation__sends') }} s
 ),
-{#- Only the events of sends in the ledger: the event table also holds messages sent by other tools. -#}
+{#- Only the messages of sends in the ledger: the event table also holds messages sent by other
+    tools. Outcomes are defined once, in int_email_message_outcomes. -#}
 email_events as (
     select send_id,
-        min(case when event_type = 'delivered' then occurred_at end) as delivered_at,
-        min(case when event_type = 'open' then occurred_at end) as first_opened_at,
-        min(case when event_type = 'click' then occurred_at end) as first_clicked_at,
-        min(case when event_type = 'bounce' then occurred_at end) as bounced_at,
-        sum(case when event_type = 'open' then 1 else 0 end) as open_count,
-        sum(case when event_type = 'click' then 1 else 0 end) as click_count,
-        min(case when event_type in ('unsubscribe', 'group_unsubscribe', 'spamreport') then occurred_at end) as unsubscribed_at
-    from {{ ref('stg_sendgrid__events') }}
+        min(delivered_at) as delivered_at,
+        min(first_opened_at) as first_opened_at,
+        min(first_clicked_at) as first_clicked_at,
+        min(bounced_at) as bounced_at,
+        sum(open_count) as open_count,
+        sum(click_count) as click_count,
+        min(opted_out_at) as unsubscribed_at
+    from {{ ref('int_email_message_outcomes') }}
     where send_id in (select send_id from sends)
     group by send_id
 ),

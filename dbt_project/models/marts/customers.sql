@@ -18,19 +18,40 @@ fallback_contact as (
         count(case when identifier_type = 'shopify_customer_id' then 1 end) as customer_id_count
     from ids group by customer_key
 ),
-{#- Counted per address first, then per person: 30 million events meet the identity graph as one
-    row per address, and sums and maxima add up the same either way. -#}
-email_engagement_by_address as (
+{#- Counted per address first, then per person: millions of messages meet the identity graph as one
+    row per address, and sums and maxima add up the same either way. Delivered messages come from
+    int_email_message_outcomes (the one definition of delivered); opens and clicks count every event
+    (not unique) in the window. -#}
+email_delivered_by_address as (
+    select m.email,
+        {% for d in [30, 90] -%}
+        sum(case when m.delivered_at >= {{ dbt.dateadd('day', -d, as_of_end()) }} then 1 else 0 end) as emails_delivered_{{ d }}d,
+        {% endfor -%}
+        max(m.last_engaged_at) as last_email_engaged_at
+    from {{ ref('int_email_message_outcomes') }} m
+    where m.is_delivered
+    group by m.email
+),
+email_responses_by_address as (
     select e.email,
         {% for d in [30, 90] -%}
-        sum(case when e.event_type = 'delivered' and e.occurred_at >= {{ dbt.dateadd('day', -d, as_of_end()) }} then 1 else 0 end) as emails_delivered_{{ d }}d,
         sum(case when e.event_type = 'open' and e.occurred_at >= {{ dbt.dateadd('day', -d, as_of_end()) }} then 1 else 0 end) as email_opens_{{ d }}d,
-        sum(case when e.event_type = 'click' and e.occurred_at >= {{ dbt.dateadd('day', -d, as_of_end()) }} then 1 else 0 end) as email_clicks_{{ d }}d,
+        sum(case when e.event_type = 'click' and e.occurred_at >= {{ dbt.dateadd('day', -d, as_of_end()) }} then 1 else 0 end) as email_clicks_{{ d }}d{{ ',' if not loop.last }}
         {% endfor -%}
-        max(case when e.event_type in ('open', 'click') then e.occurred_at end) as last_email_engaged_at
     from {{ ref('stg_sendgrid__events') }} e
-    where e.event_type in ('delivered', 'open', 'click')
+    where e.event_type in ('open', 'click')
     group by e.email
+),
+email_engagement_by_address as (
+    select coalesce(d.email, r.email) as email,
+        {% for d in [30, 90] -%}
+        coalesce(d.emails_delivered_{{ d }}d, 0) as emails_delivered_{{ d }}d,
+        coalesce(r.email_opens_{{ d }}d, 0) as email_opens_{{ d }}d,
+        coalesce(r.email_clicks_{{ d }}d, 0) as email_clicks_{{ d }}d,
+        {% endfor -%}
+        d.last_email_engaged_at
+    from email_delivered_by_address d
+    full outer join email_responses_by_address r on r.email = d.email
 ),
 email_engagement as (
     select i.customer_key,
@@ -80,9 +101,6 @@ reviews as (
     left join ids ie on ie.identifier_type = 'email' and ie.identifier_value = r.email
     where coalesce(ic.customer_key, ie.customer_key) is not null
     group by coalesce(ic.customer_key, ie.customer_key)
-),
-first_seen as (
-    select customer_key, min(created_at) as first_order_at from {{ ref('int_orders_enriched') }} group by customer_key
 )
 select
     k.customer_key,
@@ -144,7 +162,7 @@ select
     p.birthday_month,
     p.birthday_day,
     case when p.birthday_month is not null then {{ retention.make_date_safe('coalesce(p.birthday_year, 1904)', 'p.birthday_month', 'p.birthday_day') }} end as birthday,
-    case when rfm.first_order_date is not null then rfm.first_order_date end as first_purchase_anniversary,
+    rfm.first_order_date as first_purchase_anniversary,
     -- engagement
     coalesce(ee.emails_delivered_30d, 0) as emails_delivered_30d,
     coalesce(ee.email_opens_30d, 0) as email_opens_30d,
