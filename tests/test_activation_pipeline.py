@@ -22,13 +22,14 @@ import duckdb
 import pandas as pd
 import pytest
 
+from assets.activation import SEND_OP
 from tests.fakes.providers import FakeSendGrid, FakeTwilio, Hang
 from retention.paths import DATA_DIR_ENV, DataDir
 from tests.warehouse_fixtures import PROJECT_ROOT, build_store, run_dbt
 
 AS_OF = date(2025, 6, 30)
 NOW = "2025-07-01T17:00:00+00:00"  # the morning after, in the Americas
-OP = "landing__activation__sends"
+OP = SEND_OP
 SELECT = ["--indirect-selection", "cautious", "--select", "+path:models/audiences", "+campaign_performance"]
 
 

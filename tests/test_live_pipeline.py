@@ -6,9 +6,9 @@ import dagster as dg
 import duckdb
 
 from assets.ingest import ingest_assets
-from assets.live import ShopifyResource, shopify_inbox
+from assets.live import shopify_inbox
+from assets.resources import DataDirResource, ShopifyResource
 from orchestration.definitions import defs
-from orchestration.resources import DataDirResource
 from tests.test_live_shopify import BASE_TIME, DAY1, START_DATE, TOKEN, FakeShopify, seed
 
 SCHEDULED = datetime(2026, 7, 15, 1, 0, tzinfo=timezone.utc)
