@@ -8,7 +8,7 @@ import duckdb
 from assets.ingest import ingest_assets
 from assets.live import shopify_inbox
 from assets.resources import DataDirResource, ShopifyResource
-from orchestration.definitions import defs
+from orchestration.definitions import defs, resources
 from tests.test_live_shopify import BASE_TIME, DAY1, START_DATE, TOKEN, FakeShopify, seed
 
 SCHEDULED = datetime(2026, 7, 15, 1, 0, tzinfo=timezone.utc)
@@ -17,7 +17,8 @@ SCHEDULED = datetime(2026, 7, 15, 1, 0, tzinfo=timezone.utc)
 def evaluate_schedule():
     schedule = defs.resolve_schedule_def("pull_live_sources_schedule")
     context = dg.build_schedule_context(
-        scheduled_execution_time=SCHEDULED, repository_def=defs.get_repository_def()
+        scheduled_execution_time=SCHEDULED, repository_def=defs.get_repository_def(),
+        resources={"shopify": resources["shopify"], "sendgrid": resources["sendgrid"]},
     )
     return schedule.evaluate_tick(context)
 
