@@ -232,8 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     layout = DataDir.from_mapping(os.environ)
-    os.environ.setdefault("DAGSTER_HOME", str(layout.dagster_home))
-    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+    dagster_home = Path(os.environ.get("DAGSTER_HOME") or layout.dagster_home)
+    dagster_home.mkdir(parents=True, exist_ok=True)
 
     end = args.end or date.today() - timedelta(days=1)
     start = months_before(end, args.months)
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     results, activations = [], []
     log = layout.root / "logs" / "demo.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         for job, first, last, assets in plan:
             if first > last:
                 continue

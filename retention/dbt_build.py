@@ -18,9 +18,9 @@ DAILY_EXCLUDE = ("test_type:unit",)
 def data_dir_vars(data_dir: DataDir | None) -> dict[str, str]:
     """The dbt vars that point dbt at a data directory: ``data_dir`` (profiles.yml: the warehouse)
     and ``landing_root`` (the sources). Passed on the command line rather than through the dbt
-    process's environment: dagster-dbt's ``DbtCliResource.cli`` builds that environment from
-    ``os.environ`` and takes no ``env`` of its own, so the only other way would be to change the
-    environment of the whole process at run time. Without a data directory, dbt falls back to
+    process's environment: dagster-dbt's ``DbtCliResource.cli`` (0.29) copies that environment from
+    the running process and takes no ``env`` of its own, so the only other way would be to change
+    the environment of the whole process at run time. Without a data directory, dbt falls back to
     ``$RETENTION_DATA_DIR`` (or ``../data``) as before."""
     if data_dir is None:
         return {}

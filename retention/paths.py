@@ -19,7 +19,7 @@ class DataDir:
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], default: str | os.PathLike = "data") -> "DataDir":
-        """``RETENTION_DATA_DIR`` from ``env`` (a command's ``os.environ``), else ``default``."""
+        """``RETENTION_DATA_DIR`` from ``env`` (a command's environment, passed by its ``main``), else ``default``."""
         return cls(Path(env.get(DATA_DIR_ENV) or default).resolve())
 
     @property
