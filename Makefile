@@ -18,7 +18,7 @@ MONTHS ?= 18
 SEED ?= 42
 PROFILE ?= S
 
-.PHONY: help install demo test dev webhooks bench docs clean
+.PHONY: help install dbt-manifest demo test dev webhooks bench docs clean
 
 help:
 	@echo "make demo   set up, simulate a store and run the daily pipeline for every simulated day"
@@ -28,6 +28,7 @@ help:
 	@echo "make webhooks  start the SendGrid and Twilio webhook receivers ($(WEBHOOK_HOST):$(WEBHOOK_PORT))"
 	@echo "make docs   build the dbt docs site from the warehouse into $(RETENTION_DATA_DIR)/docs/index.html"
 	@echo "make bench  benchmark the pipeline's stages on a simulated store (PROFILE=S|M|L, default S)"
+	@echo "make dbt-manifest  parse the dbt project into $(MANIFEST) (demo, test, dev and docs do it first)"
 	@echo "make clean  remove the data directory ($(RETENTION_DATA_DIR))"
 
 .uv/bin/uv:
@@ -40,24 +41,35 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.installed
 
+# The dbt manifest the Dagster definitions are built from, parsed again whenever the project changed.
+# Importing the definitions never parses; without this file it fails and names this target.
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -path dbt_project/logs -prune \
+	-o -path dbt_project/dbt_packages -prune -o -type f \( -name '*.yml' -o -name '*.sql' -o -name '*.csv' -o -name '*.py' \) -print)
+
+$(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
+	cd dbt_project && DBT_SEND_ANONYMOUS_USAGE_STATS=false ../$(VENV)/bin/dbt parse --quiet --project-dir . --profiles-dir .
+	@touch $@
+
+dbt-manifest: $(MANIFEST)
+
 $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp orchestration/dagster.yaml $@
 
-demo: install $(DAGSTER_HOME)/dagster.yaml
+demo: install dbt-manifest $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.demo --customers $(CUSTOMERS) --months $(MONTHS) --seed $(SEED)
 
-test: install
-	@# parse the dbt project once, before two workers would both write its manifest
-	$(PY) -c "import assets.transform"
+test: install dbt-manifest
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # tests/conftest.py marks the slow modules; tests/test_dbt_unit_tests.py runs the dbt unit tests
 test-fast: install
 	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow"
 
-dev: install $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/dagster dev -w workspace.yaml
+# the virtualenv's bin first on PATH: under `dagster dev` the dbt project re-parses with that dbt
+dev: install dbt-manifest $(DAGSTER_HOME)/dagster.yaml
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dagster dev -w workspace.yaml
 
 webhooks: install
 	$(PY) -m retention.live.webhooks --host $(WEBHOOK_HOST) --port $(WEBHOOK_PORT) --data-dir "$(RETENTION_DATA_DIR)"
@@ -66,7 +78,7 @@ bench: install
 	$(PY) -m bench --profile $(PROFILE)
 
 # dbt docs generate --static against the data directory's warehouse, copied to $(RETENTION_DATA_DIR)/docs/index.html
-docs: install
+docs: install dbt-manifest
 	$(PY) -m retention.reports.docs
 
 clean:

@@ -1,6 +1,6 @@
 """Activation: the audiences dbt built go out as email and SMS, and every decision lands again.
 
-The asset `landing/activation/sends` runs the campaigns (retention.activation) over the latest
+The asset `activation/send_campaigns` (op `activation__send_campaigns`) runs the campaigns (retention.activation) over the latest
 audiences, after the circuit breaker: an audience whose quality checks failed, whose own
 expectations fail, or whose size is far from its trailing median is refused, with the reason in
 the run's failure and in the metadata. The ledger's rows for the days touched are written back to
@@ -18,16 +18,19 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from orchestration.resources import DataDirResource
+from assets.resources import DataDirResource, SendGridResource, ShopifyResource, TwilioResource, senders
+from retention.activation.accounts import paused_channels
 from retention.activation.breaker import BreakerSettings, refusal_reasons
 from retention.activation.campaigns import load_campaigns
 from retention.activation.engine import activate
 from retention.activation.ledger import Ledger
-from retention.activation.senders import senders_from_env
 from retention.ingest.landing import write_day
 from retention.quality.validate import validate_frame
 
-SENDS_KEY = dg.AssetKey(["landing", "activation", "sends"])
+# The asset that sends; its ledger rows land in landing/activation/sends, which dbt reads through
+# the source in dbt_project/models/staging/_activation_sources.yml (meta.dagster.asset_key: this key).
+SEND_KEY = dg.AssetKey(["activation", "send_campaigns"])
+SEND_OP = "__".join(SEND_KEY.path)  # the op's name, for run config: activation__send_campaigns
 AUDIENCE_KEYS = sorted({dg.AssetKey(c.audience) for c in load_campaigns()}, key=lambda k: k.to_user_string())
 
 
@@ -90,14 +93,15 @@ def audience_expectation_failures(frame: pd.DataFrame) -> list[str]:
 
 
 @dg.asset(
-    key=SENDS_KEY,
+    key=SEND_KEY,
     deps=AUDIENCE_KEYS,
     group_name="activation",
     pool="warehouse",
     kinds={"python", "sendgrid", "twilio"},
     description="Runs the campaigns over the latest audiences and writes every decision back to the landing zone.",
 )
-def activation_sends(context: dg.AssetExecutionContext, config: ActivationConfig, data_dir: DataDirResource):
+def send_campaigns(context: dg.AssetExecutionContext, config: ActivationConfig, data_dir: DataDirResource,
+                   sendgrid: SendGridResource, twilio: TwilioResource, shopify: ShopifyResource):
     layout = data_dir.layout
     campaigns = load_campaigns()
     selected = [c for c in campaigns if not config.campaigns or c.key in config.campaigns]
@@ -121,11 +125,12 @@ def activation_sends(context: dg.AssetExecutionContext, config: ActivationConfig
         refused = {}
     allowed = {name: frame for name, frame in audiences.items() if name not in refused}
 
+    paused = paused_channels(layout)  # a provider suspended the account: its channel waits
     layout.activation.mkdir(parents=True, exist_ok=True)
     with Ledger.open(layout) as ledger:
-        report = activate(campaigns, allowed, ledger, senders_from_env(layout.outbox), now,
+        report = activate(campaigns, allowed, ledger, senders(layout.outbox, sendgrid, twilio), now,
                           dry_run=config.dry_run, only=[c.key for c in selected if c.audience in allowed],
-                          run_id=context.run.run_id)
+                          run_id=context.run.run_id, discounts=shopify.discounts(), paused=paused)
         # The day's rows, including earlier decisions settled now (newest version wins in dbt).
         written = 0 if config.dry_run else _write_back(layout, ledger, now.date())
     context.log.info("\n" + report.table(samples=config.dry_run))
@@ -149,13 +154,16 @@ def activation_sends(context: dg.AssetExecutionContext, config: ActivationConfig
         metadata["refused"] = dg.MetadataValue.json(refused)
     if report.errors:
         metadata["errors"] = dg.MetadataValue.json(report.errors)
-    if refused or report.errors:
-        # The other campaigns went out; the run still fails so that nobody misses the refusal.
+    if paused:
+        metadata["paused"] = dg.MetadataValue.json(paused)
+    if refused or report.errors or paused:
+        # The other campaigns and channels went out; the run still fails so that nobody misses why.
         context.add_output_metadata(metadata)
+        problems = {**refused, **{k: [v] for k, v in report.errors.items()},
+                    **{f"{channel} channel": [why] for channel, why in paused.items()}}
         raise dg.Failure(
-            description="Activation refused or failed for: "
-            + "; ".join(f"{name}: {' / '.join(reasons)}" for name, reasons in {**refused, **{
-                k: [v] for k, v in report.errors.items()}}.items()),
+            description="Activation refused, paused or failed for: "
+            + "; ".join(f"{name}: {' / '.join(reasons)}" for name, reasons in problems.items()),
             metadata=metadata,
         )
     return dg.MaterializeResult(metadata=metadata)

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions
-from orchestration.resources import DataDirResource
+from assets.partitions import daily_partitions
+from assets.resources import DataDirResource
 from retention.ingest import SOURCE_TABLES, ingest_day
 
 SOURCE_DESCRIPTIONS = {

@@ -11,7 +11,7 @@ from datetime import date
 import dagster as dg
 
 from assets.ingest import landing_key
-from orchestration.resources import DataDirResource
+from assets.resources import DataDirResource
 from retention.ingest import SOURCE_TABLES
 from retention.paths import DataDir
 

@@ -8,8 +8,8 @@ from datetime import date
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions
-from orchestration.resources import DataDirResource
+from assets.partitions import daily_partitions
+from assets.resources import DataDirResource
 from retention.charts import png_markdown
 from retention.reports.segment_report import PICTURE_TITLES, metrics_markdown, sizes_markdown, write_segment_report
 from retention.reports.warehouse_reads import read_report_data

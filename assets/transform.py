@@ -7,32 +7,18 @@ DuckDB lock. Row counts are read after dbt has exited, read-only, for the same r
 """
 
 import json
-import os
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from assets.models import prediction_metadata
-from orchestration.partitions import daily_partitions
-from orchestration.resources import DataDirResource
+from assets.partitions import daily_partitions
+from assets.resources import DataDirResource, dbt_manifest_path, dbt_project
 from retention.dbt_build import daily_build_args
-from retention.paths import DATA_DIR_ENV
-
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-
-def _manifest_is_stale(project: DbtProject) -> bool:
-    if not project.manifest_path.exists():
-        return True
-    built = project.manifest_path.stat().st_mtime
-    sources = [p for pattern in ("*.yml", "models/**/*", "macros/**/*", "tests/**/*") for p in DBT_PROJECT_DIR.glob(pattern)]
-    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
 
 
 class RetentionDbtTranslator(DagsterDbtTranslator):
@@ -43,17 +29,6 @@ class RetentionDbtTranslator(DagsterDbtTranslator):
             return super().get_group_name(dbt_resource_props)
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "warehouse"
-
-
-def dbt_resource() -> DbtCliResource:
-    # The dbt that sits beside this interpreter, whether or not the virtualenv is activated.
-    executable = Path(sys.executable).parent / "dbt"
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=str(executable) if executable.exists() else "dbt")
-
-
-# `dbt parse` when the project changed since the manifest was written (a fresh clone has none).
-if _manifest_is_stale(dbt_project):
-    dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 
 translator = RetentionDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -82,8 +57,35 @@ def dbt_relations(manifest: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def with_build_metadata(events: Iterable[Any], warehouse: Path, stamp: dict[str, str],
+                        asset_key: Callable[[Any], dg.AssetKey | None]) -> Iterator[Any]:
+    """dbt's events of one build, each materialization (``asset_key`` of the event, None for the
+    rest) with the ``stamp`` (as_of, as_of_time), its row count and the prediction models' metadata.
+    Everything is read after dbt has exited, read-only: the daily `warehouse` asset and the intraday
+    `build_trigger_audiences` op both report through here."""
+    events = list(events)
+    relations = dbt_relations(json.loads(dbt_project.manifest_path.read_text()))
+    wanted = {}
+    for event in events:
+        key = asset_key(event)
+        unique_id = event.metadata.get("unique_id") if key is not None else None
+        if unique_id and unique_id.value in relations:
+            wanted[key] = relations[unique_id.value]
+    counts = row_counts(warehouse, wanted)
+    extra = prediction_metadata(warehouse)
+    for event in events:
+        key = asset_key(event)
+        if key is None:
+            yield event
+            continue
+        metadata = {**stamp, **extra.get(key, {})}
+        if key in counts:
+            metadata["dagster/row_count"] = counts[key]
+        yield event.with_metadata({**event.metadata, **metadata})
+
+
 @dbt_assets(
-    manifest=dbt_project.manifest_path,
+    manifest=dbt_manifest_path(),
     project=dbt_project,
     dagster_dbt_translator=translator,
     partitions_def=daily_partitions,
@@ -94,29 +96,13 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: 
     """`dbt build` as of each day of the partition range, in order (incremental models need it).
     Unit tests run with the test suite, not daily (retention/dbt_build.py)."""
     layout = data_dir.layout
-    # profiles.yml and the sources read the data directory from the environment of the dbt process.
-    os.environ[DATA_DIR_ENV] = str(layout.root)
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    relations = dbt_relations(manifest)
     keys = context.partition_keys
     for index, day in enumerate(keys):
-        invocation = dbt.cli(daily_build_args(day), context=context)
-        events = list(invocation.stream())
+        # the data directory goes to dbt as vars (retention/dbt_build.py says why not the environment)
+        events = list(dbt.cli(daily_build_args(day, data_dir=layout), context=context).stream())
         if index < len(keys) - 1:
             continue  # one materialization per asset covers the whole range: report the last day's
-        wanted = {
-            context.asset_key_for_output(event.output_name): relations[event.metadata["unique_id"].value]
-            for event in events
-            if isinstance(event, dg.Output) and event.metadata.get("unique_id") and event.metadata["unique_id"].value in relations
-        }
-        counts = row_counts(layout.warehouse, wanted)
-        extra = prediction_metadata(layout.warehouse)
-        for event in events:
-            if isinstance(event, dg.Output):
-                key = context.asset_key_for_output(event.output_name)
-                metadata = {"as_of": day, **extra.get(key, {})}
-                if key in counts:
-                    metadata["dagster/row_count"] = counts[key]
-                yield event.with_metadata({**event.metadata, **metadata})
-            else:
-                yield event
+        yield from with_build_metadata(
+            events, layout.warehouse, {"as_of": day},
+            lambda event: context.asset_key_for_output(event.output_name) if isinstance(event, dg.Output) else None,
+        )

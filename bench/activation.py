@@ -62,26 +62,29 @@ def split(senders: dict, activate_s: float) -> dict:
 
 @contextmanager
 def fake_senders(settings, batch_size: int):
-    """Live senders (the official clients) pointed at fake SendGrid and Twilio in this process."""
-    from tests.fakes.providers import FakeSendGrid, FakeTwilio
+    """Live senders (the official clients) pointed at fake SendGrid and Twilio in this process, and
+    the discount codes created in a fake Shopify before their messages leave."""
+    from retention.activation.discounts import ShopifyDiscounts
     from retention.activation.senders import SendGridSender, TwilioSender
+    from tests.fakes.providers import FakeSendGrid, FakeTwilio
+    from tests.fakes.shopify_discounts import FakeShopifyDiscounts
 
-    with FakeSendGrid(api_key=API_KEY) as sendgrid, FakeTwilio() as twilio:
+    with FakeSendGrid(api_key=API_KEY) as sendgrid, FakeTwilio() as twilio, FakeShopifyDiscounts() as shop:
         senders = {"email": TimedSender(SendGridSender(API_KEY, settings.from_email, settings.from_name,
                                                        host=sendgrid.url, batch_size=batch_size)),
                    "sms": TimedSender(TwilioSender(twilio.account_sid, twilio.auth_token, settings.from_number,
                                                    base_url=twilio.url))}
-        yield senders, sendgrid, twilio
+        yield senders, sendgrid, twilio, ShopifyDiscounts(None, shop.access_token, "2026-07", api_base=shop.url)
 
 
-def timed_activate(campaigns, audiences: dict, senders: dict, now: datetime, only=None):
+def timed_activate(campaigns, audiences: dict, senders: dict, discounts, now: datetime, only=None):
     """(report, seconds of the activate() call) with a fresh ledger."""
     from retention.activation.engine import activate
     from retention.activation.ledger import Ledger
 
     with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp, Ledger(Path(tmp) / "ledger.sqlite") as ledger:
         started = time.perf_counter()
-        report = activate(campaigns, audiences, ledger, senders, now, only=only)
+        report = activate(campaigns, audiences, ledger, senders, now, only=only, discounts=discounts)
         return report, time.perf_counter() - started
 
 
@@ -105,8 +108,8 @@ def run_demo(con, as_of: date) -> dict:
     campaigns = _shipped_campaigns()
     audiences = read_audiences(con, sorted({c.audience for c in campaigns}))
     now = send_time(as_of)
-    with fake_senders(campaigns.settings, batch_size=1000) as (senders, sendgrid, twilio):
-        report, seconds = timed_activate(campaigns, audiences, senders, now)
+    with fake_senders(campaigns.settings, batch_size=1000) as (senders, sendgrid, twilio, discounts):
+        report, seconds = timed_activate(campaigns, audiences, senders, discounts, now)
         emails, sms = len(sendgrid.send_ids()), len(twilio.requests)
     totals = report.totals()
     return {"now": now.isoformat(), "audiences": len(audiences), "audience_rows": int(totals.get("audience", 0)),
@@ -149,8 +152,9 @@ def _throughput(con, as_of: date, recipients: int, batch_size: int) -> tuple[dic
     campaign = campaigns.get(THROUGHPUT_CAMPAIGN)
     frame = synthetic_audience(con, recipients, as_of, campaigns.settings.store_time_zone)
     now = send_time(as_of)
-    with fake_senders(campaigns.settings, batch_size) as (senders, sendgrid, _):
-        report, seconds = timed_activate(campaigns, {campaign.audience: frame}, senders, now, only=[campaign.key])
+    with fake_senders(campaigns.settings, batch_size) as (senders, sendgrid, _, discounts):
+        report, seconds = timed_activate(campaigns, {campaign.audience: frame}, senders, discounts, now,
+                                         only=[campaign.key])
         accepted = sendgrid.send_ids()
         requests = len(sendgrid.requests)
         timing = split(senders, seconds)

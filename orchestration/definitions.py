@@ -2,30 +2,37 @@
 
 import dagster as dg
 
-from assets.activation import activation_sends
+from assets.activation import send_campaigns
 from assets.ingest import ingest_assets
-from assets.live import SendGridResource, ShopifyResource, live_assets
+from assets.live import live_assets
 from assets.quality import quality_checks
 from assets.reports import segment_report
-from assets.transform import dbt_resource, warehouse
+from assets.resources import (AlertWebhookResource, DataDirResource, SendGridResource, ShopifyResource, TwilioResource,
+                              dbt_resource)
+from assets.transform import warehouse
 from orchestration.intraday import intraday_increment, intraday_triggers
 from orchestration.jobs import activate_segments, daily_refresh, ingest_inbox, pull_live_sources
-from orchestration.resources import data_dir_resource
 from orchestration.schedules import daily_refresh_schedule, pull_live_sources_schedule
 from orchestration.sensors import sensors
 
+# Every resource (assets/resources.py) under the key the assets, ops, schedules and sensors ask for.
+# Each reads its settings from the environment through dg.EnvVar when it is used.
+resources = {
+    "data_dir": DataDirResource(),
+    "dbt": dbt_resource(),
+    "shopify": ShopifyResource(),
+    "sendgrid": SendGridResource(),
+    "twilio": TwilioResource(),
+    "alert_webhook": AlertWebhookResource(),
+}
+
 defs = dg.Definitions(
-    assets=[*live_assets, *ingest_assets, warehouse, activation_sends, segment_report],
+    assets=[*live_assets, *ingest_assets, warehouse, send_campaigns, segment_report],
     asset_checks=[*quality_checks],
     jobs=[pull_live_sources, ingest_inbox, daily_refresh, activate_segments],
     schedules=[pull_live_sources_schedule, daily_refresh_schedule],
     sensors=sensors,
-    resources={
-        "data_dir": data_dir_resource(),
-        "dbt": dbt_resource(),
-        "shopify": ShopifyResource.from_env(),
-        "sendgrid": SendGridResource.from_env(),
-    },
+    resources=resources,
 )
 
 # The intraday path beside the daily one (orchestration/INTRADAY.md); it uses the resources above.

@@ -20,7 +20,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from assets.activation import SEND_OP
 from assets.live import connected_live_sources
+from orchestration.definitions import defs, resources
 from retention.ingest import SOURCE_TABLES
 from retention.paths import DataDir
 from retention.reports.docs import DocsError, build_docs
@@ -28,7 +30,6 @@ from retention.store_simulator import SimConfig, simulate
 from retention.store_simulator.config import months_before
 from retention.store_simulator.responses import outbox_files, read_outbox, write_responses
 
-SENDS_OP = "landing__activation__sends"
 ACTIVATION_HOUR = clock(17, 0)  # UTC: the morning after in the Americas (SMS quiet hours end at 08:00 local)
 
 
@@ -36,8 +37,6 @@ def run_range(
     instance: dg.DagsterInstance, job: str, start: date, end: date, log: Path, assets: list | None = None
 ) -> dg.ExecuteInProcessResult:
     """One run of `job` (or of `assets` in it) over the partition range [start, end]; dbt's output goes to `log`."""
-    from orchestration.definitions import defs
-
     tags = {
         "dagster/asset_partition_range_start": start.isoformat(),
         "dagster/asset_partition_range_end": end.isoformat(),
@@ -51,11 +50,9 @@ def run_range(
 
 def run_activation(instance: dg.DagsterInstance, now: datetime, log: Path) -> dg.ExecuteInProcessResult:
     """One `activate_segments` run as if at ``now`` (the sends happen then)."""
-    from orchestration.definitions import defs
-
     config = {
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-        "ops": {SENDS_OP: {"config": {"now": now.isoformat()}}},
+        "ops": {SEND_OP: {"config": {"now": now.isoformat()}}},
     }
     with log.open("a") as out, contextlib.redirect_stdout(out):
         return defs.resolve_job_def("activate_segments").execute_in_process(
@@ -66,7 +63,7 @@ def run_activation(instance: dg.DagsterInstance, now: datetime, log: Path) -> dg
 def activation_counts(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
     for event in result.get_step_failure_events():
         print(f"  activation: {event.event_specific_data.error.message.strip()[:400]}", file=sys.stderr)
-    for materialization in result.asset_materializations_for_node(SENDS_OP):
+    for materialization in result.asset_materializations_for_node(SEND_OP):
         return materialization.metadata["per_campaign"].value
     for event in result.all_events:  # a refused run still reports what it did on its failure
         if event.is_step_failure and event.event_specific_data.user_failure_data:
@@ -234,9 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warehouse-days", type=int, default=7, help="last days built through daily_refresh")
     args = parser.parse_args(argv)
 
-    layout = DataDir.from_env()
-    os.environ.setdefault("DAGSTER_HOME", str(layout.dagster_home))
-    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+    layout = DataDir.from_mapping(os.environ)
+    dagster_home = Path(os.environ.get("DAGSTER_HOME") or layout.dagster_home)
+    dagster_home.mkdir(parents=True, exist_ok=True)
 
     end = args.end or date.today() - timedelta(days=1)
     start = months_before(end, args.months)
@@ -244,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     # (job, first day, last day, assets of the job to run: None for all); activation follows each daily_refresh
     plan: list[tuple[str, date, date, list | None]] = [("ingest_inbox", start, daily_from - timedelta(days=1), None)]
     plan += [("daily_refresh", day, day, None) for day in _days(daily_from, end)]
-    live = connected_live_sources()
+    live = connected_live_sources(resources["shopify"], resources["sendgrid"])
     if live:
         names = ", ".join("/".join(key.path) for key in live)
         print(f"Live sources connected ({names}): pulling them for {end} instead of simulating.")
@@ -258,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     results, activations = [], []
     log = layout.root / "logs" / "demo.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         for job, first, last, assets in plan:
             if first > last:
                 continue

@@ -7,17 +7,14 @@ each day's partitions. The ops record materializations of the audience assets (w
 `as_of_time`), which is what the activation sensor watches. See orchestration/INTRADAY.md.
 """
 
-import json
-import os
 from datetime import datetime
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from assets.transform import dbt_relations, row_counts, dbt_project, translator
-from orchestration.resources import DataDirResource
+from assets.resources import DataDirResource, dbt_project
+from assets.transform import translator, with_build_metadata
 from retention.intraday import Increment, land_trigger_sources
-from retention.paths import DATA_DIR_ENV
 
 
 class IncrementConfig(dg.Config):
@@ -42,23 +39,14 @@ def land_trigger_sources_today(context: dg.OpExecutionContext, config: Increment
 def build_trigger_audiences(context: dg.OpExecutionContext, increment: dict, dbt: DbtCliResource,
                             data_dir: DataDirResource):
     layout = data_dir.layout
-    os.environ[DATA_DIR_ENV] = str(layout.root)  # profiles.yml and the sources read it
     step = Increment.at(datetime.fromisoformat(increment["as_of_time"]))
-    events = list(dbt.cli(step.dbt_build_args(), manifest=dbt_project.manifest_path,
-                          dagster_dbt_translator=translator, context=context).stream())
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    relations = dbt_relations(manifest)
-    built = {e.asset_key: relations[e.metadata["unique_id"].value] for e in events
-             if isinstance(e, dg.AssetMaterialization) and e.metadata.get("unique_id")
-             and e.metadata["unique_id"].value in relations}
-    counts = row_counts(layout.warehouse, built)  # read after dbt exited, read-only
-    stamp = {"as_of": step.day.isoformat(), "as_of_time": step.as_of_time.isoformat()}
-    for event in events:
-        if isinstance(event, dg.AssetMaterialization):
-            extra = {**stamp, **({"dagster/row_count": counts[event.asset_key]} if event.asset_key in counts else {})}
-            yield event.with_metadata({**event.metadata, **extra})
-        else:
-            yield event
+    # the data directory goes to dbt as vars (retention/dbt_build.py says why not the environment)
+    events = dbt.cli(step.dbt_build_args(data_dir=layout), manifest=dbt_project.manifest_path,
+                     dagster_dbt_translator=translator, context=context).stream()
+    yield from with_build_metadata(
+        events, layout.warehouse, {"as_of": step.day.isoformat(), "as_of_time": step.as_of_time.isoformat()},
+        lambda event: event.asset_key if isinstance(event, dg.AssetMaterialization) else None,
+    )
     yield dg.Output(None)
 
 

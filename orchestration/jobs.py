@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.activation import activation_sends
+from assets.activation import send_campaigns
 from assets.ingest import ingest_assets
 from assets.live import live_assets
 from assets.quality import quality_checks
@@ -38,6 +38,6 @@ pull_live_sources = dg.define_asset_job(
 # Sends the campaigns over the latest audiences (the audience sensor launches it after a rebuild).
 activate_segments = dg.define_asset_job(
     "activate_segments",
-    selection=dg.AssetSelection.assets(activation_sends),
+    selection=dg.AssetSelection.assets(send_campaigns),
     description="Activates the campaigns over the latest audiences: eligibility, sends, ledger, write-back.",
 )

@@ -5,6 +5,7 @@ from datetime import timedelta
 import dagster as dg
 
 from assets.live import connected_live_sources
+from assets.resources import SendGridResource, ShopifyResource
 from orchestration.jobs import daily_refresh, pull_live_sources
 
 # The partition for day D closes at midnight; the run at 02:00 gives late webhooks two hours.
@@ -16,9 +17,10 @@ daily_refresh_schedule = dg.build_schedule_from_partitioned_job(
 
 
 @dg.schedule(cron_schedule="0 1 * * *", job=pull_live_sources, default_status=dg.DefaultScheduleStatus.RUNNING)
-def pull_live_sources_schedule(context: dg.ScheduleEvaluationContext):
+def pull_live_sources_schedule(context: dg.ScheduleEvaluationContext, shopify: ShopifyResource,
+                               sendgrid: SendGridResource):
     """At 01:00, pull yesterday's changes from the connected providers, ahead of the 02:00 daily run."""
-    connected = connected_live_sources()
+    connected = connected_live_sources(shopify, sendgrid)
     if not connected:
         return dg.SkipReason("No live source is connected; the inbox is filled by the simulator or file drops.")
     day = (context.scheduled_execution_time.date() - timedelta(days=1)).isoformat()

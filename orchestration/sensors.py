@@ -4,7 +4,10 @@ import urllib.error
 
 import dagster as dg
 
-from retention.quality.alerts import WEBHOOK_ENV, RunFailure, post_run_failure, webhook_url
+from assets.activation import AUDIENCE_KEYS, SEND_OP
+from assets.resources import AlertWebhookResource
+from retention.activation.campaigns import load_campaigns
+from retention.quality.alerts import WEBHOOK_ENV, RunFailure, post_run_failure
 
 
 def run_failure_summary(context: dg.RunFailureSensorContext) -> RunFailure:
@@ -25,9 +28,9 @@ def run_failure_summary(context: dg.RunFailureSensorContext) -> RunFailure:
     default_status=dg.DefaultSensorStatus.RUNNING,
     monitor_all_code_locations=False,
 )
-def report_run_failures(context: dg.RunFailureSensorContext) -> None:
+def report_run_failures(context: dg.RunFailureSensorContext, alert_webhook: AlertWebhookResource) -> None:
     failure = run_failure_summary(context)
-    url = webhook_url()
+    url = alert_webhook.target
     if not url:
         context.log.info(f"{WEBHOOK_ENV} is not set; not posting: {failure.payload()['text']}")
         return
@@ -51,9 +54,6 @@ sensors = [report_run_failures]
     description="Launches activate_segments for the campaigns whose audience was rebuilt, once per rebuild.",
 )
 def activate_rebuilt_audiences(context: dg.SensorEvaluationContext):
-    from assets.activation import AUDIENCE_KEYS, SENDS_KEY
-    from retention.activation.campaigns import load_campaigns
-
     # The cursor is the newest materialization event seen (event storage ids only grow).
     seen = int(context.cursor or 0)
     newest, rebuilt = seen, set()
@@ -68,10 +68,9 @@ def activate_rebuilt_audiences(context: dg.SensorEvaluationContext):
         return dg.SkipReason("no audience was rebuilt since the last activation")
     campaigns = sorted(c.key for c in load_campaigns() if c.audience in rebuilt)
     context.update_cursor(str(newest))
-    op = "__".join(SENDS_KEY.path)
     # The run key makes a re-evaluated tick launch nothing new; the ledger makes a re-run send nothing twice.
     return dg.RunRequest(run_key=f"audiences-{newest}",
-                         run_config={"ops": {op: {"config": {"campaigns": campaigns}}}},
+                         run_config={"ops": {SEND_OP: {"config": {"campaigns": campaigns}}}},
                          tags={"rebuilt_audiences": ",".join(sorted(rebuilt))})
 
 

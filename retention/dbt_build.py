@@ -10,10 +10,24 @@ from __future__ import annotations
 
 import json
 
+from retention.paths import DataDir
+
 DAILY_EXCLUDE = ("test_type:unit",)
 
 
-def daily_build_args(as_of: str, full_refresh: bool = False) -> list[str]:
+def data_dir_vars(data_dir: DataDir | None) -> dict[str, str]:
+    """The dbt vars that point dbt at a data directory: ``data_dir`` (profiles.yml: the warehouse)
+    and ``landing_root`` (the sources). Passed on the command line rather than through the dbt
+    process's environment: dagster-dbt's ``DbtCliResource.cli`` (0.29) copies that environment from
+    the running process and takes no ``env`` of its own, so the only other way would be to change
+    the environment of the whole process at run time. Without a data directory, dbt falls back to
+    ``$RETENTION_DATA_DIR`` (or ``../data``) as before."""
+    if data_dir is None:
+        return {}
+    return {"data_dir": str(data_dir.root), "landing_root": str(data_dir.landing)}
+
+
+def daily_build_args(as_of: str, full_refresh: bool = False, data_dir: DataDir | None = None) -> list[str]:
     """``dbt build`` as of ``as_of`` (YYYY-MM-DD), without the unit tests."""
-    args = ["build", "--exclude", *DAILY_EXCLUDE, "--vars", json.dumps({"as_of": as_of})]
+    args = ["build", "--exclude", *DAILY_EXCLUDE, "--vars", json.dumps({"as_of": as_of, **data_dir_vars(data_dir)})]
     return args + (["--full-refresh"] if full_refresh else [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,8 +18,9 @@ class DataDir:
     root: Path
 
     @classmethod
-    def from_env(cls, default: str | os.PathLike = "data") -> "DataDir":
-        return cls(Path(os.environ.get(DATA_DIR_ENV) or default).resolve())
+    def from_mapping(cls, env: Mapping[str, str], default: str | os.PathLike = "data") -> "DataDir":
+        """``RETENTION_DATA_DIR`` from ``env`` (a command's environment, passed by its ``main``), else ``default``."""
+        return cls(Path(env.get(DATA_DIR_ENV) or default).resolve())
 
     @property
     def inbox(self) -> Path:

@@ -22,13 +22,15 @@ import duckdb
 import pandas as pd
 import pytest
 
+from assets.activation import SEND_OP
 from tests.fakes.providers import FakeSendGrid, FakeTwilio, Hang
+from tests.fakes.shopify_discounts import FakeShopifyDiscounts
 from retention.paths import DATA_DIR_ENV, DataDir
 from tests.warehouse_fixtures import PROJECT_ROOT, build_store, run_dbt
 
 AS_OF = date(2025, 6, 30)
 NOW = "2025-07-01T17:00:00+00:00"  # the morning after, in the Americas
-OP = "landing__activation__sends"
+OP = SEND_OP
 SELECT = ["--indirect-selection", "cautious", "--select", "+path:models/audiences", "+campaign_performance"]
 
 
@@ -49,11 +51,18 @@ def store(built_store, tmp_path) -> DataDir:
 
 
 @pytest.fixture
-def providers(store, monkeypatch):
+def shop():
+    with FakeShopifyDiscounts() as running:
+        yield running
+
+
+@pytest.fixture
+def providers(store, shop, monkeypatch):
     with FakeSendGrid(api_key="SG.test") as sendgrid, FakeTwilio("AC" + "1" * 32, "token") as twilio:
         env = {DATA_DIR_ENV: str(store.root), "SENDGRID_API_KEY": "SG.test", "SENDGRID_API_HOST": sendgrid.url,
                "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token,
-               "TWILIO_API_BASE": twilio.url}
+               "TWILIO_API_BASE": twilio.url, "SHOPIFY_ACCESS_TOKEN": shop.access_token,
+               "SHOPIFY_API_BASE": shop.url}
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         yield sendgrid, twilio, env
@@ -76,7 +85,7 @@ def twilio_sids(twilio: FakeTwilio) -> list[str]:
     return [r["sid"] for r in twilio.requests]
 
 
-def test_sends_go_out_once_and_land_back(store, providers):
+def test_sends_go_out_once_and_land_back(store, providers, shop):
     sendgrid, twilio, _ = providers
     result = activate()
     assert result.success
@@ -93,6 +102,11 @@ def test_sends_go_out_once_and_land_back(store, providers):
     assert not {"email", "phone", "to"} & set(landed.columns)
     metadata = result.asset_materializations_for_node(OP)[0].metadata
     assert metadata["sent"].value == len(sent)
+
+    # every discount code a message carried exists in the store, created once
+    quoted = {p["dynamic_template_data"]["coupon_code"] for r in sendgrid.requests
+              for p in r["body"]["personalizations"] if p.get("dynamic_template_data", {}).get("coupon_code")}
+    assert quoted and {c.upper() for c in quoted} <= set(shop.codes) and shop.duplicate_code_requests == 0
 
     again = activate()
     assert again.success

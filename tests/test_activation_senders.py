@@ -16,7 +16,7 @@ from sendgrid import SendGridAPIClient
 from retention.activation.messages import OutgoingMessage
 from retention.activation.retry import RetryPolicy, provider_wait
 from retention.activation.senders import (EmailRequests, OutboxSender, SendGridSender, SendInterrupted,
-                                          SmsRequests, TwilioSender, senders_from_env)
+                                          SenderSettings, SmsRequests, TwilioSender, build_senders)
 from tests.fakes.providers import STOP_NUMBER, Drop, Fail, Hang
 
 FROM = "shop@example.com"
@@ -197,9 +197,9 @@ def test_sendgrid_sandbox_mode(fake_sendgrid):
     assert fake_sendgrid.send_ids() == []                # validated, delivered to nobody
 
 
-def test_sendgrid_host_from_environment(fake_sendgrid, monkeypatch):
-    monkeypatch.setenv("SENDGRID_API_HOST", fake_sendgrid.url)
-    sender = SendGridSender("SG.k", FROM, retry=RetryPolicy(sleep=Sleeps()))
+def test_sendgrid_host_is_an_argument(fake_sendgrid, monkeypatch):
+    monkeypatch.setenv("SENDGRID_API_HOST", "http://127.0.0.1:9")  # the library never reads the environment
+    sender = SendGridSender("SG.k", FROM, host=fake_sendgrid.url, retry=RetryPolicy(sleep=Sleeps()))
     assert sender.host == fake_sendgrid.url
     sender.send(emails(1))
     assert fake_sendgrid.send_ids() == ["e00000"]
@@ -301,9 +301,9 @@ def test_twilio_lookup_true_false_and_unknown(fake_twilio):
     assert locked_out.lookup([sent]) == {"t00000": None}
 
 
-def test_twilio_base_url_from_environment(fake_twilio, monkeypatch):
-    monkeypatch.setenv("TWILIO_API_BASE", fake_twilio.url)
-    TwilioSender(fake_twilio.account_sid, fake_twilio.auth_token, SMS_FROM).send(texts(1))
+def test_twilio_base_url_is_an_argument(fake_twilio, monkeypatch):
+    monkeypatch.setenv("TWILIO_API_BASE", "http://127.0.0.1:9")  # the library never reads the environment
+    TwilioSender(fake_twilio.account_sid, fake_twilio.auth_token, SMS_FROM, base_url=fake_twilio.url).send(texts(1))
     assert len(fake_twilio.requests) == 1
 
 
@@ -357,8 +357,8 @@ def test_outbox_write_is_atomic(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- environment and retry policy
 
-def test_senders_from_env_live_with_keys_outbox_without(tmp_path, fake_sendgrid, fake_twilio):
-    bare = senders_from_env(tmp_path, env={})
+def test_senders_live_with_keys_outbox_without(tmp_path, fake_sendgrid, fake_twilio):
+    bare = build_senders(tmp_path, SenderSettings.from_mapping({}))
     assert {c: s.mode for c, s in bare.items()} == {"email": "outbox", "sms": "outbox"}
     assert bare["email"].email.from_email == "hello@example.com" and bare["sms"].sms.from_number == SMS_FROM
 
@@ -366,7 +366,7 @@ def test_senders_from_env_live_with_keys_outbox_without(tmp_path, fake_sendgrid,
            "TWILIO_ACCOUNT_SID": fake_twilio.account_sid, "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
            "TWILIO_API_BASE": fake_twilio.url, "TWILIO_FROM_NUMBER": "+15550001111",
            "TWILIO_WEBHOOK_PUBLIC_URL": "https://hooks.example.com"}
-    live = senders_from_env(tmp_path, env=env)
+    live = build_senders(tmp_path, SenderSettings.from_mapping(env))
     assert isinstance(live["email"], SendGridSender) and isinstance(live["sms"], TwilioSender)
     live["email"].send(emails(1))
     live["sms"].send(texts(1))

@@ -63,3 +63,137 @@ def test_every_landing_table_must_be_fresh_by_the_morning():
     for key in landing:
         policy = graph.get(key).freshness_policy
         assert policy is not None and policy.deadline_cron == "0 3 * * *", key
+
+
+# ---------------------------------------------------------------- the wiring
+
+import ast  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from assets.activation import SEND_KEY, SEND_OP  # noqa: E402
+from orchestration.definitions import resources  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+# Processes that run outside Dagster may read the environment, in their `main()` only; and the
+# simulator's default output directory, which its command line uses.
+ENTRY_POINT_FUNCTIONS = {"main"}
+ALLOWED_ENV_READS = {
+    ("retention/store_simulator/config.py", "default_out_dir"),
+    # Still read by the library until the engine takes the coupon secret as an argument and the campaign
+    # file's path is passed in (their callers and tests live outside the wiring).
+    ("retention/activation/campaigns.py", "load_campaigns"),
+    ("retention/activation/coupons.py", "coupon_secret"),
+    ("retention/activation/coupons.py", "uses_default_secret"),
+}
+
+
+def modules(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def imported_modules(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def environment_reads(tree: ast.AST) -> list[tuple[int, str | None]]:
+    """(line, enclosing function) of each `os.environ` / `os.getenv` / `environ` / `getenv` use."""
+    reads = []
+
+    def visit(node: ast.AST, function: str | None) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            function = node.name
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
+            reads.append((node.lineno, function))
+        elif isinstance(node, ast.Name) and node.id in ("environ", "getenv"):
+            reads.append((node.lineno, function))
+        elif isinstance(node, ast.ImportFrom) and node.module == "os" and any(
+                alias.name in ("environ", "getenv") for alias in node.names):
+            reads.append((node.lineno, function))
+        for child in ast.iter_child_nodes(node):
+            visit(child, function)
+
+    visit(tree, None)
+    return reads
+
+
+def test_every_resource_key_resolves():
+    repository = defs.get_repository_def()
+    wanted = set()
+    for job in repository.get_all_jobs():
+        for node in job.graph.iterate_node_defs():
+            wanted |= set(getattr(node, "required_resource_keys", ()))
+    for definition in [*repository.schedule_defs, *repository.sensor_defs]:
+        wanted |= set(definition.required_resource_keys)
+    assert wanted - {"io_manager"} <= set(resources), wanted - set(resources)
+    assert {"data_dir", "dbt", "shopify", "sendgrid", "twilio", "alert_webhook"} <= wanted
+    for key, resource in resources.items():  # each initializes with nothing but the environment
+        with dg.build_resources({key: resource}) as built:
+            assert getattr(built, key) is not None
+
+
+def test_assets_never_import_orchestration():
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in modules("assets")
+        for name in imported_modules(ast.parse(path.read_text()))
+        if name == "orchestration" or name.startswith("orchestration.")
+    ]
+    assert not offenders, offenders
+
+
+def test_the_library_neither_imports_dagster_nor_reads_the_environment():
+    offenders = []
+    for path in modules("retention"):
+        relative = path.relative_to(ROOT).as_posix()
+        tree = ast.parse(path.read_text())
+        offenders += [f"{relative}: imports {name}" for name in imported_modules(tree)
+                      if name.split(".")[0] in ("dagster", "dagster_dbt")]
+        offenders += [f"{relative}:{line} reads the environment in {function or 'the module'}"
+                      for line, function in environment_reads(tree)
+                      if function not in ENTRY_POINT_FUNCTIONS and (relative, function) not in ALLOWED_ENV_READS]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_send_asset_is_named_for_what_it_does_and_feeds_the_ledger_source():
+    assert SEND_KEY == dg.AssetKey(["activation", "send_campaigns"]) and SEND_OP == "activation__send_campaigns"
+    assert SEND_OP in defs.resolve_job_def("activate_segments").graph.node_dict
+    graph = defs.resolve_asset_graph()
+    assert SEND_KEY in graph.get(dg.AssetKey("stg_activation__sends")).parent_keys
+
+
+def test_a_missing_manifest_names_the_make_target(monkeypatch, tmp_path):
+    import assets.resources as wiring
+
+    class Absent:
+        manifest_path = tmp_path / "target" / "manifest.json"
+
+    monkeypatch.setattr(wiring, "dbt_project", Absent())
+    with pytest.raises(FileNotFoundError, match="make dbt-manifest"):
+        wiring.dbt_manifest_path()
+
+
+def test_dbt_gets_the_data_directory_as_vars_not_through_the_environment(tmp_path):
+    import json
+
+    from retention.dbt_build import daily_build_args
+    from retention.intraday import Increment
+    from retention.paths import DataDir
+
+    layout = DataDir(tmp_path)
+    wanted = {"data_dir": str(tmp_path), "landing_root": str(tmp_path / "landing")}
+    daily = daily_build_args("2026-07-14", data_dir=layout)
+    assert json.loads(daily[daily.index("--vars") + 1]) == {"as_of": "2026-07-14", **wanted}
+    intraday = Increment.at(datetime(2026, 7, 14, 15, tzinfo=timezone.utc)).dbt_build_args(data_dir=layout)
+    assert wanted.items() <= json.loads(intraday[intraday.index("--vars") + 1]).items()
+    assert "var('data_dir'" in (ROOT / "dbt_project" / "profiles.yml").read_text()
+    for path in [*modules("assets"), *modules("orchestration")]:  # nobody hands it over by changing os.environ
+        assert "os.environ[" not in path.read_text(), path

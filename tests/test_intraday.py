@@ -20,6 +20,7 @@ import orjson
 import pandas as pd
 import pytest
 
+from assets.activation import SEND_OP
 from retention.activation.eligibility import in_holdout
 from retention.ingest import SOURCE_TABLES, ingest_day
 from retention.paths import DATA_DIR_ENV, DataDir
@@ -35,7 +36,7 @@ BOUGHT_AT = datetime.combine(DAY, time(11), UTC)
 DAILY_ACTIVATION_AT = datetime.combine(DAY, time(13, 30), UTC)  # 09:30 in New York: win-back's window is open
 INCREMENT_HOURS = (9, 11, 12, 13, 14, 15, 24)
 DAILY_SELECT = ["--indirect-selection", "cautious", "--select", "+path:models/audiences"]
-OP = "landing__activation__sends"
+OP = SEND_OP
 TIMING_COLUMNS = {"seconds"}  # clv_fits records how long a fit took: never the same twice
 
 

@@ -6,9 +6,9 @@ import dagster as dg
 import duckdb
 
 from assets.ingest import ingest_assets
-from assets.live import ShopifyResource, shopify_inbox
-from orchestration.definitions import defs
-from orchestration.resources import DataDirResource
+from assets.live import shopify_inbox
+from assets.resources import DataDirResource, ShopifyResource
+from orchestration.definitions import defs, resources
 from tests.fakes.shopify import BASE_TIME, DAY1, START_DATE, TOKEN, FakeShopify, seed
 
 SCHEDULED = datetime(2026, 7, 15, 1, 0, tzinfo=timezone.utc)
@@ -17,7 +17,8 @@ SCHEDULED = datetime(2026, 7, 15, 1, 0, tzinfo=timezone.utc)
 def evaluate_schedule():
     schedule = defs.resolve_schedule_def("pull_live_sources_schedule")
     context = dg.build_schedule_context(
-        scheduled_execution_time=SCHEDULED, repository_def=defs.get_repository_def()
+        scheduled_execution_time=SCHEDULED, repository_def=defs.get_repository_def(),
+        resources={"shopify": resources["shopify"], "sendgrid": resources["sendgrid"]},
     )
     return schedule.evaluate_tick(context)
 
@@ -55,7 +56,7 @@ def test_pulled_pages_land_through_ingestion(tmp_path):
     ingest_shopify = next(a for a in ingest_assets if a.node_def.name == "ingest_shopify")
     with FakeShopify() as fake:
         seeded = seed(fake, {"customers": 3, "orders": 5, "products": 2, "checkouts": 1}, 1000, BASE_TIME)
-        shopify = ShopifyResource(api_base=fake.base, access_token=TOKEN, start_date=START_DATE)
+        shopify = ShopifyResource(api="rest", api_base=fake.base, access_token=TOKEN, start_date=START_DATE)
         result = dg.materialize(
             [shopify_inbox, ingest_shopify],
             resources={"shopify": shopify, "data_dir": DataDirResource(root=str(tmp_path))},

@@ -16,8 +16,8 @@ import pytest
 
 from assets.ingest import ingest_assets
 from assets.quality import quality_checks
-from orchestration.partitions import daily_partitions
-from orchestration.resources import DataDirResource
+from assets.partitions import daily_partitions
+from assets.resources import AlertWebhookResource, DataDirResource
 from orchestration.sensors import report_run_failures, sensors
 from retention.ingest import SOURCE_TABLES
 from retention.quality.alerts import WEBHOOK_ENV
@@ -156,6 +156,7 @@ def sensor_context(instance):
     run, failure = failed_run(instance)
     context = dg.build_run_status_sensor_context(
         sensor_name="report_run_failures", dagster_instance=instance, dagster_run=run, dagster_event=failure,
+        resources={"alert_webhook": AlertWebhookResource()},
     ).for_run_failure()
     return run, context
 

@@ -1,6 +1,6 @@
 """The send ledger: a SQLite file that remembers every decision about every message.
 
-    ledger = Ledger.open(DataDir.from_env())          # activation/ledger.sqlite
+    ledger = Ledger.open(DataDir(root))               # activation/ledger.sqlite
     ledger = Ledger(path)                              # any file; ":memory:" for tests
 
 One row per send_id = hash(campaign, step, customer_key, occurrence). Statuses:

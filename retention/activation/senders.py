@@ -1,6 +1,6 @@
 """Senders: what turns decided messages into provider requests (live) or outbox files (no keys).
 
-    senders = senders_from_env(DataDir.from_env().outbox)   # {"email": ..., "sms": ...}
+    senders = build_senders(outbox, SenderSettings.from_mapping(settings))   # {"email": ..., "sms": ...}
     results = senders["email"].send(messages)              # list[SendResult], same order
     found = senders["email"].lookup(send_ids)              # send_id -> True | False | None
 
@@ -42,7 +42,7 @@ import os
 import threading
 import urllib.error
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -118,7 +118,7 @@ class EmailRequests:
             raise ValueError(f"batch_size must be 1..{SENDGRID_MAX_PERSONALIZATIONS}, got {self.batch_size}")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides) -> "EmailRequests":
+    def from_mapping(cls, env: Mapping[str, str], **overrides) -> "EmailRequests":
         values = dict(from_email=env.get("RETENTION_EMAIL_FROM") or DEFAULT_EMAIL_FROM,
                       from_name=env.get("RETENTION_EMAIL_FROM_NAME") or None,
                       reply_to=env.get("RETENTION_EMAIL_REPLY_TO") or None,
@@ -170,7 +170,7 @@ class SmsRequests:
             raise ValueError("a from number or a messaging service sid is required")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ, **overrides) -> "SmsRequests":
+    def from_mapping(cls, env: Mapping[str, str], **overrides) -> "SmsRequests":
         service = env.get("TWILIO_MESSAGING_SERVICE_SID") or None
         public = env.get("TWILIO_WEBHOOK_PUBLIC_URL")
         values = dict(from_number=env.get("TWILIO_FROM_NUMBER") or (None if service else DEFAULT_SMS_FROM),
@@ -216,7 +216,7 @@ class SendGridSender:
         if not api_key:
             raise ValueError("SendGridSender needs an API key")
         self.requests = EmailRequests(from_email, from_name, reply_to, sandbox, batch_size)
-        self.host = (host or os.environ.get("SENDGRID_API_HOST") or SENDGRID_DEFAULT_HOST).rstrip("/")
+        self.host = (host or SENDGRID_DEFAULT_HOST).rstrip("/")
         self.retry, self.timeout = retry, timeout
         self._client = SendGridAPIClient(api_key=api_key, host=self.host).client
 
@@ -325,7 +325,7 @@ class TwilioSender:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.requests = SmsRequests(from_number, messaging_service_sid, status_callback)
-        self.base_url = (base_url or os.environ.get("TWILIO_API_BASE") or TWILIO_DEFAULT_BASE).rstrip("/")
+        self.base_url = (base_url or TWILIO_DEFAULT_BASE).rstrip("/")
         self.concurrency, self.retry, self.timeout = concurrency, retry, timeout
         self._credentials = (account_sid, auth_token)
         self._local = threading.local()  # one client per thread: its session and last headers are not shared
@@ -429,8 +429,8 @@ class OutboxSender:
             raise ValueError(f"unknown channel {channel!r}")
         self.channel = channel
         self.folder = Path(outbox_dir) / channel
-        self.email = email or (EmailRequests.from_env(batch_size=batch_size) if channel == "email" else None)
-        self.sms = sms or (SmsRequests.from_env() if channel == "sms" else None)
+        self.email = email or (EmailRequests.from_mapping({}, batch_size=batch_size) if channel == "email" else None)
+        self.sms = sms or (SmsRequests.from_mapping({}) if channel == "sms" else None)
         self.batch_size = batch_size
 
     def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
@@ -467,28 +467,51 @@ class OutboxSender:
         return present
 
 
-# ---------------------------------------------------------------- from the environment
+# ---------------------------------------------------------------- from settings
 
-def senders_from_env(outbox_dir: str | os.PathLike, env: Mapping[str, str] = os.environ) -> dict[str, Sender]:
-    """Live senders for the channels whose keys are set, the outbox for the others.
+@dataclass(frozen=True)
+class SenderSettings:
+    """The senders' settings, named after the environment variables the resources read them from.
 
     SENDGRID_API_KEY (+ SENDGRID_API_HOST, SENDGRID_BATCH_SIZE [1000], SENDGRID_SANDBOX, RETENTION_EMAIL_FROM [hello@example.com],
     RETENTION_EMAIL_FROM_NAME, RETENTION_EMAIL_REPLY_TO); TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN
     (+ TWILIO_API_BASE, TWILIO_FROM_NUMBER [+15005550006] or TWILIO_MESSAGING_SERVICE_SID,
     TWILIO_STATUS_CALLBACK_URL or TWILIO_WEBHOOK_PUBLIC_URL + /twilio/status).
     """
-    email, sms = EmailRequests.from_env(env), SmsRequests.from_env(env)
+
+    email: EmailRequests
+    sms: SmsRequests
+    sendgrid_api_key: str | None = field(default=None, repr=False)
+    sendgrid_host: str | None = None
+    sendgrid_batch_size: int = SENDGRID_MAX_PERSONALIZATIONS
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    twilio_base_url: str | None = None
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> "SenderSettings":
+        return cls(email=EmailRequests.from_mapping(env), sms=SmsRequests.from_mapping(env),
+                   sendgrid_batch_size=int(env.get("SENDGRID_BATCH_SIZE") or SENDGRID_MAX_PERSONALIZATIONS),
+                   sendgrid_api_key=env.get("SENDGRID_API_KEY") or None,
+                   sendgrid_host=env.get("SENDGRID_API_HOST") or None,
+                   twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+                   twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+                   twilio_base_url=env.get("TWILIO_API_BASE") or None)
+
+
+def build_senders(outbox_dir: str | os.PathLike, settings: SenderSettings) -> dict[str, Sender]:
+    """Live senders for the channels whose keys are set, the outbox for the others."""
+    email, sms = settings.email, settings.sms
     senders: dict[str, Sender] = {}
-    if env.get("SENDGRID_API_KEY"):
-        senders["email"] = SendGridSender(env["SENDGRID_API_KEY"], email.from_email, email.from_name,
-                                          host=env.get("SENDGRID_API_HOST") or None, sandbox=email.sandbox,
-                                          reply_to=email.reply_to,
-                                          batch_size=int(env.get("SENDGRID_BATCH_SIZE") or SENDGRID_MAX_PERSONALIZATIONS))
+    if settings.sendgrid_api_key:
+        senders["email"] = SendGridSender(settings.sendgrid_api_key, email.from_email, email.from_name,
+                                          host=settings.sendgrid_host, sandbox=email.sandbox,
+                                          reply_to=email.reply_to, batch_size=settings.sendgrid_batch_size)
     else:
         senders["email"] = OutboxSender(outbox_dir, "email", email=email)
-    if env.get("TWILIO_ACCOUNT_SID") and env.get("TWILIO_AUTH_TOKEN"):
-        senders["sms"] = TwilioSender(env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"], sms.from_number,
-                                      sms.messaging_service_sid, base_url=env.get("TWILIO_API_BASE") or None,
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        senders["sms"] = TwilioSender(settings.twilio_account_sid, settings.twilio_auth_token, sms.from_number,
+                                      sms.messaging_service_sid, base_url=settings.twilio_base_url,
                                       status_callback=sms.status_callback)
     else:
         senders["sms"] = OutboxSender(outbox_dir, "sms", sms=sms)

@@ -2,7 +2,7 @@
 embedded in each order), products, abandoned checkouts, locations and inventory levels,
 incremental by ``updated_at``.
 
-    summary = pull_shopify(data_dir, day, ShopifyConfig.from_env())
+    summary = pull_shopify(data_dir, day, ShopifyConfig.from_mapping(settings))
     python -m retention.live.shopify_api --day 2026-07-14 [--data-dir ./data]
 
 - Environment: ``SHOPIFY_STORE_DOMAIN`` (``shop.myshopify.com``), ``SHOPIFY_ACCESS_TOKEN``,
@@ -43,6 +43,7 @@ import random
 import re
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -103,8 +104,8 @@ class ShopifyConfig:
     settle_seconds: float = 60.0  # updated_at_max = run start minus this (clock skew, late commits)
 
     @classmethod
-    def from_env(cls, **overrides) -> "ShopifyConfig":
-        env = os.environ
+    def from_mapping(cls, env: Mapping[str, str], **overrides) -> "ShopifyConfig":
+        """From settings named after the environment variables (SHOPIFY_STORE_DOMAIN and friends)."""
         values = dict(
             store_domain=env.get("SHOPIFY_STORE_DOMAIN") or None,
             access_token=env.get("SHOPIFY_ACCESS_TOKEN") or None,
@@ -379,7 +380,7 @@ def _in_pull_order(resources: tuple[str, ...]) -> list[str]:
 
 def pull_shopify(data_dir: DataDir, day: date, config: ShopifyConfig | None = None, *, sleep=time.sleep) -> ShopifySummary:
     """Fetch every resource updated since its cursor into ``inbox/shopify/<day>/``; advance cursors."""
-    config = config or ShopifyConfig.from_env()
+    config = config or ShopifyConfig()
     unknown = [r for r in config.resources if r not in RESOURCES]
     if unknown:
         raise ShopifyError(f"unknown Shopify resources {unknown}; known: {', '.join(RESOURCES)}")
@@ -423,8 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start-date", help="first-run backfill start (SHOPIFY_START_DATE)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    data_dir = DataDir(Path(args.data_dir).resolve()) if args.data_dir else DataDir.from_env()
-    summary = pull_shopify(data_dir, args.day, ShopifyConfig.from_env(start_date=args.start_date))
+    data_dir = DataDir(Path(args.data_dir).resolve()) if args.data_dir else DataDir.from_mapping(os.environ)
+    summary = pull_shopify(data_dir, args.day, ShopifyConfig.from_mapping(os.environ, start_date=args.start_date))
     print(json.dumps(summary.as_metadata(), indent=2))
     return 0
 

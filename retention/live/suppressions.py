@@ -34,6 +34,7 @@ import shutil
 import time
 import urllib.error
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -67,9 +68,10 @@ class SuppressionConfig:
     groups: bool = True
 
     @classmethod
-    def from_env(cls, **overrides) -> "SuppressionConfig":
-        values = dict(api_key=os.environ.get("SENDGRID_API_KEY") or None,
-                      host=os.environ.get("SENDGRID_API_HOST") or DEFAULT_HOST)
+    def from_mapping(cls, env: Mapping[str, str], **overrides) -> "SuppressionConfig":
+        """From settings named after the environment variables (SENDGRID_API_KEY, SENDGRID_API_HOST)."""
+        values = dict(api_key=env.get("SENDGRID_API_KEY") or None,
+                      host=env.get("SENDGRID_API_HOST") or DEFAULT_HOST)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -127,7 +129,7 @@ class _Caller:
 
 def pull_suppressions(data_dir: DataDir, day: date, config: SuppressionConfig | None = None, *,
                       sleep=time.sleep) -> SuppressionSummary:
-    config = config or SuppressionConfig.from_env()
+    config = config or SuppressionConfig()
     if not config.api_key:
         raise SuppressionSyncError("SENDGRID_API_KEY is not set")
     started = time.monotonic()
@@ -201,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="data directory (RETENTION_DATA_DIR, default ./data)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    data_dir = DataDir(Path(args.data_dir).resolve()) if args.data_dir else DataDir.from_env()
-    print(json.dumps(pull_suppressions(data_dir, args.day).as_metadata(), indent=2))
+    data_dir = DataDir(Path(args.data_dir).resolve()) if args.data_dir else DataDir.from_mapping(os.environ)
+    print(json.dumps(pull_suppressions(data_dir, args.day, SuppressionConfig.from_mapping(os.environ)).as_metadata(), indent=2))
     return 0
 
 

@@ -42,6 +42,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,11 +82,11 @@ class ReceiverConfig:
     clock: object = field(default=time.time, repr=False)
 
     @classmethod
-    def from_env(cls, data_dir: DataDir | None = None, **overrides) -> "ReceiverConfig":
-        env = os.environ
+    def from_mapping(cls, env: Mapping[str, str], data_dir: DataDir | None = None, **overrides) -> "ReceiverConfig":
+        """From settings named after the environment variables (RETENTION_WEBHOOK_HOST and friends)."""
         tolerance = env.get("SENDGRID_WEBHOOK_TOLERANCE_SECONDS")
         values = dict(
-            data_dir=data_dir or DataDir.from_env(),
+            data_dir=data_dir or DataDir.from_mapping(env),
             host=env.get("RETENTION_WEBHOOK_HOST", "127.0.0.1"),
             port=int(env.get("RETENTION_WEBHOOK_PORT", "8787")),
             sendgrid_public_key=env.get("SENDGRID_WEBHOOK_PUBLIC_KEY") or None,
@@ -384,8 +385,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(TWILIO_WEBHOOK_PUBLIC_URL)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    data_dir = DataDir(Path(args.data_dir).resolve()) if args.data_dir else DataDir.from_env()
-    config = ReceiverConfig.from_env(data_dir, host=args.host, port=args.port,
+    data_dir = DataDir(Path(args.data_dir).resolve()) if args.data_dir else DataDir.from_mapping(os.environ)
+    config = ReceiverConfig.from_mapping(os.environ, data_dir, host=args.host, port=args.port,
                                      sendgrid_tolerance=args.sendgrid_tolerance,
                                      twilio_public_url=args.twilio_public_url)
     server = WebhookServer(config)

@@ -7,7 +7,6 @@ values, so nothing personal leaves the pipeline this way.
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -30,10 +29,6 @@ class RunFailure:
         if self.failed_steps:
             summary += f" at {', '.join(self.failed_steps)}"
         return {"text": summary, **asdict(self), "error": self.error[:MESSAGE_LIMIT]}
-
-
-def webhook_url() -> str | None:
-    return os.environ.get(WEBHOOK_ENV) or None
 
 
 def post_run_failure(failure: RunFailure, url: str) -> int:

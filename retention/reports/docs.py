@@ -6,13 +6,15 @@ so the project's own manifest (which Dagster loads) is never rewritten underneat
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from retention.paths import DATA_DIR_ENV, DataDir
+from retention.dbt_build import data_dir_vars
+from retention.paths import DataDir
 from retention.reports.exports import write_atomically
 
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -32,12 +34,14 @@ def build_docs(data_dir: DataDir, dbt: Path | None = None) -> Path:
         # dbt would create an empty warehouse and document nothing
         raise DocsError(f"no warehouse at {data_dir.warehouse}: build it first (make demo)")
     dbt = dbt or Path(sys.executable).with_name("dbt")  # the dbt beside this interpreter
-    env = {**os.environ, DATA_DIR_ENV: str(data_dir.root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     with tempfile.TemporaryDirectory(prefix="dbt-docs-") as scratch:
         target = Path(scratch) / "target"
-        command = [str(dbt), "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT),
+        # the data directory goes to dbt as vars (profiles.yml and the sources read them), so the
+        # subprocess inherits this process's environment unchanged
+        command = [str(dbt), "--no-send-anonymous-usage-stats", "docs", "generate", "--static",
+                   "--vars", json.dumps(data_dir_vars(data_dir)), "--project-dir", str(DBT_PROJECT),
                    "--profiles-dir", str(DBT_PROJECT), "--target-path", str(target), "--log-path", str(Path(scratch) / "logs")]
-        done = subprocess.run(command, env=env, cwd=DBT_PROJECT.parent, capture_output=True, text=True)
+        done = subprocess.run(command, cwd=DBT_PROJECT.parent, capture_output=True, text=True)
         page = target / "static_index.html"
         if done.returncode != 0 or not page.exists():
             raise DocsError(f"dbt docs generate failed (exit {done.returncode}):\n" + "\n".join(done.stdout.splitlines()[-30:]))
@@ -45,9 +49,14 @@ def build_docs(data_dir: DataDir, dbt: Path | None = None) -> Path:
     return docs_page(data_dir)
 
 
-if __name__ == "__main__":
+def main() -> int:
     try:
-        print(f"dbt docs: {build_docs(DataDir.from_env())}")
+        print(f"dbt docs: {build_docs(DataDir.from_mapping(os.environ))}")
     except DocsError as error:
         print(error, file=sys.stderr)
         raise SystemExit(1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

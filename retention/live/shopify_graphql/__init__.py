@@ -2,7 +2,7 @@
 discount applications and codes), products with ALL their variants, abandoned checkouts,
 locations and inventory levels.
 
-    summary = pull_shopify_graphql(data_dir, day, ShopifyGraphQLConfig.from_env())
+    summary = pull_shopify_graphql(data_dir, day, ShopifyGraphQLConfig.from_mapping(settings))
     python -m retention.live.shopify_graphql --day 2026-07-14 [--data-dir ./data] [--backfill auto|always|never]
 
 - Environment: as the REST connector (``SHOPIFY_STORE_DOMAIN``, ``SHOPIFY_ACCESS_TOKEN``,
@@ -42,6 +42,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -86,8 +87,8 @@ class ShopifyGraphQLConfig:
     settle_seconds: float = 60.0
 
     @classmethod
-    def from_env(cls, **overrides) -> "ShopifyGraphQLConfig":
-        env = os.environ
+    def from_mapping(cls, env: Mapping[str, str], **overrides) -> "ShopifyGraphQLConfig":
+        """From settings named after the environment variables (SHOPIFY_STORE_DOMAIN and friends)."""
         values = dict(
             store_domain=env.get("SHOPIFY_STORE_DOMAIN") or None,
             access_token=env.get("SHOPIFY_ACCESS_TOKEN") or None,
@@ -257,11 +258,10 @@ def _in_pull_order(resources: tuple[str, ...]) -> list[str]:
     return order
 
 
-def pull_shopify_graphql(data_dir: DataDir, day: date, config: ShopifyGraphQLConfig | None = None, *,
+def pull_shopify_graphql(data_dir: DataDir, day: date, config: ShopifyGraphQLConfig, *,
                          clock=None) -> ShopifySummary:
     """Fetch every resource updated since its cursor into ``inbox/shopify/<day>/``; advance cursors.
     Same summary as the REST connector's ``pull_shopify``."""
-    config = config or ShopifyGraphQLConfig.from_env()
     unknown = [r for r in config.resources if r not in queries.RESOURCES]
     if unknown:
         raise ShopifyGraphQLError(f"unknown Shopify resources {unknown}; known: {', '.join(RESOURCES)}")
@@ -352,8 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backfill", choices=BACKFILL_MODES, help="SHOPIFY_BACKFILL (default auto)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    data_dir = DataDir(Path(args.data_dir).resolve()) if args.data_dir else DataDir.from_env()
-    config = ShopifyGraphQLConfig.from_env(start_date=args.start_date, backfill=args.backfill)
+    data_dir = DataDir(Path(args.data_dir).resolve()) if args.data_dir else DataDir.from_mapping(os.environ)
+    config = ShopifyGraphQLConfig.from_mapping(os.environ, start_date=args.start_date, backfill=args.backfill)
     summary = pull_shopify_graphql(data_dir, args.day, config)
     print(json.dumps(summary.as_metadata(), indent=2))
     return 0
