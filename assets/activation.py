@@ -11,7 +11,7 @@ It reads the warehouse, so it runs in the `warehouse` pool: never beside dbt's w
 
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
@@ -108,7 +108,7 @@ def send_campaigns(context: dg.AssetExecutionContext, config: ActivationConfig, 
     unknown = sorted(set(config.campaigns) - set(campaigns.keys()))
     if unknown:
         raise dg.Failure(f"unknown campaign(s) {unknown}; known: {campaigns.keys()}")
-    now = datetime.fromisoformat(config.now) if config.now else datetime.now(timezone.utc)
+    now = datetime.fromisoformat(config.now) if config.now else datetime.now(UTC)
     audiences = read_audiences(layout.warehouse, sorted({c.audience for c in selected}))
 
     settings = BreakerSettings(max_change=config.max_size_change)

@@ -18,9 +18,14 @@ from typing import ClassVar
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
-from retention.activation.senders import (DEFAULT_EMAIL_FROM, SENDGRID_MAX_PERSONALIZATIONS, Sender, SenderSettings,
-                                          build_senders)
 from retention.activation.discounts import ShopifyDiscounts
+from retention.activation.senders import (
+    DEFAULT_EMAIL_FROM,
+    SENDGRID_MAX_PERSONALIZATIONS,
+    Sender,
+    SenderSettings,
+    build_senders,
+)
 from retention.live.shopify_api import DEFAULT_API_VERSION, ShopifyConfig, ShopifySummary, pull_shopify
 from retention.live.shopify_graphql import ShopifyGraphQLConfig, pull_shopify_graphql
 from retention.live.suppressions import DEFAULT_HOST, SuppressionConfig

@@ -17,7 +17,8 @@ import json
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import date, datetime, time as clock, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ SEND_HOUR_UTC = 17
 
 def send_time(as_of: date) -> datetime:
     """The day after the audiences' as-of day, 17:00 UTC (midday at the store in New York)."""
-    return datetime.combine(as_of + timedelta(days=1), clock(SEND_HOUR_UTC), tzinfo=timezone.utc)
+    return datetime.combine(as_of + timedelta(days=1), clock(SEND_HOUR_UTC), tzinfo=UTC)
 
 
 class TimedSender:

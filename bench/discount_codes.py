@@ -24,7 +24,7 @@ import argparse
 import json
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from retention.activation.coupons import coupon_code
@@ -33,7 +33,7 @@ from retention.activation.ledger import Ledger
 from tests.activation_fixtures import campaign_set
 from tests.fakes.shopify_discounts import FakeShopifyDiscounts
 
-NOW = datetime(2026, 7, 14, 16, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 7, 14, 16, 0, tzinfo=UTC)
 ENGINE_BATCH = 1000
 
 

@@ -31,8 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from retention.paths import DataDir
 from retention.live.webhooks import wait_until_healthy
+from retention.paths import DataDir
 
 
 def bench_webhooks(requests: int, threads: int, events_per_body: int) -> dict:

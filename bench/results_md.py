@@ -6,8 +6,7 @@ from pathlib import Path
 
 from bench import targets
 from bench.profiles import PROFILES, SCALE_PROFILES
-from bench.report import (RESULTS_MD, latest_by_name, load_results, run_table, scaling_table, table,
-                                    variant)
+from bench.report import RESULTS_MD, latest_by_name, load_results, run_table, scaling_table, table, variant
 
 NOTES_MD = RESULTS_MD.with_name("NOTES.md")
 NOT_RUN_NOTE = {

@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.activation import PER_RECIPIENT_SUBSET, THROUGHPUT_RECIPIENTS, compare_send_ids
@@ -54,7 +54,7 @@ class BenchRun:
         self.bench_root = Path(bench_root).resolve()
         self.data_dir = profile.data_dir(self.bench_root)
         self.results_file = Path(results_file)
-        self.run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{os.getpid()}"
+        self.run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}"
         self.work = self.data_dir / "bench_runs" / self.run_id
         self.records: list[dict] = []
         self.measured: dict[str, Measurement] = {}
@@ -83,7 +83,7 @@ class BenchRun:
 
     def _record(self, kind: str, name: str, **fields) -> dict:
         record = {"run_id": self.run_id, "profile": self.profile.name, "kind": kind, "name": name,
-                  "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
                   "profile_spec": self.profile.spec(), **fields,
                   "machine": {**machine_facts(), "dbt_project": str(self.dbt_project or "working tree")}}
         self.records.append(record)

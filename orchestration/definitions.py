@@ -7,8 +7,14 @@ from assets.ingest import ingest_assets
 from assets.live import live_assets
 from assets.quality import quality_checks
 from assets.reports import segment_report
-from assets.resources import (AlertWebhookResource, DataDirResource, SendGridResource, ShopifyResource, TwilioResource,
-                              dbt_resource)
+from assets.resources import (
+                              AlertWebhookResource,
+                              DataDirResource,
+                              SendGridResource,
+                              ShopifyResource,
+                              TwilioResource,
+                              dbt_resource,
+)
 from assets.transform import warehouse
 from orchestration.intraday import intraday_increment, intraday_triggers
 from orchestration.jobs import activate_segments, daily_refresh, ingest_inbox, pull_live_sources

@@ -14,7 +14,8 @@ import os
 import sys
 import time
 from collections import Counter, defaultdict
-from datetime import date, datetime, time as clock, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 import dagster as dg
@@ -169,8 +170,8 @@ def _days(first: date, last: date) -> list[date]:
 
 def activate_and_answer(instance, layout: DataDir, day: date, log: Path, simulated: bool) -> dict[str, dict]:
     """The morning after ``day``: activate the campaigns, then let the simulated recipients answer."""
-    now = datetime.combine(day + timedelta(days=1), ACTIVATION_HOUR, tzinfo=timezone.utc) if simulated \
-        else datetime.now(timezone.utc)
+    now = datetime.combine(day + timedelta(days=1), ACTIVATION_HOUR, tzinfo=UTC) if simulated \
+        else datetime.now(UTC)
     before = outbox_files(layout.outbox)
     started = time.perf_counter()
     counts = activation_counts(run_activation(instance, now, log))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from retention.dbt_build import data_dir_vars
 from retention.ingest import IngestReport, ingest_day
@@ -35,9 +35,9 @@ class Increment:
     as_of_time: datetime
 
     @classmethod
-    def at(cls, moment: datetime) -> "Increment":
+    def at(cls, moment: datetime) -> Increment:
         """The increment of a tick at ``moment``; a tick at midnight closes the day before."""
-        moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
         moment = moment.replace(microsecond=0)
         return cls((moment - timedelta(microseconds=1)).date(), moment)
 

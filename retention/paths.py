@@ -18,7 +18,7 @@ class DataDir:
     root: Path
 
     @classmethod
-    def from_mapping(cls, env: Mapping[str, str], default: str | os.PathLike = "data") -> "DataDir":
+    def from_mapping(cls, env: Mapping[str, str], default: str | os.PathLike = "data") -> DataDir:
         """``RETENTION_DATA_DIR`` from ``env`` (a command's environment, passed by its ``main``), else ``default``."""
         return cls(Path(env.get(DATA_DIR_ENV) or default).resolve())
 

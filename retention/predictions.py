@@ -30,7 +30,7 @@ class PredictionSettings:
     one_time_lapsed_days: int = 180
 
     @classmethod
-    def from_mapping(cls, values: dict) -> "PredictionSettings":
+    def from_mapping(cls, values: dict) -> PredictionSettings:
         """From configuration (dbt vars arrive as text or numbers), each cast to its field's type."""
         defaults = cls()
         unknown = sorted(set(values) - set(vars(defaults)))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
 from retention.activation.campaigns import CampaignSet, parse_campaigns
 
-UTC = timezone.utc
+UTC = UTC
 # 12:00 in New York (EDT): inside every default window
 NOW = datetime(2026, 7, 14, 16, 0, tzinfo=UTC)
 EXITS = ("ordered_since_trigger", "new_checkout")

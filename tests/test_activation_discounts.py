@@ -18,8 +18,14 @@ import pytest
 
 from retention.activation.campaigns import CampaignConfigError, parse_campaigns
 from retention.activation.coupons import coupon_code
-from retention.activation.discounts import (CodeIssuer, DiscountRejected, OutboxDiscounts, ShopifyDiscounts,
-                                            discount_spec, max_codes_per_request)
+from retention.activation.discounts import (
+    CodeIssuer,
+    DiscountRejected,
+    OutboxDiscounts,
+    ShopifyDiscounts,
+    discount_spec,
+    max_codes_per_request,
+)
 from retention.activation.engine import activate
 from retention.activation.ledger import Ledger
 from retention.activation.senders import OutboxSender, SendGridSender

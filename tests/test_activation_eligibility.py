@@ -3,7 +3,7 @@ recipient's zone, and a holdout that is stable and the right size."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +20,7 @@ from retention.activation.eligibility import (
 )
 from tests.activation_fixtures import NOW, campaign_set, person
 
-UTC = timezone.utc
+UTC = UTC
 CAMPAIGNS = campaign_set()
 CART, PRICE_DROP, WIN_BACK, THANKS, DETRACTOR = (CAMPAIGNS.get(k) for k in
                                                   ("cart", "price_drop", "win_back", "thanks", "detractor"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from retention.activation.messages import OutgoingMessage, SendResult
 from retention.activation.render import hashed
 from tests.activation_fixtures import NOW, audience, campaign_set, person
 
-UTC = timezone.utc
+UTC = UTC
 
 
 class ProviderCrash(RuntimeError):

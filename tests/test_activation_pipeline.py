@@ -23,9 +23,9 @@ import pandas as pd
 import pytest
 
 from assets.activation import SEND_OP
+from retention.paths import DATA_DIR_ENV, DataDir
 from tests.fakes.providers import FakeSendGrid, FakeTwilio, Hang
 from tests.fakes.shopify_discounts import FakeShopifyDiscounts
-from retention.paths import DATA_DIR_ENV, DataDir
 from tests.warehouse_fixtures import PROJECT_ROOT, build_store, run_dbt
 
 AS_OF = date(2025, 6, 30)

@@ -6,7 +6,7 @@ import json
 import os
 import socket
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -15,8 +15,16 @@ from sendgrid import SendGridAPIClient
 
 from retention.activation.messages import OutgoingMessage
 from retention.activation.retry import RetryPolicy, provider_wait
-from retention.activation.senders import (EmailRequests, OutboxSender, SendGridSender, SendInterrupted,
-                                          SenderSettings, SmsRequests, TwilioSender, build_senders)
+from retention.activation.senders import (
+    EmailRequests,
+    OutboxSender,
+    SenderSettings,
+    SendGridSender,
+    SendInterrupted,
+    SmsRequests,
+    TwilioSender,
+    build_senders,
+)
 from tests.fakes.providers import STOP_NUMBER, Drop, Fail, Hang
 
 FROM = "shop@example.com"
@@ -109,7 +117,7 @@ def test_sendgrid_retries_429_honouring_retry_after_then_500_without_duplicates(
 
 def test_sendgrid_rate_limit_reset_header_is_honoured(fake_sendgrid):
     sleeps = Sleeps()
-    reset = int(datetime.now(timezone.utc).timestamp()) + 30
+    reset = int(datetime.now(UTC).timestamp()) + 30
     fake_sendgrid.script(Fail(429, {"X-RateLimit-Reset": str(reset)}))
     sendgrid(fake_sendgrid, sleeps).send(emails(3))
     assert len(sleeps) == 1 and 25 <= sleeps[0] <= 30
@@ -295,7 +303,7 @@ def test_twilio_lookup_true_false_and_unknown(fake_twilio):
     unsent_same_number = OutgoingMessage("t9", "x", 1, "c", "sms", sent.to, None, "another body", {})
     found = sender.lookup([sent, other, unsent_same_number, "bare-id"])
     assert found == {"t00000": True, "t00001": False, "t9": False, "bare-id": None}
-    assert sender.lookup([sent], since=datetime.now(timezone.utc) + timedelta(hours=1)) == {"t00000": False}
+    assert sender.lookup([sent], since=datetime.now(UTC) + timedelta(hours=1)) == {"t00000": False}
 
     locked_out = TwilioSender(fake_twilio.account_sid, "wrong-token", SMS_FROM, base_url=fake_twilio.url)
     assert locked_out.lookup([sent]) == {"t00000": None}
@@ -388,7 +396,7 @@ def test_provider_wait_headers(headers, expected):
 
 
 def test_retry_after_http_date_and_cap():
-    now = datetime(2026, 7, 14, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 7, 14, 12, 0, tzinfo=UTC)
     later = format_datetime(now + timedelta(seconds=45), usegmt=True)
     assert provider_wait({"Retry-After": later}, now.timestamp()) == 45.0
     policy = RetryPolicy(base_delay=1.0, max_delay=10.0)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -59,7 +59,7 @@ def materialize_demo(root: Path) -> tuple[DataDir, list]:
 
         with dg.DagsterInstance.get() as instance:
             refresh = run_range(instance, "daily_refresh", AS_OF, AS_OF, log)
-            now = datetime.combine(AS_OF + timedelta(days=1), ACTIVATION_HOUR, tzinfo=timezone.utc)
+            now = datetime.combine(AS_OF + timedelta(days=1), ACTIVATION_HOUR, tzinfo=UTC)
             activation = run_activation(instance, now, log)
     return layout, [refresh, activation]
 

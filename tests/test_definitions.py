@@ -68,7 +68,7 @@ def test_every_landing_table_must_be_fresh_by_the_morning():
 # ---------------------------------------------------------------- the wiring
 
 import ast  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -192,7 +192,7 @@ def test_dbt_gets_the_data_directory_as_vars_not_through_the_environment(tmp_pat
     wanted = {"data_dir": str(tmp_path), "landing_root": str(tmp_path / "landing")}
     daily = daily_build_args("2026-07-14", data_dir=layout)
     assert json.loads(daily[daily.index("--vars") + 1]) == {"as_of": "2026-07-14", **wanted}
-    intraday = Increment.at(datetime(2026, 7, 14, 15, tzinfo=timezone.utc)).dbt_build_args(data_dir=layout)
+    intraday = Increment.at(datetime(2026, 7, 14, 15, tzinfo=UTC)).dbt_build_args(data_dir=layout)
     assert wanted.items() <= json.loads(intraday[intraday.index("--vars") + 1]).items()
     assert "var('data_dir'" in (ROOT / "dbt_project" / "profiles.yml").read_text()
     for path in [*modules("assets"), *modules("orchestration")]:  # nobody hands it over by changing os.environ

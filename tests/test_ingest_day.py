@@ -14,8 +14,8 @@ import pytest
 from retention.ingest import SOURCE_TABLES, IngestReport, TableCounts, ingest_day
 from retention.ingest.schema import QUARANTINE_SCHEMA
 from retention.paths import DataDir
-
 from tests.fixtures import PROVIDER_FIXTURES as FIXTURES
+
 DAY = date(2026, 3, 14)
 NEXT = date(2026, 3, 15)
 

@@ -3,16 +3,16 @@ it lands with typed values, or goes to quarantine with a reason naming the broke
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from retention.ingest import parse_file
-
 from tests.fixtures import PROVIDER_FIXTURES as FIXTURES
-UTC = timezone.utc
+
+UTC = UTC
 
 # The only fixtures that break a README rule, and why.
 EXPECTED_REJECTS = {

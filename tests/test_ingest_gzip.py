@@ -15,7 +15,6 @@ from retention.ingest.day import file_extension, inbox_files
 from retention.paths import DataDir
 from retention.store_simulator import SimConfig, simulate
 from retention.store_simulator.drops import release_drops, split_day
-
 from tests.fixtures import PROVIDER_FIXTURES as FIXTURES
 
 DAY = date(2026, 3, 14)

@@ -3,7 +3,7 @@ reason for a level that breaks a rule (missing ids, a quantity that is not an in
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import orjson
 import pyarrow as pa
@@ -13,7 +13,7 @@ from retention.ingest import SOURCE_TABLES, ingest_day
 from retention.paths import DataDir
 
 DAY = date(2026, 3, 14)
-UTC = timezone.utc
+UTC = UTC
 LOCATION = {
     "id": 655441491, "name": "Main Warehouse", "address1": "126 York Street", "address2": "", "city": "Ottawa",
     "zip": "K1N 5T5", "province": "Ontario", "country": "CA", "phone": "555-555-5555",

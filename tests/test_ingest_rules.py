@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 
 from retention.ingest import ingest_day
 from retention.paths import DataDir
-
 from tests.fixtures import PROVIDER_FIXTURES as FIXTURES
+
 DAY = date(2026, 3, 14)
 
 
@@ -85,7 +85,8 @@ def test_order_rules(tmp_path):
     assert report.tables["refunds"].landed == 2 and report.tables["refund_lines"].landed == 4
     rejects = {r["_record_index"]: r for r in quarantine(data, "shopify", "orders")}
     name = "shopify orders record {} of orders-0001.json (id 450789469): "
-    assert rejects[1]["reason"] == "shopify orders record 1 of orders-0001.json (id 450789469x): id: not a 64-bit integer: '450789469x'"
+    assert rejects[1]["reason"] == ("shopify orders record 1 of orders-0001.json (id 450789469x): "
+                                    "id: not a 64-bit integer: '450789469x'")
     assert rejects[2]["reason"] == name.format(2) + "created_at: missing"
     assert rejects[3]["reason"] == name.format(3) + "line_items[1].price: not a decimal: 'abc'"
     assert rejects[4]["reason"] == name.format(4) + "currency: not a 3-letter currency code: 'US'"

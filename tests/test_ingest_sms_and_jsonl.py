@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import urlencode
 
 import orjson
@@ -12,7 +12,7 @@ from retention.ingest.twilio import normalise_keyword
 from retention.paths import DataDir
 from tests.fixtures import PROVIDER_FIXTURES
 
-UTC = timezone.utc
+UTC = UTC
 DAY = date(2026, 3, 14)
 ACCOUNT = "AC" + "a" * 32
 

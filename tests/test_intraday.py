@@ -9,9 +9,8 @@ also leaves a cart at 10:00."""
 from __future__ import annotations
 
 import copy
-import shutil
 import sqlite3
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -28,7 +27,7 @@ from retention.store_simulator import SimConfig, simulate
 from retention.store_simulator.drops import add_to_drop, release_drops, split_day
 from tests.warehouse_fixtures import run_dbt
 
-UTC = timezone.utc
+UTC = UTC
 DAY = date(2025, 6, 30)
 NEXT = DAY + timedelta(days=1)
 ABANDONED_AT = datetime.combine(DAY, time(10), UTC)

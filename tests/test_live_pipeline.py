@@ -1,6 +1,6 @@
 """The live sources inside Dagster: a pull fills the inbox, ingestion lands it, the schedule skips when unconnected."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
@@ -11,7 +11,7 @@ from assets.resources import DataDirResource, ShopifyResource
 from orchestration.definitions import defs, resources
 from tests.fakes.shopify import BASE_TIME, DAY1, START_DATE, TOKEN, FakeShopify, seed
 
-SCHEDULED = datetime(2026, 7, 15, 1, 0, tzinfo=timezone.utc)
+SCHEDULED = datetime(2026, 7, 15, 1, 0, tzinfo=UTC)
 
 
 def evaluate_schedule():

@@ -5,7 +5,7 @@ once, the call-limit header; locations and inventory levels by group of location
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -13,10 +13,19 @@ from retention.ingest import ingest_day
 from retention.live.shopify_api import ShopifyError, cursor_path, pull_shopify
 from retention.paths import DataDir
 from tests.fakes.shopify import (
-    BASE_TIME, START_DATE, TEMPLATES, TOKEN, FakeShopify, config, level_key, make_level, seed, seed_levels,
+    BASE_TIME,
+    START_DATE,
+    TEMPLATES,
+    TOKEN,
+    FakeShopify,
+    config,
+    level_key,
+    make_level,
+    seed,
+    seed_levels,
 )
 
-UTC = timezone.utc
+UTC = UTC
 DAY1, DAY2 = date(2026, 7, 14), date(2026, 7, 15)
 STORE_RESOURCES = tuple(TEMPLATES)  # customers, orders, products, checkouts
 

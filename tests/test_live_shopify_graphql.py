@@ -20,7 +20,15 @@ from retention.live.shopify_graphql.client import Bucket
 from retention.paths import DataDir
 from tests.fakes.shopify import BASE_TIME, make_level, make_record
 from tests.fakes.shopify_graphql import (
-    NODE, TOKEN, FakeClock, FakeShopifyGraphQL, bulk_jsonl, config, copies, level_node, rest_records,
+    NODE,
+    TOKEN,
+    FakeClock,
+    FakeShopifyGraphQL,
+    bulk_jsonl,
+    config,
+    copies,
+    level_node,
+    rest_records,
 )
 from tests.fixtures import PROVIDER_FIXTURES
 

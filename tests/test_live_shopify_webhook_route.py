@@ -1,5 +1,6 @@
 """Shopify webhooks at the receiver (the verification alone: test_live_shopify_webhooks.py):
-Shopify's own HMAC vectors (valid, tampered, wrong secret, unsigned), a redelivered webhook id stored once (also when the copies race), the receiver's
+Shopify's own HMAC vectors (valid, tampered, wrong secret, unsigned), a redelivered webhook id
+stored once (also when the copies race), the receiver's
 size rules, and the deliveries landing in the same tables as the Admin API pages (privacy
 topics in ``privacy_requests``, an unknown topic quarantined with its name)."""
 
@@ -11,7 +12,7 @@ import hmac
 import http.client
 import json
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -105,10 +106,10 @@ def test_a_redelivery_the_next_day_is_still_recognised(tmp_path):
 
     inbox = ShopifyWebhookInbox(DataDir(tmp_path))
     body, hdrs = b"{}", {"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "w-4"}
-    assert inbox.store(body, hdrs, datetime(2026, 3, 14, 23, 59, tzinfo=timezone.utc))[1] is True
+    assert inbox.store(body, hdrs, datetime(2026, 3, 14, 23, 59, tzinfo=UTC))[1] is True
     # a new receiver process (no memory of the first) the next day
     again = ShopifyWebhookInbox(DataDir(tmp_path))
-    assert again.store(body, hdrs, datetime(2026, 3, 15, 0, 30, tzinfo=timezone.utc))[1] is False
+    assert again.store(body, hdrs, datetime(2026, 3, 15, 0, 30, tzinfo=UTC))[1] is False
     assert len(stored(tmp_path)) == 1
 
 
@@ -165,7 +166,7 @@ def test_deliveries_land_in_the_same_tables_as_the_pages(server, tmp_path):
         topic = {"webhook_customers_redact.json": "customers/redact",
                  "webhook_customers_data_request.json": "customers/data_request"}.get(name, "shop/redact")
         assert post(server, body, headers(body, topic, wid)) == 200
-    day = datetime.now(timezone.utc).date()
+    day = datetime.now(UTC).date()
     report = ingest_day(DataDir(tmp_path), "shopify", day)
     assert {t: (c.landed, c.quarantined) for t, c in report.tables.items() if c.records_in} == {
         "orders": (1, 0), "order_lines": (3, 0), "refunds": (1, 0), "refund_lines": (2, 0), "fulfillments": (1, 0),
@@ -192,7 +193,7 @@ def test_deliveries_land_in_the_same_tables_as_the_pages(server, tmp_path):
 def test_an_unknown_topic_is_kept_and_quarantined_with_its_name(server, tmp_path):
     body = b'{"id": 1}'
     assert post(server, body, headers(body, "app/uninstalled", "w-20")) == 200  # nothing is lost
-    report = ingest_day(DataDir(tmp_path), "shopify", datetime.now(timezone.utc).date())
+    report = ingest_day(DataDir(tmp_path), "shopify", datetime.now(UTC).date())
     assert report.tables["_files"].quarantined == 1
     reasons = [r for f in (tmp_path / "quarantine" / "shopify" / "_files").rglob("*.parquet")
                for r in pq.read_table(f)["reason"].to_pylist()]
@@ -202,5 +203,5 @@ def test_an_unknown_topic_is_kept_and_quarantined_with_its_name(server, tmp_path
 def test_a_privacy_request_naming_no_customer_is_quarantined_with_the_reason(server, tmp_path):
     body = json.dumps({"shop_id": 1, "shop_domain": "s.myshopify.com", "orders_to_redact": []}).encode()
     assert post(server, body, headers(body, "customers/redact", "w-21")) == 200
-    report = ingest_day(DataDir(tmp_path), "shopify", datetime.now(timezone.utc).date())
+    report = ingest_day(DataDir(tmp_path), "shopify", datetime.now(UTC).date())
     assert report.tables["privacy_requests"].quarantined == 1

@@ -8,7 +8,11 @@ import json
 import pytest
 
 from retention.live.shopify_webhooks import (
-    HMAC_HEADER, ShopifyWebhookError, compute_hmac, hmac_matches, verify_webhook,
+    HMAC_HEADER,
+    ShopifyWebhookError,
+    compute_hmac,
+    hmac_matches,
+    verify_webhook,
 )
 from tests.fixtures import PROVIDER_FIXTURES
 

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -78,7 +78,7 @@ def test_sendgrid_signed_vectors_accepted(tmp_path, vector, body):
     assert status == 200
     [landed] = files(tmp_path, "sendgrid")
     assert landed.read_bytes() == body  # unchanged, CRLF and all
-    assert landed.name.startswith("events-") and landed.parent.name == datetime.now(timezone.utc).date().isoformat()
+    assert landed.name.startswith("events-") and landed.parent.name == datetime.now(UTC).date().isoformat()
     parsed = parse_file("sendgrid", landed)
     assert parsed.counts["events"].landed == body.count(b'"sg_event_id"') and not parsed.quarantine.num_rows
 

@@ -15,8 +15,8 @@ import orjson
 import pytest
 
 from assets.ingest import ingest_assets
-from assets.quality import quality_checks
 from assets.partitions import daily_partitions
+from assets.quality import quality_checks
 from assets.resources import AlertWebhookResource, DataDirResource
 from orchestration.sensors import report_run_failures, sensors
 from retention.ingest import SOURCE_TABLES

@@ -6,19 +6,18 @@ import json
 import re
 from datetime import date
 from html.parser import HTMLParser
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
+from retention.paths import DataDir
 from retention.reports import pictures
 from retention.reports.docs import build_docs
 from retention.reports.metrics import headline_metrics
 from retention.reports.segment_report import PICTURE_TITLES, render_html, write_segment_report
 from retention.reports.segments import DEFINITIONS, segment_trends, segment_type_of, sizes_by_day
 from retention.reports.warehouse_reads import ReportData, read_report_data
-from retention.paths import DataDir
 from tests.warehouse_fixtures import DBT_PROJECT, build_store, run_dbt
 
 AS_OF = date(2025, 6, 30)

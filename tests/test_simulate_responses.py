@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pandas as pd
 
@@ -11,7 +11,7 @@ from retention.ingest import ingest_day
 from retention.paths import DataDir
 from retention.store_simulator.responses import ResponseRates, outbox_files, read_outbox, write_responses
 
-SENT_AT = datetime(2025, 3, 10, 23, 50, tzinfo=timezone.utc)
+SENT_AT = datetime(2025, 3, 10, 23, 50, tzinfo=UTC)
 
 
 def _outbox(root):

@@ -137,12 +137,14 @@ def test_unsubscribed_people_are_suppressed_with_the_reason(wh, sim):
     cu = sim["customers"]
     unsub = cu[cu.email_unsubscribed_at < END - pd.Timedelta(days=3)]
     assert len(unsub) > 0
-    got = _df(wh, "select email, is_email_suppressed, email_suppression_reason, is_email_marketable from customers").set_index("email")
+    got = _df(wh, "select email, is_email_suppressed, email_suppression_reason, is_email_marketable "
+                  "from customers").set_index("email")
     for email in unsub.email.str.lower():
         assert got.loc[email, "is_email_suppressed"]
         # the SendGrid event gives the reason; when that event was lost (quarantined file), the
         # Shopify consent state alone says the consent was withdrawn
-        assert got.loc[email, "email_suppression_reason"] in {"unsubscribe", "group_unsubscribe", "spam_report", "consent_withdrawn"}
+        assert got.loc[email, "email_suppression_reason"] in {"unsubscribe", "group_unsubscribe", "spam_report",
+                                                              "consent_withdrawn"}
         assert not got.loc[email, "is_email_marketable"]
     reasons = got.loc[list(unsub.email.str.lower()), "email_suppression_reason"]
     assert (reasons != "consent_withdrawn").sum() >= len(reasons) / 2

@@ -1,7 +1,7 @@
 """SendGrid's suppression lists reach email consent: the latest snapshot as of the run decides."""
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pytest
@@ -17,7 +17,7 @@ BUILD_CUSTOMERS = ("build", "--select", "+customers", "--indirect-selection", "c
 
 def write_snapshot(data_dir, day: date, lists: dict[str, list]) -> None:
     """A suppression-sync snapshot as the sync writes it: one folder per pull, SendGrid's bodies unchanged."""
-    taken = datetime(day.year, day.month, day.day, 6, 0, tzinfo=timezone.utc)
+    taken = datetime(day.year, day.month, day.day, 6, 0, tzinfo=UTC)
     folder = data_dir.inbox_day("sendgrid_suppressions", day) / taken.strftime("%Y%m%dT%H%M%SZ")
     folder.mkdir(parents=True)
     for name, body in lists.items():
@@ -39,7 +39,7 @@ def store(tmp_path_factory):
             "order by customer_key limit 3"
         ).fetchall()]
     bounced, blocked, unsubscribed = emails
-    created = int(datetime(2025, 3, 20, tzinfo=timezone.utc).timestamp())
+    created = int(datetime(2025, 3, 20, tzinfo=UTC).timestamp())
     write_snapshot(data_dir, FIRST, {
         "bounces-0001": [{"created": created, "email": bounced.upper(), "reason": "550 5.1.1 unknown user", "status": "5.1.1"}],
         "blocks-0001": [{"created": created, "email": blocked, "reason": "451 try later", "status": "4.0.0"}],
@@ -48,7 +48,8 @@ def store(tmp_path_factory):
     # The next day SendGrid no longer lists the bounce or the group unsubscribe, and the blocked address is invalid.
     write_snapshot(data_dir, SECOND, {
         "bounces-0001": [],
-        "invalid_emails-0001": [{"created": created, "email": f"  {blocked} ", "reason": "Mail domain mentioned in email address is unknown"}],
+        "invalid_emails-0001": [{"created": created, "email": f"  {blocked} ",
+                                 "reason": "Mail domain mentioned in email address is unknown"}],
     })
     for day in (FIRST, SECOND):
         report = ingest_day(data_dir, "sendgrid_suppressions", day)

@@ -35,12 +35,13 @@ import http.client
 import json
 import logging
 import random
-import socket
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time as clock, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from retention.activation.campaigns import Campaign
@@ -49,7 +50,7 @@ from retention.activation.ledger import Ledger
 from retention.live.inbox_writer import write_atomic
 
 log = logging.getLogger("retention.activation.discounts")
-UTC = timezone.utc
+UTC = UTC
 EPOCH = date(1970, 1, 1)
 ANCHOR_CUSTOMER = "store-discount"  # the anchor code's "customer": no customer key looks like this
 RETRYABLE_STATUS = {429, 500, 502, 503, 504, 520, 522, 524}
@@ -289,7 +290,7 @@ class ShopifyDiscounts:
                 retry_after = response.headers.get("Retry-After")
                 if response.will_close:
                     self.close()
-            except (ConnectionError, socket.timeout, TimeoutError, http.client.HTTPException, OSError) as exc:
+            except (ConnectionError, TimeoutError, http.client.HTTPException, OSError) as exc:
                 self.close()
                 if (sent and not is_query) or attempt >= self.max_retries:
                     raise StoreUnavailable(f"Shopify GraphQL: {type(exc).__name__}"

@@ -22,17 +22,18 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
 from retention.activation.campaigns import Campaign, QuietHours, SendWindow, Settings, Step
 
-UTC = timezone.utc
+UTC = UTC
 EXCLUSION_REASONS = ("no_consent", "suppressed", "already_sent", "exit_condition", "recent_purchase",
                      "frequency_cap", "priority")
 # A record in one of these states means this step was decided for good (or is in doubt).

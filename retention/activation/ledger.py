@@ -36,19 +36,20 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from retention.activation.messages import RESULT_STATUSES, SendResult
 from retention.paths import DataDir
 
-UTC = timezone.utc
+UTC = UTC
 LEDGER_FILE = "ledger.sqlite"
 STATUSES = ("claimed", "sent", "outbox", "held_out", "deferred", "dead_letter", "suppressed", "released")
 OPEN_STATUSES = ("deferred", "released")  # a new decision may overwrite these, nothing else
@@ -225,13 +226,13 @@ class Ledger:
         self.conn.executescript(SCHEMA)
 
     @classmethod
-    def open(cls, data_dir: DataDir, busy_timeout_ms: int = 30_000) -> "Ledger":
+    def open(cls, data_dir: DataDir, busy_timeout_ms: int = 30_000) -> Ledger:
         return cls(data_dir.activation / LEDGER_FILE, busy_timeout_ms)
 
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "Ledger":
+    def __enter__(self) -> Ledger:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Protocol
 
 CHANNELS = ("email", "sms")
 RESULT_STATUSES = ("sent", "outbox", "dead_letter", "suppressed")

@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from retention.activation.campaigns import Campaign, Step
 from retention.activation.messages import OutgoingMessage
-
 
 SMS_NAME_FALLBACK = "there"  # "Hi there!" when the first name is unknown
 _ALREADY_PLAIN = frozenset({str, int, bool, type(None)})  # exact types ``plain`` returns unchanged

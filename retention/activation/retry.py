@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Callable, Mapping, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 RESET_HEADERS = ("x-ratelimit-reset", "x-rate-limit-reset")
@@ -73,7 +74,7 @@ def provider_wait(headers: Mapping[str, str], now: float) -> float | None:
             when = None
         if when is not None:
             if when.tzinfo is None:
-                when = when.replace(tzinfo=timezone.utc)
+                when = when.replace(tzinfo=UTC)
             return max(0.0, when.timestamp() - now)
     for name in RESET_HEADERS:
         try:

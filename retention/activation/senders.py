@@ -41,17 +41,17 @@ import logging
 import os
 import threading
 import urllib.error
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import requests
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from twilio.base.values import unset as TWILIO_UNSET
 from twilio.base.exceptions import TwilioException
+from twilio.base.values import unset as TWILIO_UNSET
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -68,6 +68,7 @@ DEFAULT_EMAIL_FROM = "hello@example.com"     # RETENTION_EMAIL_FROM
 DEFAULT_SMS_FROM = "+15005550006"            # TWILIO_FROM_NUMBER (Twilio's test "valid sender")
 SENDGRID_MAX_PERSONALIZATIONS = 1000
 TWILIO_STOP_ERROR = 21610
+DEFAULT_RETRY = RetryPolicy()  # frozen: one instance serves every sender
 LookupItem = str | OutgoingMessage
 
 
@@ -118,7 +119,7 @@ class EmailRequests:
             raise ValueError(f"batch_size must be 1..{SENDGRID_MAX_PERSONALIZATIONS}, got {self.batch_size}")
 
     @classmethod
-    def from_mapping(cls, env: Mapping[str, str], **overrides) -> "EmailRequests":
+    def from_mapping(cls, env: Mapping[str, str], **overrides) -> EmailRequests:
         values = dict(from_email=env.get("RETENTION_EMAIL_FROM") or DEFAULT_EMAIL_FROM,
                       from_name=env.get("RETENTION_EMAIL_FROM_NAME") or None,
                       reply_to=env.get("RETENTION_EMAIL_REPLY_TO") or None,
@@ -170,7 +171,7 @@ class SmsRequests:
             raise ValueError("a from number or a messaging service sid is required")
 
     @classmethod
-    def from_mapping(cls, env: Mapping[str, str], **overrides) -> "SmsRequests":
+    def from_mapping(cls, env: Mapping[str, str], **overrides) -> SmsRequests:
         service = env.get("TWILIO_MESSAGING_SERVICE_SID") or None
         public = env.get("TWILIO_WEBHOOK_PUBLIC_URL")
         values = dict(from_number=env.get("TWILIO_FROM_NUMBER") or (None if service else DEFAULT_SMS_FROM),
@@ -212,7 +213,7 @@ class SendGridSender:
 
     def __init__(self, api_key: str, from_email: str, from_name: str | None = None, host: str | None = None,
                  sandbox: bool = False, batch_size: int = SENDGRID_MAX_PERSONALIZATIONS,
-                 retry: RetryPolicy = RetryPolicy(), reply_to: str | None = None, timeout: float = 30.0):
+                 retry: RetryPolicy = DEFAULT_RETRY, reply_to: str | None = None, timeout: float = 30.0):
         if not api_key:
             raise ValueError("SendGridSender needs an API key")
         self.requests = EmailRequests(from_email, from_name, reply_to, sandbox, batch_size)
@@ -264,7 +265,7 @@ class SendGridSender:
         for send_id in ids:
             query = {"query": f"unique_args['send_id']=\"{send_id}\"", "limit": 10}
 
-            def attempt():
+            def attempt(query=query):
                 try:
                     return self._client.messages.get(query_params=query, timeout=self.timeout)
                 except HTTPError as error:
@@ -319,7 +320,7 @@ class TwilioSender:
     def __init__(self, account_sid: str, auth_token: str, from_number: str | None = None,
                  messaging_service_sid: str | None = None, base_url: str | None = None,
                  status_callback: str | None = None, concurrency: int = 8,
-                 retry: RetryPolicy = RetryPolicy(), timeout: float = 30.0):
+                 retry: RetryPolicy = DEFAULT_RETRY, timeout: float = 30.0):
         if not (account_sid and auth_token):
             raise ValueError("TwilioSender needs an account sid and an auth token")
         if concurrency < 1:
@@ -384,14 +385,14 @@ class TwilioSender:
         return SendResult(message.send_id, "sent", created.sid, http_status=201)
 
     def lookup(self, send_ids: Sequence[LookupItem], since: datetime | None = None) -> dict[str, bool | None]:
-        since = since or datetime.now(timezone.utc) - timedelta(days=3)
+        since = since or datetime.now(UTC) - timedelta(days=3)
         found: dict[str, bool | None] = {_send_id(item): None for item in send_ids}
         client = self._client()
         for item in send_ids:
             if isinstance(item, str):
                 continue  # without the number and body there is nothing to match
 
-            def attempt():
+            def attempt(item=item):
                 try:
                     return client.api.v2010.account.messages.list(to=item.to, date_sent_after=since, limit=200)
                 except TwilioException as error:
@@ -489,7 +490,7 @@ class SenderSettings:
     twilio_base_url: str | None = None
 
     @classmethod
-    def from_mapping(cls, env: Mapping[str, str]) -> "SenderSettings":
+    def from_mapping(cls, env: Mapping[str, str]) -> SenderSettings:
         return cls(email=EmailRequests.from_mapping(env), sms=SmsRequests.from_mapping(env),
                    sendgrid_batch_size=int(env.get("SENDGRID_BATCH_SIZE") or SENDGRID_MAX_PERSONALIZATIONS),
                    sendgrid_api_key=env.get("SENDGRID_API_KEY") or None,

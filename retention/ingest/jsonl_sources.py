@@ -10,7 +10,14 @@ import orjson
 
 from retention.ingest.collect import Collector, FileContext
 from retention.ingest.records import (
-    REQUIRED, Check, Issue, bytes_to_text, canonical_json, sha256_hex, show, to_int,
+    REQUIRED,
+    Check,
+    Issue,
+    bytes_to_text,
+    canonical_json,
+    sha256_hex,
+    show,
+    to_int,
 )
 from retention.ingest.schema import BOOL, INT32, INT64, STRING, TIMESTAMP, record_schema
 

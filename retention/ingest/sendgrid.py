@@ -19,7 +19,15 @@ import orjson
 from retention.ingest.collect import Collector, FileContext
 from retention.ingest.json_files import NOT_JSON, load_json_file
 from retention.ingest.records import (
-    REQUIRED, Check, Issue, as_text, bytes_to_text, raw_and_hash, sha256_hex, show, to_int,
+    REQUIRED,
+    Check,
+    Issue,
+    as_text,
+    bytes_to_text,
+    raw_and_hash,
+    sha256_hex,
+    show,
+    to_int,
 )
 from retention.ingest.schema import INT64, STRING, STRINGS, TIMESTAMP, record_schema
 

@@ -26,10 +26,22 @@ from retention.ingest.collect import Collector, FileContext
 from retention.ingest.json_files import NOT_JSON, load_json_file
 from retention.ingest.records import REQUIRED, VALID, Check, Issue, bytes_to_text, raw_and_hash, sha256_hex, show
 from retention.ingest.schema import (
-    BOOL, INT32, INT64, MONEY, STRING, STRINGS, TIMESTAMP, child_schema, record_schema,
+    BOOL,
+    INT32,
+    INT64,
+    MONEY,
+    STRING,
+    STRINGS,
+    TIMESTAMP,
+    child_schema,
+    record_schema,
 )
 from retention.ingest.shopify_inventory import (
-    INVENTORY_LEVELS, LOCATIONS, level_id, parse_inventory_level, parse_location,
+    INVENTORY_LEVELS,
+    LOCATIONS,
+    level_id,
+    parse_inventory_level,
+    parse_location,
 )
 from retention.ingest.shopify_webhooks import PRIVACY_REQUESTS, is_webhook_file, parse_delivery
 

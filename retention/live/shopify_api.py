@@ -41,11 +41,10 @@ import logging
 import os
 import random
 import re
-import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -53,7 +52,7 @@ from retention.live.inbox_writer import read_json, write_atomic, write_json_atom
 from retention.paths import DataDir
 
 log = logging.getLogger("retention.live.shopify")
-UTC = timezone.utc
+UTC = UTC
 DEFAULT_API_VERSION = "2026-07"
 
 
@@ -104,7 +103,7 @@ class ShopifyConfig:
     settle_seconds: float = 60.0  # updated_at_max = run start minus this (clock skew, late commits)
 
     @classmethod
-    def from_mapping(cls, env: Mapping[str, str], **overrides) -> "ShopifyConfig":
+    def from_mapping(cls, env: Mapping[str, str], **overrides) -> ShopifyConfig:
         """From settings named after the environment variables (SHOPIFY_STORE_DOMAIN and friends)."""
         values = dict(
             store_domain=env.get("SHOPIFY_STORE_DOMAIN") or None,
@@ -229,7 +228,7 @@ class _Client:
                 status, resp_headers = resp.status, resp.headers
                 if resp.will_close:
                     self.close()
-            except (ConnectionError, socket.timeout, TimeoutError, http.client.HTTPException, OSError) as exc:
+            except (ConnectionError, TimeoutError, http.client.HTTPException, OSError) as exc:
                 self.close()
                 if attempt >= self.config.max_retries:
                     raise ShopifyError(f"GET {urlsplit(target).path} failed after {attempt + 1} attempts: "

@@ -77,7 +77,7 @@ class FormParams(dict):
         return self[key]
 
     @classmethod
-    def parse(cls, body: bytes) -> "FormParams":
+    def parse(cls, body: bytes) -> FormParams:
         params = cls()
         for key, value in parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False):
             params.setdefault(key, []).append(value)

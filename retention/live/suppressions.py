@@ -36,7 +36,7 @@ import urllib.error
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from python_http_client.exceptions import HTTPError
@@ -46,7 +46,7 @@ from retention.live.inbox_writer import fsync_dir, write_atomic
 from retention.paths import DataDir
 
 log = logging.getLogger("retention.live.suppressions")
-UTC = timezone.utc
+UTC = UTC
 SOURCE = "sendgrid_suppressions"
 GLOBAL_LISTS = ("bounces", "blocks", "spam_reports", "invalid_emails", "unsubscribes")
 DEFAULT_HOST = "https://api.sendgrid.com"
@@ -68,7 +68,7 @@ class SuppressionConfig:
     groups: bool = True
 
     @classmethod
-    def from_mapping(cls, env: Mapping[str, str], **overrides) -> "SuppressionConfig":
+    def from_mapping(cls, env: Mapping[str, str], **overrides) -> SuppressionConfig:
         """From settings named after the environment variables (SENDGRID_API_KEY, SENDGRID_API_HOST)."""
         values = dict(api_key=env.get("SENDGRID_API_KEY") or None,
                       host=env.get("SENDGRID_API_HOST") or DEFAULT_HOST)

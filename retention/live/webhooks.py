@@ -44,22 +44,27 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from retention.live.inbox_writer import AppendLog, write_atomic
-from retention.live.signatures import (
-    DEFAULT_TOLERANCE_SECONDS, SENDGRID_SIGNATURE_HEADER, SENDGRID_TIMESTAMP_HEADER, TWILIO_SIGNATURE_HEADER,
-    SendGridVerifier, SignatureError, TwilioVerifier,
-)
 from retention.live.shopify_inbox import ShopifyWebhookInbox, WebhookRefused
 from retention.live.shopify_webhooks import ShopifyWebhookError, verify_webhook
+from retention.live.signatures import (
+    DEFAULT_TOLERANCE_SECONDS,
+    SENDGRID_SIGNATURE_HEADER,
+    SENDGRID_TIMESTAMP_HEADER,
+    TWILIO_SIGNATURE_HEADER,
+    SendGridVerifier,
+    SignatureError,
+    TwilioVerifier,
+)
 from retention.paths import DataDir
 
 log = logging.getLogger("retention.live.webhooks")
-UTC = timezone.utc
+UTC = UTC
 TWIML_EMPTY = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
@@ -82,7 +87,7 @@ class ReceiverConfig:
     clock: object = field(default=time.time, repr=False)
 
     @classmethod
-    def from_mapping(cls, env: Mapping[str, str], data_dir: DataDir | None = None, **overrides) -> "ReceiverConfig":
+    def from_mapping(cls, env: Mapping[str, str], data_dir: DataDir | None = None, **overrides) -> ReceiverConfig:
         """From settings named after the environment variables (RETENTION_WEBHOOK_HOST and friends)."""
         tolerance = env.get("SENDGRID_WEBHOOK_TOLERANCE_SECONDS")
         values = dict(
@@ -330,7 +335,7 @@ class WebhookServer:
     def url(self) -> str:
         return f"http://{self.config.host}:{self.port}"
 
-    def start(self) -> "WebhookServer":
+    def start(self) -> WebhookServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="webhooks", daemon=True)
         self._thread.start()
@@ -350,7 +355,7 @@ class WebhookServer:
         self.httpd.server_close()
         self.receiver.close()
 
-    def __enter__(self) -> "WebhookServer":
+    def __enter__(self) -> WebhookServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

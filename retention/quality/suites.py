@@ -7,9 +7,9 @@ as suite parameters (``{"$PARAMETER": name}``) when a partition is validated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Callable
 
 import great_expectations as gx
 import great_expectations.expectations as gxe

@@ -11,9 +11,9 @@ import json
 import math
 import statistics
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
-from typing import Callable
+from datetime import UTC, date, datetime, time
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -77,7 +77,9 @@ def _context():
     if "context" not in _gx:
         import great_expectations as gx
         from great_expectations.data_context.types.base import (
-            DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig,
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
         )
 
         config = DataContextConfig(
@@ -197,7 +199,7 @@ def minimum_rows(earlier: list[int], rule: suites.VolumeRule) -> tuple[int, floa
 
 
 def time_window(day: date, initial_sync: bool) -> dict:
-    start = datetime.combine(day, time(), tzinfo=timezone.utc)
+    start = datetime.combine(day, time(), tzinfo=UTC)
     return {
         # A table's first partition is its initial sync: history of any age is expected there.
         "window_start": None if initial_sync else pd.Timestamp(start - suites.LATE_DATA_ALLOWANCE),

@@ -87,7 +87,7 @@ def make_catalog(rng: np.random.Generator, t0: int, n_days: int) -> Catalog:
     next_pid = 7_402_118_000_000
     seen = set()
     for cat, ptype, (r_lo, r_hi), (p_lo, p_hi), vars_, n_prod, w in CATEGORIES:
-        for k in range(n_prod):
+        for _ in range(n_prod):
             while True:
                 t = f"{ADJ[rng.integers(len(ADJ))]} {NOUN[cat][rng.integers(len(NOUN[cat]))]}"
                 if t not in seen:

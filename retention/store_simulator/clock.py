@@ -6,7 +6,7 @@ instant (DST included), e.g. ``2024-03-10T01:59:59-05:00`` then ``03:00:00-04:00
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -42,7 +42,7 @@ class Clock:
     def _offset(self, hour: int) -> tuple[int, str]:
         o = self._off.get(hour)
         if o is None:
-            dt = datetime.fromtimestamp(hour * 3600, tz=timezone.utc).astimezone(self.tz)
+            dt = datetime.fromtimestamp(hour * 3600, tz=UTC).astimezone(self.tz)
             secs = int(dt.utcoffset().total_seconds())
             sign = "+" if secs >= 0 else "-"
             a = abs(secs)

@@ -167,7 +167,7 @@ def assign_lines(rng, cat: Catalog, person, day, target_cents, cons_mask, cons_v
 
     min_main = 900
     active = np.flatnonzero(R >= min_main)
-    for it in range(max_main):
+    for _ in range(max_main):
         if len(active) == 0:
             break
         v = cat.main_variants[rng.choice(len(cat.main_variants), len(active), p=cat.main_p)]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 
 def default_end() -> date:
     """Yesterday (UTC). Only used for the CLI/API default, never inside the simulation."""
-    return datetime.now(timezone.utc).date() - timedelta(days=1)
+    return datetime.now(UTC).date() - timedelta(days=1)
 
 
 def months_before(d: date, months: int) -> date:
@@ -68,7 +68,7 @@ class SimConfig:
     browse_sessions_per_week: float = 0.03  # per active person, beyond purchase/checkout sessions
     anonymous_sessions_per_customer: float = 0.45  # over the whole window, per simulated person
 
-    def resolved(self) -> "SimConfig":
+    def resolved(self) -> SimConfig:
         end = self.end or default_end()
         start = self.start or months_before(end, 18)
         if start > end:

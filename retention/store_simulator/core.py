@@ -15,8 +15,21 @@ import pandas as pd
 from . import writer as writer_mod
 from .catalog import make_catalog
 from .clock import DAY, Clock, date_of_index, day_index
-from .commerce import (D_BDAY, D_CART, D_COMEBACK, D_FREESHIP, D_REFILL, D_SEASON, D_TENOFF, D_WELCOME, DISCOUNTS,
-                       build_abandoned, build_orders, finish_orders, random_cart)
+from .commerce import (
+    D_BDAY,
+    D_CART,
+    D_COMEBACK,
+    D_FREESHIP,
+    D_REFILL,
+    D_SEASON,
+    D_TENOFF,
+    D_WELCOME,
+    DISCOUNTS,
+    build_abandoned,
+    build_orders,
+    finish_orders,
+    random_cart,
+)
 from .config import SimConfig
 from .feedback import build_nps, build_reviews, build_web
 from .inventory import build_inventory, truth_frame

@@ -18,14 +18,14 @@ import re
 import shutil
 import zlib
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import orjson
 
 from retention.paths import DataDir
 
-UTC = timezone.utc
+UTC = UTC
 # The field that says when a record happened, per JSONL source.
 JSONL_TIME_FIELDS = ("occurred_at", "submitted_at", "created_at", "updated_at")
 _SENDGRID_HOUR = re.compile(r"^events-(\d{2})0000-")

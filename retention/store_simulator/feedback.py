@@ -47,7 +47,6 @@ def build_web(cfg, rng, ppl: People, cat, orders, ab_person, ab_t, ab_lines, dro
     n_b = len(b_t)
     n_s = n_po + n_ab + n_b + n_anon
     s_person = np.concatenate([orders.person[po], ab_person, b_person, np.full(n_anon, -1)]).astype(np.int64)
-    s_kind = np.concatenate([np.zeros(n_po), np.ones(n_ab), np.full(n_b, 2), np.full(n_anon, 3)]).astype(np.int8)
 
     pv_s = [s_of_order[lo[keep_l]], n_po + ab_owner]
     pv_v = [lv[keep_l], ab_v]
@@ -81,7 +80,6 @@ def build_web(cfg, rng, ppl: People, cat, orders, ab_person, ab_t, ab_lines, dro
     ev = np.concatenate(e_v).astype(np.int64)
     eq = np.concatenate(e_seq).astype(np.int64)
     gap = rng.integers(15, 100, n_s)
-    n_ev = np.bincount(es, minlength=n_s)
     # session starts: purchase/abandon sessions end just before the order/checkout
     s_end = np.concatenate([orders.t[po] - 60, ab_t - 60, np.zeros(n_b + n_anon, np.int64)])
     s_start = np.concatenate([np.zeros(n_po + n_ab, np.int64), b_t, a_t])

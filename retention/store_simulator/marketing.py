@@ -85,8 +85,9 @@ def build_email(cfg, rng: np.random.Generator, ppl: People, orders, ab_person, a
     # birthdays, every year, for opted-in people with a birthday tag
     bp = np.flatnonzero(optin & (ppl.birthday >= 0))
     if len(bp):
-        from .clock import date_of_index
         from datetime import date
+
+        from .clock import date_of_index
         y0, y1 = date_of_index(t0 // DAY).year, date_of_index(t1 // DAY).year
         for y in range(y0, y1 + 1):
             bd = []
@@ -271,7 +272,7 @@ def build_sms(cfg, rng, ppl: People, orders, ab_person, ab_t, t0: int, t1: int):
     fs = first_stop[person]
     rs = restart[person]
     keep = (t <= fs) | (t > rs)
-    keep &= ~((t == fs))  # never the same second
+    keep &= ~(t == fs)  # never the same second
     stop &= keep & (t_stop == fs)
     reply = (final == S_DELIVERED) & keep & ~stop & (rng.random(n) < 0.004)
     t_reply = t_final + rng.integers(60, 7200, n)

@@ -14,7 +14,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -127,11 +127,11 @@ def write_responses(data_dir: DataDir, messages: Iterable[Sent], seed: int = 0,
     for message in messages:
         if message.channel == "email":
             for event in email_events(message, rates, seed):
-                day = datetime.fromtimestamp(event["timestamp"], tz=timezone.utc).date().isoformat()
+                day = datetime.fromtimestamp(event["timestamp"], tz=UTC).date().isoformat()
                 email_by_day[day].append(event)
         else:
             # Twilio's bodies carry no time: ingestion reads it from the file name's stamp
-            received = (message.sent_at + timedelta(seconds=5)).astimezone(timezone.utc).replace(microsecond=0)
+            received = (message.sent_at + timedelta(seconds=5)).astimezone(UTC).replace(microsecond=0)
             sms_by_stamp[received].extend(sms_callbacks(message, rates, seed))
     for day, events in email_by_day.items():
         _write(data_dir.inbox / "sendgrid" / day / f"events-{tag}.json", json.dumps(events))

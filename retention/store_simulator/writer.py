@@ -278,7 +278,7 @@ class DayWriter:
         w = self.w
         rng = self._rng(day, "twilio")
         # tables as ingestion names them; a line with neither Body nor MessageStatus is a `_files` reject
-        for name, table, tab, fn, key in (("status", "message_status", w.em_status, self.r.tw_status, "MessageSid"),
+        for name, table, tab, fn, _ in (("status", "message_status", w.em_status, self.r.tw_status, "MessageSid"),
                                           ("inbound", "inbound_messages", w.em_inbound, self.r.tw_inbound, "MessageSid")):
             idx = self._slice(tab, day)
             if len(idx) == 0:

@@ -34,7 +34,7 @@ import threading
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -73,7 +73,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs
-    fake: "_FakeProvider"
+    fake: _FakeProvider
 
     def do_GET(self):
         self._serve("GET")
@@ -277,7 +277,7 @@ class FakeSendGrid(_FakeProvider):
                                   "msg_id": f"{request['message_id']}.filter{index:04d}",
                                   "to_email": p["to"][0]["email"], "status": "delivered",
                                   "opens_count": 0, "clicks_count": 0,
-                                  "last_event_time": datetime.now(timezone.utc).isoformat()})
+                                  "last_event_time": datetime.now(UTC).isoformat()})
         return _json(200, {"messages": found})
 
 
@@ -337,7 +337,7 @@ class FakeTwilio(_FakeProvider):
             with self._lock:
                 self.attempts += 1
             return _json(400, _twilio_error(400, *problem))
-        record = {**form, "sid": "SM" + uuid.uuid4().hex, "date_sent": datetime.now(timezone.utc)}
+        record = {**form, "sid": "SM" + uuid.uuid4().hex, "date_sent": datetime.now(UTC)}
 
         def accept():
             with self._lock:

@@ -9,14 +9,14 @@ import base64
 import copy
 import json
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from retention.live.shopify_api import ShopifyConfig
 from tests.fixtures import PROVIDER_FIXTURES
 
-UTC = timezone.utc
+UTC = UTC
 TOKEN = "shpat_test_token_not_a_secret"
 DAY1 = date(2026, 7, 14)  # the delivery day the live tests pull into
 VERSION = "2026-07"

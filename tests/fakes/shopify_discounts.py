@@ -47,7 +47,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    fake: "FakeShopifyDiscounts"
+    fake: FakeShopifyDiscounts
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)

@@ -28,14 +28,14 @@ import copy
 import json
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from tests.fixtures import PROVIDER_FIXTURES
 
-UTC = timezone.utc
+UTC = UTC
 TOKEN = "shpat_graphql_test_token_not_a_secret"
 VERSION = "2026-07"
 REST_TEMPLATES = {

@@ -44,12 +44,18 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from retention.live.inbox_writer import read_json, write_atomic, write_json_atomic
 from retention.live.shopify_api import (
-    DEFAULT_API_VERSION, ResourceSummary, ShopifySummary, _parse_ts, _start_value,
+    DEFAULT_API_VERSION,
+    ResourceSummary,
+    ShopifySummary,
+    _parse_ts,
+    _start_value,
+)
+from retention.live.shopify_api import (
     cursor_path as rest_cursor_path,
 )
 from retention.live.shopify_graphql import bulk, queries
@@ -57,7 +63,7 @@ from retention.live.shopify_graphql.client import GraphQLClient, ShopifyGraphQLE
 from retention.paths import DataDir
 
 log = logging.getLogger("retention.live.shopify_graphql")
-UTC = timezone.utc
+UTC = UTC
 RESOURCES = tuple(queries.RESOURCES)
 BACKFILL_MODES = ("auto", "always", "never")
 IDS_PER_BULK = 100
@@ -87,7 +93,7 @@ class ShopifyGraphQLConfig:
     settle_seconds: float = 60.0
 
     @classmethod
-    def from_mapping(cls, env: Mapping[str, str], **overrides) -> "ShopifyGraphQLConfig":
+    def from_mapping(cls, env: Mapping[str, str], **overrides) -> ShopifyGraphQLConfig:
         """From settings named after the environment variables (SHOPIFY_STORE_DOMAIN and friends)."""
         values = dict(
             store_domain=env.get("SHOPIFY_STORE_DOMAIN") or None,
