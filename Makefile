@@ -18,11 +18,12 @@ MONTHS ?= 18
 SEED ?= 42
 PROFILE ?= S
 
-.PHONY: help install dbt-manifest demo test dev webhooks bench docs clean
+.PHONY: help install dbt-manifest demo test test-fast lint dev webhooks bench docs clean
 
 help:
 	@echo "make demo   set up, simulate a store and run the daily pipeline for every simulated day"
 	@echo "make test   run the test suite"
+	@echo "make lint   ruff and sqlfluff, as CI runs them"
 	@echo "make test-fast  the unit tests and the dbt unit tests, no slow test (under 2 minutes)"
 	@echo "make dev    start the Dagster UI and daemon (schedules and sensors run)"
 	@echo "make webhooks  start the SendGrid and Twilio webhook receivers ($(WEBHOOK_HOST):$(WEBHOOK_PORT))"
@@ -62,6 +63,11 @@ demo: install dbt-manifest $(DAGSTER_HOME)/dagster.yaml
 
 test: install dbt-manifest
 	$(PY) -m pytest -q -n 2 --dist loadfile
+
+# the same checks as .pre-commit-config.yaml
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
 
 # tests/conftest.py marks the slow modules; tests/test_dbt_unit_tests.py runs the dbt unit tests
 test-fast: install
