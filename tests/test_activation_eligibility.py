@@ -285,3 +285,13 @@ def test_gate_counts_every_decision_by_reason():
     for row in (person("a"), person("b", email_ok=False), person("c", email_reason="bounce"), person("a")):
         gate.decide(CART, CART.step(1), row, None)
     assert gate.counts == {"send": 1, "no_consent": 1, "suppressed": 1, "frequency_cap": 1}
+
+
+def test_the_gates_documented_order_is_the_order_of_its_reasons():
+    """The module's docstring is the one description of the order; EXCLUSION_REASONS is the code's."""
+    import re
+
+    from retention.activation import eligibility
+
+    documented = re.findall(r"^\d+\. ``(\w+)``", eligibility.__doc__, flags=re.M)
+    assert tuple(documented) == eligibility.EXCLUSION_REASONS
