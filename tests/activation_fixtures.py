@@ -10,7 +10,6 @@ import pandas as pd
 
 from retention.activation.campaigns import CampaignSet, parse_campaigns
 
-UTC = UTC
 # 12:00 in New York (EDT): inside every default window
 NOW = datetime(2026, 7, 14, 16, 0, tzinfo=UTC)
 EXITS = ("ordered_since_trigger", "new_checkout")

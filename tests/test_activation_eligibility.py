@@ -20,7 +20,6 @@ from retention.activation.eligibility import (
 )
 from tests.activation_fixtures import NOW, campaign_set, person
 
-UTC = UTC
 CAMPAIGNS = campaign_set()
 CART, PRICE_DROP, WIN_BACK, THANKS, DETRACTOR = (CAMPAIGNS.get(k) for k in
                                                   ("cart", "price_drop", "win_back", "thanks", "detractor"))

@@ -15,8 +15,6 @@ from retention.activation.messages import OutgoingMessage, SendResult
 from retention.activation.render import hashed
 from tests.activation_fixtures import NOW, audience, campaign_set, person
 
-UTC = UTC
-
 
 class ProviderCrash(RuntimeError):
     """The process died while a batch was in flight."""

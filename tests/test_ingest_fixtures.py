@@ -12,8 +12,6 @@ import pytest
 from retention.ingest import parse_file
 from tests.fixtures import PROVIDER_FIXTURES as FIXTURES
 
-UTC = UTC
-
 # The only fixtures that break a README rule, and why.
 EXPECTED_REJECTS = {
     "shopify/orders_fields_subset.json": ("orders", ["updated_at: missing", "currency: missing"]),

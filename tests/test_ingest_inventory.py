@@ -13,7 +13,6 @@ from retention.ingest import SOURCE_TABLES, ingest_day
 from retention.paths import DataDir
 
 DAY = date(2026, 3, 14)
-UTC = UTC
 LOCATION = {
     "id": 655441491, "name": "Main Warehouse", "address1": "126 York Street", "address2": "", "city": "Ottawa",
     "zip": "K1N 5T5", "province": "Ontario", "country": "CA", "phone": "555-555-5555",

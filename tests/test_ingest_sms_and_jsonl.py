@@ -12,7 +12,6 @@ from retention.ingest.twilio import normalise_keyword
 from retention.paths import DataDir
 from tests.fixtures import PROVIDER_FIXTURES
 
-UTC = UTC
 DAY = date(2026, 3, 14)
 ACCOUNT = "AC" + "a" * 32
 

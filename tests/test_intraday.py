@@ -2,13 +2,18 @@
 through Dagster after each drop of interest, the activation sensor picks up the rebuilt audiences,
 and activation runs at the increment's time (outbox mode: no API keys).
 
-Three shoppers are added to the day in the simulator's own Shopify shapes: A leaves a cart at 10:00;
-B leaves a cart at 10:00 and buys at 11:00; W, a lapsed customer the morning's win-back reaches,
-also leaves a cart at 10:00."""
+Three shoppers are added to the day in the simulator's own Shopify shapes, delivered as a live shop
+delivers them: signed Shopify webhooks (checkouts/create, orders/create) to the webhook receiver,
+which files them in the inbox as they arrive. A leaves a cart at 10:00; B leaves a cart at 10:00
+and buys at 11:00; W, a lapsed customer the morning's win-back reaches, also leaves a cart at 10:00."""
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import hmac
+import http.client
 import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -22,12 +27,12 @@ import pytest
 from assets.activation import SEND_OP
 from retention.activation.eligibility import in_holdout
 from retention.ingest import SOURCE_TABLES, ingest_day
+from retention.live.webhooks import ReceiverConfig, WebhookServer
 from retention.paths import DATA_DIR_ENV, DataDir
 from retention.store_simulator import SimConfig, simulate
-from retention.store_simulator.drops import add_to_drop, release_drops, split_day
+from retention.store_simulator.drops import release_drops, split_day
 from tests.warehouse_fixtures import run_dbt
 
-UTC = UTC
 DAY = date(2025, 6, 30)
 NEXT = DAY + timedelta(days=1)
 ABANDONED_AT = datetime.combine(DAY, time(10), UTC)
@@ -36,6 +41,7 @@ DAILY_ACTIVATION_AT = datetime.combine(DAY, time(13, 30), UTC)  # 09:30 in New Y
 INCREMENT_HOURS = (9, 11, 12, 13, 14, 15, 24)
 DAILY_SELECT = ["--indirect-selection", "cautious", "--select", "+path:models/audiences"]
 OP = SEND_OP
+SHOP_SECRET = "intraday-shop-secret"
 TIMING_COLUMNS = {"seconds"}  # clv_fits records how long a fit took: never the same twice
 
 
@@ -115,15 +121,31 @@ def order_for(template: dict, shopper: dict, order_id: int, checkout: dict, at: 
     return record
 
 
-def inject_day(data_dir: DataDir, shoppers: dict[str, dict]) -> dict[str, int]:
+def shoppers_day(data_dir: DataDir, shoppers: dict[str, dict]) -> tuple[dict[str, int], dict[datetime, list]]:
+    """(checkout ids by shopper, the webhook deliveries by the time they arrive: (topic, record))."""
     checkout_template, order_template = first_record(data_dir, "checkouts"), first_record(data_dir, "orders")
     checkouts = {name: checkout_for(checkout_template, shoppers[name], 98_000_000_000_000 + n, ABANDONED_AT)
                  for n, name in enumerate("ABW")}
-    add_to_drop(data_dir, DAY, 10, "shopify", "checkouts-test.json",
-                orjson.dumps({"checkouts": list(checkouts.values())}))
     order = order_for(order_template, shoppers["B"], 97_000_000_000, checkouts["B"], BOUGHT_AT)
-    add_to_drop(data_dir, DAY, 11, "shopify", "orders-test.json", orjson.dumps({"orders": [order]}))
-    return {name: c["id"] for name, c in checkouts.items()}
+    deliveries = {ABANDONED_AT: [("checkouts/create", c) for c in checkouts.values()],
+                  BOUGHT_AT: [("orders/create", order)]}
+    return {name: c["id"] for name, c in checkouts.items()}, deliveries
+
+
+def deliver(server: WebhookServer, topic: str, record: dict) -> None:
+    """One signed delivery, as Shopify posts it."""
+    body = orjson.dumps(record)
+    signature = base64.b64encode(hmac.new(SHOP_SECRET.encode(), body, hashlib.sha256).digest()).decode()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request("POST", "/shopify/webhooks", body=body, headers={
+            "X-Shopify-Hmac-Sha256": signature, "X-Shopify-Topic": topic, "Content-Type": "application/json",
+            "X-Shopify-Webhook-Id": f"{topic.replace('/', '-')}-{record['id']}"})
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+    finally:
+        conn.close()
 
 
 # ------------------------------------------------------------------ Dagster runs
@@ -184,9 +206,12 @@ def played(tmp_path_factory):
         land_daily(data_dir, date.fromisoformat(day))
     run_dbt(data_dir, "build", *DAILY_SELECT, as_of=DAY - timedelta(days=1))  # last night's daily run
     shoppers = pick_shoppers(data_dir)
-    checkout_ids = inject_day(data_dir, shoppers)
+    checkout_ids, deliveries = shoppers_day(data_dir, shoppers)
+    clock = [ABANDONED_AT.timestamp()]  # the receiver files each delivery under the day of its arrival
+    receiver = WebhookServer(ReceiverConfig(data_dir=data_dir, port=0, shopify_api_secret=SHOP_SECRET,
+                                            clock=lambda: clock[0]))
 
-    with pytest.MonkeyPatch.context() as mp:
+    with receiver, pytest.MonkeyPatch.context() as mp:
         mp.setenv(DATA_DIR_ENV, str(root))
         for key in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
             mp.delenv(key, raising=False)  # outbox mode
@@ -195,6 +220,10 @@ def played(tmp_path_factory):
         for hour in range(1, 25):
             moment = at_hour(DAY, hour)
             release_drops(data_dir, DAY, moment)
+            for arrival in [t for t in deliveries if moment - timedelta(hours=1) < t <= moment]:
+                clock[0] = arrival.timestamp()
+                for topic, record in deliveries[arrival]:
+                    deliver(receiver, topic, record)
             if hour == 14:  # the morning's daily activation (win-back, birthdays...) has run by now
                 activate_all(instance, DAILY_ACTIVATION_AT)
                 snapshots["daily"] = ledger(data_dir)

@@ -25,7 +25,6 @@ from tests.fakes.shopify import (
     seed_levels,
 )
 
-UTC = UTC
 DAY1, DAY2 = date(2026, 7, 14), date(2026, 7, 15)
 STORE_RESOURCES = tuple(TEMPLATES)  # customers, orders, products, checkouts
 

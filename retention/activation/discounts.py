@@ -50,7 +50,6 @@ from retention.activation.ledger import Ledger
 from retention.live.inbox_writer import write_atomic
 
 log = logging.getLogger("retention.activation.discounts")
-UTC = UTC
 EPOCH = date(1970, 1, 1)
 ANCHOR_CUSTOMER = "store-discount"  # the anchor code's "customer": no customer key looks like this
 RETRYABLE_STATUS = {429, 500, 502, 503, 504, 520, 522, 524}

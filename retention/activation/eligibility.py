@@ -33,7 +33,6 @@ import pandas as pd
 
 from retention.activation.campaigns import Campaign, QuietHours, SendWindow, Settings, Step
 
-UTC = UTC
 EXCLUSION_REASONS = ("no_consent", "suppressed", "already_sent", "exit_condition", "recent_purchase",
                      "frequency_cap", "priority")
 # A record in one of these states means this step was decided for good (or is in doubt).

@@ -49,7 +49,6 @@ import pandas as pd
 from retention.activation.messages import RESULT_STATUSES, SendResult
 from retention.paths import DataDir
 
-UTC = UTC
 LEDGER_FILE = "ledger.sqlite"
 STATUSES = ("claimed", "sent", "outbox", "held_out", "deferred", "dead_letter", "suppressed", "released")
 OPEN_STATUSES = ("deferred", "released")  # a new decision may overwrite these, nothing else

@@ -24,7 +24,6 @@ from decimal import Decimal, InvalidOperation
 import orjson
 import pyarrow as pa
 
-UTC = UTC
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 REQUIRED = "required"

@@ -52,7 +52,6 @@ from retention.live.inbox_writer import read_json, write_atomic, write_json_atom
 from retention.paths import DataDir
 
 log = logging.getLogger("retention.live.shopify")
-UTC = UTC
 DEFAULT_API_VERSION = "2026-07"
 
 

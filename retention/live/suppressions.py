@@ -46,7 +46,6 @@ from retention.live.inbox_writer import fsync_dir, write_atomic
 from retention.paths import DataDir
 
 log = logging.getLogger("retention.live.suppressions")
-UTC = UTC
 SOURCE = "sendgrid_suppressions"
 GLOBAL_LISTS = ("bounces", "blocks", "spam_reports", "invalid_emails", "unsubscribes")
 DEFAULT_HOST = "https://api.sendgrid.com"

@@ -64,7 +64,6 @@ from retention.live.signatures import (
 from retention.paths import DataDir
 
 log = logging.getLogger("retention.live.webhooks")
-UTC = UTC
 TWIML_EMPTY = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 

@@ -25,7 +25,6 @@ import orjson
 
 from retention.paths import DataDir
 
-UTC = UTC
 # The field that says when a record happened, per JSONL source.
 JSONL_TIME_FIELDS = ("occurred_at", "submitted_at", "created_at", "updated_at")
 _SENDGRID_HOUR = re.compile(r"^events-(\d{2})0000-")

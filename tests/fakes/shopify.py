@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlsplit
 from retention.live.shopify_api import ShopifyConfig
 from tests.fixtures import PROVIDER_FIXTURES
 
-UTC = UTC
 TOKEN = "shpat_test_token_not_a_secret"
 DAY1 = date(2026, 7, 14)  # the delivery day the live tests pull into
 VERSION = "2026-07"

@@ -35,7 +35,6 @@ from urllib.parse import urlsplit
 
 from tests.fixtures import PROVIDER_FIXTURES
 
-UTC = UTC
 TOKEN = "shpat_graphql_test_token_not_a_secret"
 VERSION = "2026-07"
 REST_TEMPLATES = {

@@ -63,7 +63,6 @@ from retention.live.shopify_graphql.client import GraphQLClient, ShopifyGraphQLE
 from retention.paths import DataDir
 
 log = logging.getLogger("retention.live.shopify_graphql")
-UTC = UTC
 RESOURCES = tuple(queries.RESOURCES)
 BACKFILL_MODES = ("auto", "always", "never")
 IDS_PER_BULK = 100
