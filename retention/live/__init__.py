@@ -8,7 +8,7 @@ No Dagster import here. Modules:
 - ``signatures``    SendGrid signed Event Webhook (ECDSA P-256/SHA-256) and Twilio
   ``X-Twilio-Signature`` (HMAC-SHA1, via ``twilio.request_validator.RequestValidator``).
 - ``webhooks``      the HTTP receiver for both (``python -m retention.live.webhooks``).
-- ``shopify_api``   the Admin REST connector (``pull_shopify``; ``python -m retention.live.shopify_api``).
+- ``shopify_api``   the Admin REST connector (``pull_shopify``; ``python -m retention.live.shopify_graphql --api rest``).
 - ``shopify_graphql`` the GraphQL Admin API connector: bulk-operation backfill, paginated incremental
   pulls, cost-based throttling (``pull_shopify_graphql``; ``python -m retention.live.shopify_graphql``).
 - ``shopify_webhooks`` Shopify webhook verification (HMAC-SHA256 of the raw body, topic, dedupe key);

@@ -3,7 +3,7 @@ embedded in each order), products, abandoned checkouts, locations and inventory 
 incremental by ``updated_at``.
 
     summary = pull_shopify(data_dir, day, ShopifyConfig.from_mapping(settings))
-    python -m retention.live.shopify_api --day 2026-07-14 [--data-dir ./data]
+    python -m retention.live.shopify_graphql --api rest --day 2026-07-14 [--data-dir ./data]
 
 - Environment: ``SHOPIFY_STORE_DOMAIN`` (``shop.myshopify.com``), ``SHOPIFY_ACCESS_TOKEN``,
   optional ``SHOPIFY_API_VERSION`` (default 2026-07), ``SHOPIFY_API_BASE`` (overrides
@@ -34,11 +34,9 @@ incremental by ``updated_at``.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import logging
-import os
 import random
 import re
 import time
@@ -411,22 +409,3 @@ def pull_shopify(data_dir: DataDir, day: date, config: ShopifyConfig | None = No
         client.close()
     return ShopifySummary(day=day, resources=results, seconds=time.monotonic() - started,
                           requests=client.requests, retries=client.retries, throttled_seconds=client.throttled)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m retention.live.shopify_api",
-                                     description="Pull Shopify Admin REST pages into the inbox.")
-    parser.add_argument("--day", type=date.fromisoformat, default=datetime.now(UTC).date(),
-                        help="delivery day (inbox folder), default today UTC")
-    parser.add_argument("--data-dir", help="data directory (RETENTION_DATA_DIR, default ./data)")
-    parser.add_argument("--start-date", help="first-run backfill start (SHOPIFY_START_DATE)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    data_dir = DataDir(Path(args.data_dir).resolve()) if args.data_dir else DataDir.from_mapping(os.environ)
-    summary = pull_shopify(data_dir, args.day, ShopifyConfig.from_mapping(os.environ, start_date=args.start_date))
-    print(json.dumps(summary.as_metadata(), indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -51,9 +51,11 @@ from retention.live.inbox_writer import read_json, write_atomic, write_json_atom
 from retention.live.shopify_api import (
     DEFAULT_API_VERSION,
     ResourceSummary,
+    ShopifyConfig,
     ShopifySummary,
     _parse_ts,
     _start_value,
+    pull_shopify,
 )
 from retention.live.shopify_api import (
     cursor_path as rest_cursor_path,
@@ -349,16 +351,21 @@ def pull_shopify_graphql(data_dir: DataDir, day: date, config: ShopifyGraphQLCon
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m retention.live.shopify_graphql",
-                                     description="Pull Shopify GraphQL Admin API results into the inbox.")
+                                     description="Pull the Shopify Admin API (GraphQL, or REST) into the inbox.")
     parser.add_argument("--day", type=date.fromisoformat, default=datetime.now(UTC).date(),
                         help="delivery day (inbox folder), default today UTC")
     parser.add_argument("--data-dir", help="data directory (RETENTION_DATA_DIR, default ./data)")
     parser.add_argument("--start-date", help="first-run backfill start (SHOPIFY_START_DATE)")
     parser.add_argument("--backfill", choices=BACKFILL_MODES, help="SHOPIFY_BACKFILL (default auto)")
+    parser.add_argument("--api", choices=("graphql", "rest"), default=os.environ.get("SHOPIFY_API") or "graphql",
+                        help="SHOPIFY_API: the GraphQL Admin API (default) or the legacy REST pages")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     data_dir = DataDir(Path(args.data_dir).resolve()) if args.data_dir else DataDir.from_mapping(os.environ)
-    config = ShopifyGraphQLConfig.from_mapping(os.environ, start_date=args.start_date, backfill=args.backfill)
-    summary = pull_shopify_graphql(data_dir, args.day, config)
+    if args.api == "rest":
+        summary = pull_shopify(data_dir, args.day, ShopifyConfig.from_mapping(os.environ, start_date=args.start_date))
+    else:
+        config = ShopifyGraphQLConfig.from_mapping(os.environ, start_date=args.start_date, backfill=args.backfill)
+        summary = pull_shopify_graphql(data_dir, args.day, config)
     print(json.dumps(summary.as_metadata(), indent=2))
     return 0
