@@ -20,6 +20,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 
 from assets.activation import SEND_OP
 from assets.live import connected_live_sources
@@ -27,6 +28,7 @@ from orchestration.definitions import defs, resources
 from retention.ingest import SOURCE_TABLES
 from retention.paths import DataDir
 from retention.reports.docs import DocsError, build_docs
+from retention.reports.metrics import headline_metrics
 from retention.store_simulator import SimConfig, simulate
 from retention.store_simulator.config import months_before
 from retention.store_simulator.responses import outbox_files, read_outbox, write_responses
@@ -128,15 +130,7 @@ def print_warehouse(layout: DataDir) -> None:
         print(f"Warehouse as of {as_of}: {people:,} people, {buyers:,} with orders, "
               f"{repeat / max(buyers, 1):.1%} repeat buyers, net revenue {net:,.2f}, "
               f"{marketable:,} email-marketable.")
-        last30 = con.execute(
-            """
-            select sum(orders), sum(net_revenue), sum(new_customers),
-                   sum(emails_opened) / nullif(sum(emails_delivered), 0),
-                   sum(emails_clicked) / nullif(sum(emails_delivered), 0),
-                   max_by(repeat_purchase_rate, day), max_by(churn_rate, day)
-            from metrics_daily where day > (select max(day) from metrics_daily) - interval 30 day
-            """
-        ).fetchall()[0]
+        metrics = con.sql("select * from metrics_daily").df()
         predictions = con.execute(
             """
             select sum(predicted_clv_12m), avg(p_alive) filter (where order_count > 1),
@@ -151,10 +145,15 @@ def print_warehouse(layout: DataDir) -> None:
             from customer_segments group by all order by segment_type, customers desc
             """
         ).fetchall()
-    orders, revenue, new, opened, clicked, repeat_rate, churn = last30
-    print(f"Last 30 days: {orders:,} orders, net revenue {revenue:,.2f}, {new:,} new customers, "
-          f"email open rate {opened or 0:.1%}, click rate {clicked or 0:.1%}; "
-          f"repeat purchase rate {repeat_rate:.1%}, churn rate {churn:.1%}.")
+    # the report's headline metrics (retention.reports.metrics): the 30 days up to the last built day
+    last_day = pd.Timestamp(metrics["day"].max()).date() if len(metrics) else None
+    last30 = {m.name: m.value for m in headline_metrics(metrics, last_day)} if last_day else {}
+    print(f"Last 30 days: {last30.get('Orders') or 0:,.0f} orders, net revenue {last30.get('Net revenue') or 0:,.2f}, "
+          f"{last30.get('New customers') or 0:,.0f} new customers, "
+          f"email open rate {last30.get('Email open rate') or 0:.1%}, "
+          f"click rate {last30.get('Email click rate') or 0:.1%}; "
+          f"repeat purchase rate {last30.get('Repeat purchase rate (to date)') or 0:.1%}, "
+          f"churn rate {last30.get('Churn rate (to date)') or 0:.1%}.")
     clv_total, p_alive, high_risk, bg_nbd = predictions
     print(f"Predicted: 12-month CLV {clv_total or 0:,.2f} in total, mean P(alive) of repeat buyers "
           f"{p_alive or 0:.2f}, {high_risk:,} customers at high churn risk; BG/NBD {bg_nbd}.")
