@@ -78,7 +78,9 @@ def test_sendgrid_signed_vectors_accepted(tmp_path, vector, body):
     assert status == 200
     [landed] = files(tmp_path, "sendgrid")
     assert landed.read_bytes() == body  # unchanged, CRLF and all
-    assert landed.name.startswith("events-") and landed.parent.name == datetime.now(UTC).date().isoformat()
+    # filed under the day of the receiver's clock (here the vector's moment)
+    filed_on = datetime.fromtimestamp(vector_clock(vector)(), UTC).date().isoformat()
+    assert landed.name.startswith("events-") and landed.parent.name == filed_on
     parsed = parse_file("sendgrid", landed)
     assert parsed.counts["events"].landed == body.count(b'"sg_event_id"') and not parsed.quarantine.num_rows
 
