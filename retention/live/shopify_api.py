@@ -53,6 +53,20 @@ log = logging.getLogger("retention.live.shopify")
 DEFAULT_API_VERSION = "2026-07"
 
 
+def shop_settings(env: Mapping[str, str]) -> dict:
+    """The shop's connection settings from values named after the environment variables (both APIs)."""
+    values = dict(
+        store_domain=env.get("SHOPIFY_STORE_DOMAIN") or None,
+        access_token=env.get("SHOPIFY_ACCESS_TOKEN") or None,
+        api_version=env.get("SHOPIFY_API_VERSION") or DEFAULT_API_VERSION,
+        api_base=env.get("SHOPIFY_API_BASE") or None,
+        start_date=env.get("SHOPIFY_START_DATE") or None,
+    )
+    if env.get("SHOPIFY_RESOURCES"):
+        values["resources"] = tuple(r.strip() for r in env["SHOPIFY_RESOURCES"].split(",") if r.strip())
+    return values
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One list endpoint and what it accepts."""
@@ -102,15 +116,7 @@ class ShopifyConfig:
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], **overrides) -> ShopifyConfig:
         """From settings named after the environment variables (SHOPIFY_STORE_DOMAIN and friends)."""
-        values = dict(
-            store_domain=env.get("SHOPIFY_STORE_DOMAIN") or None,
-            access_token=env.get("SHOPIFY_ACCESS_TOKEN") or None,
-            api_version=env.get("SHOPIFY_API_VERSION") or DEFAULT_API_VERSION,
-            api_base=env.get("SHOPIFY_API_BASE") or None,
-            start_date=env.get("SHOPIFY_START_DATE") or None,
-        )
-        if env.get("SHOPIFY_RESOURCES"):
-            values["resources"] = tuple(r.strip() for r in env["SHOPIFY_RESOURCES"].split(",") if r.strip())
+        values = shop_settings(env)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

@@ -56,6 +56,7 @@ from retention.live.shopify_api import (
     _parse_ts,
     _start_value,
     pull_shopify,
+    shop_settings,
 )
 from retention.live.shopify_api import (
     cursor_path as rest_cursor_path,
@@ -96,16 +97,7 @@ class ShopifyGraphQLConfig:
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], **overrides) -> ShopifyGraphQLConfig:
         """From settings named after the environment variables (SHOPIFY_STORE_DOMAIN and friends)."""
-        values = dict(
-            store_domain=env.get("SHOPIFY_STORE_DOMAIN") or None,
-            access_token=env.get("SHOPIFY_ACCESS_TOKEN") or None,
-            api_version=env.get("SHOPIFY_API_VERSION") or DEFAULT_API_VERSION,
-            api_base=env.get("SHOPIFY_API_BASE") or None,
-            start_date=env.get("SHOPIFY_START_DATE") or None,
-            backfill=env.get("SHOPIFY_BACKFILL") or "auto",
-        )
-        if env.get("SHOPIFY_RESOURCES"):
-            values["resources"] = tuple(r.strip() for r in env["SHOPIFY_RESOURCES"].split(",") if r.strip())
+        values = {**shop_settings(env), "backfill": env.get("SHOPIFY_BACKFILL") or "auto"}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
