@@ -68,6 +68,11 @@ DEFAULT_EMAIL_FROM = "hello@example.com"     # RETENTION_EMAIL_FROM
 DEFAULT_SMS_FROM = "+15005550006"            # TWILIO_FROM_NUMBER (Twilio's test "valid sender")
 SENDGRID_MAX_PERSONALIZATIONS = 1000
 TWILIO_STOP_ERROR = 21610
+# Refusals that are about the account, not the message: a revoked key, a suspended or closed
+# account, an unverified sender. Every message would meet them, so the channel stops for the run
+# and the messages wait for the next one (none becomes a dead letter).
+SENDGRID_ACCOUNT_STATUSES = frozenset({401, 403})
+TWILIO_ACCOUNT_CODES = frozenset({20003, 10001, 20005})  # authenticate; account not active (twice)
 DEFAULT_RETRY = RetryPolicy()  # frozen: one instance serves every sender
 LookupItem = str | OutgoingMessage
 
@@ -82,6 +87,10 @@ class SendInterrupted(Exception):
 
 class _InDoubt(Exception):
     """The request left, but no answer came back: the provider may have accepted it."""
+
+
+class _AccountRefused(Exception):
+    """The provider refused the account (key, suspension): nothing was sent, nothing else will be."""
 
 
 # ---------------------------------------------------------------- request bodies (live = outbox)
@@ -234,6 +243,9 @@ class SendGridSender:
             except _InDoubt as error:
                 raise SendInterrupted(f"SendGrid did not answer: {error}", results,
                                       [m.send_id for m in chunk], later) from None
+            except _AccountRefused as error:
+                raise SendInterrupted(f"SendGrid refused the account: {error}", results, [],
+                                      [m.send_id for m in chunk] + later) from None
         log.info("sendgrid: %d messages in %d requests", len(results), len(batches))
         return results
 
@@ -254,6 +266,8 @@ class SendGridSender:
             response = self.retry.call(attempt)
         except HTTPError as error:
             reason = f"HTTP {error.status_code}: {_sendgrid_error_text(error.body)}"
+            if error.status_code in SENDGRID_ACCOUNT_STATUSES:
+                raise _AccountRefused(reason) from None
             return _dead_letters(chunk, reason, error.status_code, encode(body))
         message_id = response.headers.get("X-Message-Id") if response.headers else None
         return [SendResult(m.send_id, "sent", f"{message_id}#{index}" if message_id else None,
@@ -340,12 +354,25 @@ class TwilioSender:
         return client
 
     def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        refused = threading.Event()  # once the account is refused, the rest are not tried
+
+        def one(message: OutgoingMessage):
+            if refused.is_set():
+                return ("not_sent", message.send_id)
+            outcome = self._send_one(message)
+            if isinstance(outcome, tuple) and outcome[0] == "account":
+                refused.set()
+            return outcome
+
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="twilio-send") as pool:
-            outcomes = list(pool.map(self._send_one, messages))
+            outcomes = list(pool.map(one, messages))
         results = [o for o in outcomes if isinstance(o, SendResult)]
         in_doubt = [o[1] for o in outcomes if isinstance(o, tuple) and o[0] == "in_doubt"]
-        not_sent = [o[1] for o in outcomes if isinstance(o, tuple) and o[0] == "not_sent"]
+        not_sent = [o[1] for o in outcomes if isinstance(o, tuple) and o[0] in ("not_sent", "account")]
+        refusals = sorted({o[2] for o in outcomes if isinstance(o, tuple) and o[0] == "account"})
         log.info("twilio: %d messages, %d in doubt, %d not sent", len(results), len(in_doubt), len(not_sent))
+        if refusals:
+            raise SendInterrupted(f"Twilio refused the account: {'; '.join(refusals)}", results, in_doubt, not_sent)
         if in_doubt or not_sent:
             raise SendInterrupted("Twilio did not take every message", results, in_doubt, not_sent)
         return results
@@ -381,6 +408,8 @@ class TwilioSender:
             reason = f"HTTP {status} code {code}: {getattr(error, 'msg', None) or getattr(error, 'title', '')}"
             if code == TWILIO_STOP_ERROR:
                 return SendResult(message.send_id, "suppressed", error=reason, http_status=status)
+            if code in TWILIO_ACCOUNT_CODES:
+                return ("account", message.send_id, reason)
             return _dead_letters([message], reason, status, encode(form))[0]
         return SendResult(message.send_id, "sent", created.sid, http_status=201)
 
