@@ -163,6 +163,32 @@ def test_content_length_is_required_and_bounded_before_reading(tmp_path):
     assert len(files(tmp_path, "sendgrid")) == 1
 
 
+def test_headers_and_bodies_held_in_memory_are_bounded(tmp_path):
+    """Forged signature headers get a body read, so what bodies may hold is capped over all
+    connections (``max_buffered_bytes``), and headers are capped per request."""
+    server = start(tmp_path, max_buffered_bytes=1000, request_timeout=60)
+    forged = "POST /shopify/webhooks HTTP/1.1\r\nHost: x\r\nX-Shopify-Hmac-Sha256: Zm9yZ2Vk\r\nContent-Length: 800\r\n\r\n"
+    try:
+        huge_headers = raw_request(server.port, b"POST /shopify/webhooks HTTP/1.1\r\n" + b"X-Pad: " + b"p" * 60000
+                                   + b"\r\nX-Pad2: " + b"p" * 60000 + b"\r\n\r\n")
+        wait_closed(huge_headers)  # cut, unanswered, after 64 KiB
+        huge_headers.close()
+        holder = raw_request(server.port, forged.encode() + b"{" * 10)  # holds 800 bytes of budget
+        while server.httpd.bodies.used < 800:
+            time.sleep(0.01)
+        second = raw_request(server.port, forged.encode())
+        assert status_of(second) == 503  # refused from its headers: its 800 bytes would pass the budget
+        second.close()
+        holder.close()  # the first one's reservation is released once it is gone
+        while server.httpd.bodies.used:
+            time.sleep(0.01)
+        assert post(server.port, "/shopify/webhooks", b"{" * 800, {"X-Shopify-Hmac-Sha256": "Zm9yZ2Vk"}) == 403
+    finally:
+        server.stop()
+    assert server.receiver.stats["bytes read"] < 64 * 1024 + 8 * 1024 + 2000
+    assert files(tmp_path, "shopify") == []
+
+
 # -- slow clients and many clients ----------------------------------------------------------------
 @pytest.mark.parametrize("phase", ["headers", "body"])
 def test_a_client_trickling_bytes_is_cut_off_by_the_request_deadline(tmp_path, phase):
@@ -386,27 +412,36 @@ def test_memory_stays_flat_under_unsigned_big_bodies(tmp_path):
         before = rss_kib(proc.pid)
         big = b"x" * BIG
 
-        def unsigned_upload(path):
+        def upload(path, extra=""):
             try:
-                sock = raw_request(port, f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {BIG}\r\n\r\n".encode())
+                sock = raw_request(port, f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {BIG}\r\n{extra}\r\n"
+                                   .encode())
                 sock.sendall(big)
-            except OSError:
+                status_of(sock)
+            except (OSError, AssertionError):
                 return  # cut off by the server, as it should be
             sock.close()
 
-        paths = ["/sendgrid/events", "/twilio/status", "/shopify/webhooks"] * 8
-        senders = [threading.Thread(target=unsigned_upload, args=(p,)) for p in paths]
-        for s in senders:
-            s.start()
-        for s in senders:
-            s.join()
-        assert post(port, path, body, headers) == 200  # still serving (a replay: acknowledged)
+        def burst(extra=""):
+            senders = [threading.Thread(target=upload, args=(p, extra))
+                       for p in ["/sendgrid/events", "/shopify/webhooks"] * 12]
+            for s in senders:
+                s.start()
+            for s in senders:
+                s.join()
+
+        burst()
         after = rss_kib(proc.pid)
+        burst("X-Shopify-Hmac-Sha256: Zm9yZ2Vk\r\n")  # forged: these bodies are read, within the budget
+        forged = rss_kib(proc.pid)
+        assert post(port, path, body, headers) == 200  # still serving (a replay: acknowledged)
     finally:
         proc.kill()
         proc.wait()
-    print(f"\nreceiver RSS before {before / 1024:.1f} MB, after 24 unsigned 15 MB requests {after / 1024:.1f} MB")
+    print(f"\nreceiver RSS before {before / 1024:.1f} MB, after 24 unsigned 15 MB requests {after / 1024:.1f} MB, "
+          f"after 24 with a forged signature header {forged / 1024:.1f} MB")
     assert after - before < BIG // 1024 // 2  # not even half of one body was held
+    assert forged - before < 64 * 1024 + BIG // 1024  # the bodies' budget (64 MB), not 24 bodies
     assert len(files(tmp_path, "sendgrid")) == 1
 
 

@@ -102,6 +102,8 @@ class ReceiverConfig:
     idle_timeout: float = 30.0  # a keep-alive connection waiting for its next request
     request_timeout: float = 10.0  # one request, first byte to last, however it trickles in
     max_connections: int = 64  # beyond it a new connection gets 503 at once: threads and memory stay bounded
+    max_header_bytes: int = 64 * 1024  # request line and headers
+    max_buffered_bytes: int = 64 * 1024 * 1024  # bodies held in memory at once, over all connections
     clock: object = field(default=time.time, repr=False)
 
     @classmethod
@@ -119,6 +121,7 @@ class ReceiverConfig:
             shopify_api_secret=env.get("SHOPIFY_API_SECRET") or None,
             request_timeout=float(env.get("RETENTION_WEBHOOK_REQUEST_TIMEOUT") or 10.0),
             max_connections=int(env.get("RETENTION_WEBHOOK_MAX_CONNECTIONS") or 64),
+            max_buffered_bytes=int(env.get("RETENTION_WEBHOOK_MAX_BUFFERED_BYTES") or 64 * 1024 * 1024),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -250,32 +253,63 @@ class Receiver:
 class _DeadlineReader(io.RawIOBase):
     """The reading side of a connection, bounded per request rather than per recv: a client that
     trickles its request a byte at a time (every recv in time, the whole too slow) is cut off once
-    ``request_timeout`` has passed since the request's first byte. Between requests the wait is
-    ``idle_timeout``. Counts the bytes it reads."""
+    ``request_timeout`` has passed since the request's first byte; between requests the wait is
+    ``idle_timeout``. A request may read ``head_bytes`` plus the body it was allowed (``allow``),
+    so headers cannot grow without end either. Counts the bytes it reads."""
 
-    def __init__(self, sock: socket.socket, idle_timeout: float, request_timeout: float):
+    def __init__(self, sock: socket.socket, idle_timeout: float, request_timeout: float, head_bytes: int):
         self.sock = sock
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
+        self.head_bytes = head_bytes
         self.deadline: float | None = None  # None: waiting for the next request
+        self.allowed = self.request_bytes = 0
         self.bytes_read = 0
 
     def readable(self) -> bool:
         return True
 
+    def allow(self, size: int) -> None:
+        self.allowed += size
+
     def readinto(self, buffer) -> int:
         if self.deadline is None:
             self.sock.settimeout(self.idle_timeout)
+            self.allowed, self.request_bytes = self.head_bytes, 0
         else:
             left = self.deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError("request deadline passed")
             self.sock.settimeout(left)
-        n = self.sock.recv_into(buffer)
+        room = self.allowed - self.request_bytes
+        if room <= 0:
+            raise TimeoutError("request larger than its headers and body allow")  # ends it as a deadline does
+        n = self.sock.recv_into(memoryview(buffer)[:room])
         if self.deadline is None and n:
             self.deadline = time.monotonic() + self.request_timeout
+        self.request_bytes += n
         self.bytes_read += n
         return n
+
+
+class _ByteBudget:
+    """Bytes of request bodies held in memory at once, over all connections."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def reserve(self, size: int) -> bool:
+        with self._lock:
+            if self.used + size > self.limit:
+                return False
+            self.used += size
+            return True
+
+    def release(self, size: int) -> None:
+        with self._lock:
+            self.used -= size
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -289,7 +323,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.busy = False
         self.body_read = False
         config = self.server.receiver.config
-        self.reader = _DeadlineReader(self.connection, config.idle_timeout, config.request_timeout)
+        self.reader = _DeadlineReader(self.connection, config.idle_timeout, config.request_timeout,
+                                      config.max_header_bytes)
+        self.reserved = 0
         self.rfile.close()
         self.rfile = io.BufferedReader(self.reader)
         self.server.track(self, True)
@@ -348,6 +384,10 @@ class _Handler(BaseHTTPRequestHandler):
         size = int(length)
         if size > limit:
             raise _Refused(413, "body too large")
+        if not self.server.bodies.reserve(size):  # memory stays bounded whatever the headers claim
+            raise _Refused(503, "busy")
+        self.reserved = size
+        self.reader.allow(size)
         try:
             body = self.rfile.read(size)
         except TimeoutError:
@@ -360,6 +400,13 @@ class _Handler(BaseHTTPRequestHandler):
         return body
 
     def do_POST(self) -> None:  # noqa: N802
+        try:
+            self._post()
+        finally:
+            self.server.bodies.release(self.reserved)
+            self.reserved = 0
+
+    def _post(self) -> None:
         receiver: Receiver = self.server.receiver
         kind = receiver.routes.get(urlsplit(self.path).path)
         name = f"twilio {kind}" if kind in ("status", "inbound") else kind
@@ -406,6 +453,7 @@ class _Server(ThreadingHTTPServer):
         self._handlers: set = set()
         self._handlers_lock = threading.Lock()
         self._connections = 0  # connections with a thread, at most config.max_connections
+        self.bodies = _ByteBudget(receiver.config.max_buffered_bytes)
         super().__init__(address, _Handler)
 
     @property
