@@ -212,6 +212,9 @@ def test_a_client_trickling_bytes_is_cut_off_by_the_request_deadline(tmp_path, p
         assert sent < len(trickle), "the whole request trickled in without being cut off"
         wait_closed(sock)  # the server closes: no answer, no file
         sock.close()
+        silent = raw_request(server.port, b"")  # connects and never speaks: closed by the same deadline
+        wait_closed(silent)
+        silent.close()
     finally:
         server.stop()
     assert files(tmp_path, "sendgrid") == []

@@ -4,7 +4,9 @@ Providers deliver at least once (a retry after a lost answer, Shopify's redelive
 captured signed request can be replayed while its signature is fresh. Each delivery has a key
 (SendGrid: its batch of ``sg_event_id``; Twilio: ``MessageSid`` with ``MessageStatus``; Shopify:
 ``X-Shopify-Webhook-Id``). A delivery whose key the inbox already holds, today or on the days
-before (``DEDUPE_DAYS``), is acknowledged and not written again.
+before (``DEDUPE_DAYS``), is acknowledged and not written again. A SendGrid batch is one key: a
+batch sharing only some events with a stored one is stored whole (staging drops the repeated
+``sg_event_id`` rows).
 
 The inbox is the record: every route writes its key into what it stores (a file name, the line
 itself), and the index reads a day's keys back from those files the first time that day is asked

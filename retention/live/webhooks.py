@@ -253,17 +253,19 @@ class Receiver:
 class _DeadlineReader(io.RawIOBase):
     """The reading side of a connection, bounded per request rather than per recv: a client that
     trickles its request a byte at a time (every recv in time, the whole too slow) is cut off once
-    ``request_timeout`` has passed since the request's first byte; between requests the wait is
-    ``idle_timeout``. A request may read ``head_bytes`` plus the body it was allowed (``allow``),
-    so headers cannot grow without end either. Counts the bytes it reads."""
+    ``request_timeout`` has passed since the request's first byte (for a new connection: since it
+    was accepted, so a connection that never speaks holds its thread no longer); between requests
+    on a kept-alive connection the wait is ``idle_timeout``. A request may read ``head_bytes`` plus
+    the body it was allowed (``allow``), so headers cannot grow without end either. Counts the
+    bytes it reads."""
 
     def __init__(self, sock: socket.socket, idle_timeout: float, request_timeout: float, head_bytes: int):
         self.sock = sock
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
         self.head_bytes = head_bytes
-        self.deadline: float | None = None  # None: waiting for the next request
-        self.allowed = self.request_bytes = 0
+        self.deadline: float | None = time.monotonic() + request_timeout  # None: waiting for the next request
+        self.allowed, self.request_bytes = head_bytes, 0
         self.bytes_read = 0
 
     def readable(self) -> bool:
@@ -285,7 +287,7 @@ class _DeadlineReader(io.RawIOBase):
         if room <= 0:
             raise TimeoutError("request larger than its headers and body allow")  # ends it as a deadline does
         n = self.sock.recv_into(memoryview(buffer)[:room])
-        if self.deadline is None and n:
+        if self.deadline is None and n:  # the next request's first byte
             self.deadline = time.monotonic() + self.request_timeout
         self.request_bytes += n
         self.bytes_read += n
@@ -343,10 +345,10 @@ class _Handler(BaseHTTPRequestHandler):
             if self.server.stopping.is_set():
                 break
             self.busy = False
-            self.reader.deadline = None
             self.handle_one_request()
             if self.close_connection:
                 break
+            self.reader.deadline = None  # served: the next request's clock starts with its first byte
 
     def parse_request(self) -> bool:
         self.busy = True
