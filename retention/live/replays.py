@@ -40,7 +40,7 @@ def sendgrid_key(body: bytes) -> str:
     try:
         events = json.loads(body)
         ids = sorted(str(e["sg_event_id"]) for e in events if isinstance(e, dict) and e.get("sg_event_id"))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # not a list of events: stored as it is, keyed by its bytes
         ids = []
     return digest_key("\n".join(ids).encode() if ids else body)
 

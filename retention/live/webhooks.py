@@ -36,6 +36,9 @@ Hardening (all in ``ReceiverConfig``):
   bytes trickle in; the connection is then closed without an answer.
 - ``max_connections`` bounds the connections served at once; one more is answered 503 from the
   accepting thread and closed, so threads and memory stay bounded.
+- A request reads at most ``max_header_bytes`` of headers; the bodies held in memory at once, over
+  all connections, stay within ``max_buffered_bytes`` (a request beyond it gets 503 from its
+  headers): a forged signature header does get its body read, so that memory is bounded too.
 - Replays: a delivery the inbox already holds (SendGrid's ``sg_event_id`` batch, Twilio's
   ``MessageSid`` + ``MessageStatus``, Shopify's ``X-Shopify-Webhook-Id``) is acknowledged with a
   200 and not written again, also after a restart (``retention.live.replays``).
