@@ -31,6 +31,7 @@ SLOW_MODULES = frozenset({
     "test_definitions",             # loads the whole Dagster definitions (~60 s of imports under load)
     "test_intraday",                # dbt builds and Dagster jobs on a simulated store
     "test_live_pipeline",           # the whole Dagster definitions, assets materialized
+    "test_live_receiver_hardening", # the receiver in subprocesses (kill -9, memory), bursts, slow clients
     "test_live_webhooks",           # the webhook receiver in a subprocess, restarts under load
     "test_quality_checks",          # Dagster checks on a landed simulated store
     "test_quality_suites",          # simulates and lands a store

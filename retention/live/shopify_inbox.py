@@ -5,19 +5,18 @@ A verified delivery is written unchanged to
 becomes the folder ``orders_create``), so the daily pull and the intraday increment land it with
 the REST pages, into the same tables. Shopify delivers at least once and retries for hours: a
 delivery whose webhook id is already in the inbox (today or the two days before) is acknowledged
-and not written again.
+and not written again (``retention.live.replays``: the file names are the record).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import threading
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from retention.live.inbox_writer import write_atomic
+from retention.live.replays import DeliveryIndex, digest_key
 from retention.live.shopify_webhooks import COMPLIANCE_TOPICS, TOPIC_HEADER, WEBHOOK_ID_HEADER, header
 from retention.paths import DataDir
 
@@ -29,7 +28,6 @@ TOPICS = frozenset({
     "customers/data_request", "customers/redact", "shop/redact",
 })
 PRIVACY_TOPICS = frozenset(COMPLIANCE_TOPICS)
-DEDUPE_DAYS = 3  # Shopify's retries of one delivery span hours, never days
 _TOPIC = re.compile(r"[a-z_]+/[a-z_]+\Z")
 _ENUM_TOPIC = re.compile(r"[a-z_]+\Z")  # an enum spelling of a topic the pipeline does not know
 _WEBHOOK_ID = re.compile(r"[A-Za-z0-9-]{1,100}\Z")
@@ -58,39 +56,25 @@ def folder_topic(folder: str) -> str | None:
 class ShopifyWebhookInbox:
     def __init__(self, data_dir: DataDir):
         self.data_dir = data_dir
-        self._locks = [threading.Lock() for _ in range(64)]  # one delivery id is stored by one thread at a time
-        self._index_lock = threading.Lock()
-        self._ids: dict[date, set[str]] = {}  # the webhook ids in each day's inbox, read once per day
+        self.index = DeliveryIndex(self._stored_ids)
 
     def store(self, body: bytes, headers: Mapping[str, str], now: datetime) -> tuple[Path, bool]:
         """(where it is, whether it is new). Raises ``WebhookRefused`` for missing or malformed headers."""
         topic = normal_topic(header(headers, TOPIC_HEADER) or "")
         # Shopify names every delivery; without the header, the body's digest stands in for it
-        webhook_id = (header(headers, WEBHOOK_ID_HEADER) or "").strip() or "sha256" + hashlib.sha256(body).hexdigest()[:32]
+        webhook_id = (header(headers, WEBHOOK_ID_HEADER) or "").strip() or digest_key(body)
         if not _TOPIC.match(topic) and not _ENUM_TOPIC.match(topic):
             raise WebhookRefused(f"no valid {TOPIC_HEADER} header")
         if not _WEBHOOK_ID.match(webhook_id):
             raise WebhookRefused(f"no valid {WEBHOOK_ID_HEADER} header")
-        with self._locks[hash(webhook_id) % len(self._locks)]:
-            days = [(now - timedelta(days=back)).date() for back in range(DEDUPE_DAYS)]
-            if any(webhook_id in self._day_ids(day) for day in days):
-                return self._root(now.date()), False
-            folder = self._root(now.date()) / topic_folder(topic)
-            path = write_atomic(folder / f"{now:%H%M%S}-{webhook_id}.json", body)
-            with self._index_lock:
-                self._ids[now.date()].add(webhook_id)
-            return path, True
+        folder = self._root(now.date()) / topic_folder(topic)
+        path, new = self.index.store_once(
+            webhook_id, now.date(), lambda: write_atomic(folder / f"{now:%H%M%S}-{webhook_id}.json", body))
+        return (path if new else self._root(now.date())), new
 
     def _root(self, day: date) -> Path:
         return self.data_dir.inbox_day("shopify", day) / WEBHOOKS_FOLDER
 
-    def _day_ids(self, day: date) -> set[str]:
-        with self._index_lock:
-            ids = self._ids.get(day)
-            if ids is None:
-                root = self._root(day)
-                ids = {p.stem.split("-", 1)[1] for p in root.glob("*/*.json")} if root.is_dir() else set()
-                self._ids[day] = ids
-                for old in [d for d in self._ids if d < day - timedelta(days=DEDUPE_DAYS)]:
-                    del self._ids[old]
-            return ids
+    def _stored_ids(self, day: date) -> set[str]:
+        root = self._root(day)
+        return {p.stem.split("-", 1)[1] for p in root.glob("*/*.json")} if root.is_dir() else set()

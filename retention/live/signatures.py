@@ -60,6 +60,11 @@ class SendGridVerifier:
             self._key.verify(sig, timestamp.encode("utf-8") + body, ec.ECDSA(hashes.SHA256()))
         except (InvalidSignature, ValueError):
             raise SignatureError("bad signature") from None
+        self.check_timestamp(timestamp, now)
+
+    def check_timestamp(self, timestamp: str, now: float | None = None) -> None:
+        """Raise ``SignatureError`` for a stale timestamp: the receiver asks this from the headers
+        alone, before it reads a body that could not be accepted anyway."""
         if self.tolerance is not None:
             try:
                 ts = float(timestamp)
