@@ -208,7 +208,8 @@ def ingest_day(data_dir: DataDir, source: str, day: date) -> IngestReport:
         warnings=dict(collector.warnings.most_common()),
         skipped_files=[p.relative_to(data_dir.inbox).as_posix() for p in unknown],
     )
-    log.info("%s %s: %d file(s), %d record(s) in, %d landed, %d quarantined (%d unreadable or unknown file(s))%s",
+    log.info("%s %s: %d file(s), %d row(s) in (records and their child rows), %d landed, %d quarantined, "
+             "%d of them files or lines that could not be read or are of an unknown type%s",
              source, day, len(files) + len(unknown), report.records_in, report.landed, report.quarantined,
              collector.quarantined[FILES_TABLE], f"; {orphans} orphan temporary file(s) removed" if orphans else "")
     return report
