@@ -139,9 +139,15 @@ def _iso(moment: datetime) -> str:
 
 OFFSETS = st.timedeltas(min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23, minutes=59)).map(
     lambda d: timezone(timedelta(minutes=int(d.total_seconds() // 60))))
+# Any instant, with the ends of the calendar drawn often: there an offset moves UTC past year 1 or 9999.
+MOMENTS = st.one_of(
+    st.datetimes(timezones=OFFSETS),
+    st.datetimes(max_value=datetime(1, 1, 2), timezones=OFFSETS),
+    st.datetimes(min_value=datetime(9999, 12, 30), timezones=OFFSETS),
+)
 # Text that reaches the typing code's edges: timestamps at the ends of the calendar, numbers as text.
 EDGE_TEXT = st.one_of(
-    st.datetimes(timezones=OFFSETS).map(_iso),
+    MOMENTS.map(_iso),
     st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-03-14", "2026-03-14T10:00:00",
                      "", " ", "1e400", "-0", "99999999999999999999999", "NaN", "true", "0.00001", "STOP"]),
     st.integers().map(str),
@@ -166,12 +172,28 @@ def field_paths(value, prefix=()) -> list[tuple]:
     return paths
 
 
-def replaced(record, path: tuple, value):
+def timestamp_paths(record) -> list[tuple]:
+    """The places that hold an ISO 8601 timestamp in the valid record."""
+    paths = []
+    for path in field_paths(record):
+        value = record
+        for key in path:
+            value = value[key]
+        if isinstance(value, str) and len(value) >= 20 and value[4:5] == "-" and value[10:11] == "T":
+            paths.append(path)
+    return paths
+
+
+def replaced(record, changes: list[tuple]):
     copy = json.loads(json.dumps(record))
-    target = copy
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
+    for path, value in changes:
+        target = copy
+        try:
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier change replaced the value that held this place
     return copy
 
 
@@ -219,9 +241,9 @@ def test_any_json_value_in_any_field(tmp_path, case):
     values = st.text(max_size=12) | EDGE_TEXT if case.kind == "form" else JSON_VALUES  # a form holds text only
 
     @SETTINGS
-    @given(path=st.sampled_from(paths), value=values)
-    def check(path, value):
-        data = case.file_bytes(replaced(case.record, path, value))
+    @given(changes=st.lists(st.tuples(st.sampled_from(paths), values), min_size=1, max_size=3))
+    def check(changes):
+        data = case.file_bytes(replaced(case.record, changes))
         file = write(tmp_path, case, data)
         parsed = parse_files(case.source, [file], tmp_path)
         accounted(parsed, file.name)
@@ -233,5 +255,25 @@ def test_any_json_value_in_any_field(tmp_path, case):
         if readable and case.kind != "bulk":  # a bulk line's ids and parent decide which record it is part of
             assert FILES_TABLE not in parsed.counts, parsed.examples
             assert sum(c.records_in for c in parsed.counts.values()) >= 1
+
+    check()
+
+
+TIMESTAMP_CASES = {name: case for name, case in CASES.items() if timestamp_paths(case.record)}
+
+
+@pytest.mark.parametrize("case", TIMESTAMP_CASES.values(), ids=TIMESTAMP_CASES.keys())
+def test_any_timestamp_in_any_timestamp_field(tmp_path, case):
+    """Every instant of years 1-9999 at any UTC offset, written as ISO 8601: those whose UTC time
+    leaves that range (``0001-01-01T00:00:00+01:00``) are quarantined alone, naming the field."""
+
+    @SETTINGS
+    @given(path=st.sampled_from(timestamp_paths(case.record)), moment=MOMENTS)
+    def check(path, moment):
+        file = write(tmp_path, case, case.file_bytes(replaced(case.record, [(path, moment.isoformat())])))
+        parsed = parse_files(case.source, [file], tmp_path)
+        accounted(parsed, file.name)
+        assert sum(c.records_in for t, c in parsed.counts.items() if t != FILES_TABLE) >= 1
+        assert FILES_TABLE not in parsed.counts, parsed.examples
 
     check()
