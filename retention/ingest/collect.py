@@ -162,7 +162,7 @@ class Collector:
             digest = sha256_hex(raw.encode())
         row, children = result if isinstance(result, tuple) else (result, ())
         record_id = None
-        if check.errors and identify is not None and isinstance(record, dict):
+        if check.errors and identify is not None:
             try:
                 record_id = identify(record)
             except Exception:  # noqa: BLE001 -- an id is only for the message
@@ -208,15 +208,17 @@ class Collector:
 
     # -- one file, all or nothing --------------------------------------------------------------
     def parse_guarded(self, ctx: FileContext, read: Callable, parse: Callable | None) -> None:
-        """``parse(ctx, read(ctx, self), self)`` (``read`` returns None after quarantining the file).
-        If anything escapes the file's records (a read error, a parser fault between records), the
-        file's partial rows and rejects are rolled back and the file is quarantined whole."""
+        """``parse(ctx, read(ctx, self), self)`` (``read`` returns None after quarantining the file),
+        then its rows to Arrow. If anything escapes the file's records (a read error, a parser fault
+        between records, a row Arrow refuses), the file's partial rows and rejects are rolled back
+        and the file is quarantined whole."""
         mark = self._mark()
         data = None
         try:
             data = read(ctx, self)
             if data is not None:
                 parse(ctx, data, self)
+            self.flush()
         except Exception as exc:  # noqa: BLE001 -- a file-level fault is reported, never raised
             self._rollback(mark)
             body = data or b""

@@ -158,7 +158,6 @@ def _collect(source: str, paths: list[Path], inbox_root: Path | None, ingested_a
             collector.parse_guarded(ctx, reject_unknown_type, None)
         else:
             collector.parse_guarded(ctx, read_inbox_file, parser_for(source, path.name).parse_file)
-        collector.flush()
     return collector
 
 
