@@ -20,6 +20,8 @@ from retention.ingest.schema import FILES_TABLE, QUARANTINE_SCHEMA
 from retention.live.inbox_writer import remove_orphan_tmp
 from retention.paths import DataDir
 
+log = logging.getLogger("retention.ingest")
+
 PARSERS: dict[str, ModuleType] = {
     "shopify": shopify,
     "sendgrid": sendgrid,
@@ -36,8 +38,6 @@ SCHEMAS: dict[str, dict[str, pa.Schema]] = {
     "twilio": twilio.SCHEMAS,
     **{source: {table: schema} for source, (table, schema, _, _) in jsonl_sources.SOURCES.items()},
 }
-log = logging.getLogger("retention.ingest")
-
 SOURCE_TABLES: dict[str, tuple[str, ...]] = {source: tuple(tables) for source, tables in SCHEMAS.items()}
 # further file kinds of a source, by file name, landing in the source's tables: (matches(name), parser module)
 FILE_KINDS: dict[str, list[tuple]] = {
@@ -148,13 +148,14 @@ def reject_unknown_type(ctx: FileContext, collector: Collector) -> None:
 def _collect(source: str, paths: list[Path], inbox_root: Path | None, ingested_at: datetime,
              unknown: list[Path] = ()) -> Collector:
     collector = Collector(source, SCHEMAS[source])
+    unknown_types = set(unknown)
     for path in [*paths, *unknown]:
         try:
             rel = path.resolve().relative_to(inbox_root.resolve()).as_posix() if inbox_root else path.name
         except ValueError:
             rel = path.name
         ctx = FileContext(source=source, path=path, rel=rel, ingested_at=ingested_at)
-        if path in unknown:  # quarantined whole: reading it yields nothing to parse
+        if path in unknown_types:  # quarantined whole: reading it yields nothing to parse
             collector.parse_guarded(ctx, reject_unknown_type, None)
         else:
             collector.parse_guarded(ctx, read_inbox_file, parser_for(source, path.name).parse_file)
