@@ -42,7 +42,7 @@ class Case:
     name: str  # the file's path inside inbox/<source>/<day>/
     table: str  # where the record lands
     record: dict
-    kind: str = "page"  # how the record is written: page (key), list, webhook, bulk, jsonl, form
+    kind: str = "page"  # how the record is written: page or graphql (under key), list, webhook, bulk, jsonl, form
     key: str = ""
 
     def file_bytes(self, record) -> bytes:
@@ -54,9 +54,7 @@ class Case:
             return _dumps(record)
         if self.kind == "graphql":
             return _dumps({"data": {self.key: {"nodes": [record]}}})
-        if self.kind == "bulk":
-            return _dumps(record) + b"\n"
-        if self.kind == "jsonl":
+        if self.kind in ("bulk", "jsonl"):  # one line a record
             return _dumps(record) + b"\n"
         if self.kind == "form":
             return urlencode(record).encode()
