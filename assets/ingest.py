@@ -83,6 +83,9 @@ def build_ingest_assets(source: str) -> dg.AssetsDefinition:
         days = [date.fromisoformat(key) for key in context.partition_keys]
         for day in days:
             report = ingest_day(layout, source, day)
+            if report.skipped_files:
+                context.log.warning(f"{source} {day}: {len(report.skipped_files)} file(s) of a type the source does not "
+                                    "read, quarantined whole under _files")
             files += report.files
             reasons.update(report.reasons)
             for table, counts in report.tables.items():

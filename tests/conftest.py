@@ -29,6 +29,8 @@ SLOW_MODULES = frozenset({
     "test_browser",                 # the Dagster UI in a browser over a materialized demo store
     "test_daily_run",               # Dagster jobs on a simulated store
     "test_definitions",             # loads the whole Dagster definitions (~60 s of imports under load)
+    "test_ingest_faults",           # kill -9 of writers in subprocesses mid-write, then reruns
+    "test_ingest_properties",       # thousands of generated files through every parser (Hypothesis)
     "test_intraday",                # dbt builds and Dagster jobs on a simulated store
     "test_live_pipeline",           # the whole Dagster definitions, assets materialized
     "test_live_receiver_hardening", # the receiver in subprocesses (kill -9, memory), bursts, slow clients

@@ -161,9 +161,12 @@ def test_unreadable_shopify_files(tmp_path):
     report = ingest_day(data, "shopify", DAY)
     reconcile(report)
     assert report.files == 5 and report.skipped_files == ["shopify/2026-03-14/notes.txt"]
-    assert report.tables["_files"].quarantined == 4 and report.tables["orders"].records_in == 0
+    assert report.tables["_files"].quarantined == 5 and report.tables["orders"].records_in == 0
     files = quarantine(data, "shopify", "_files")
-    assert [f["_source_file"] for f in files] == [f"shopify/2026-03-14/orders-000{i}.json" for i in (1, 2, 3, 4)]
+    assert [f["_source_file"] for f in files] == [
+        *(f"shopify/2026-03-14/orders-000{i}.json" for i in (1, 2, 3, 4)), "shopify/2026-03-14/notes.txt"]
+    assert files[4]["reason"] == "shopify file notes.txt: unknown file type .txt for source shopify (it reads .json)"
+    assert files[4]["raw"] == "not ingested"
     assert files[0]["reason"].startswith("shopify file orders-0001.json: not valid JSON: ")
     assert files[0]["raw"] == '{"orders": [{"id": 1,' and files[0]["_record_index"] is None
     assert files[1]["reason"] == "shopify file orders-0002.json: no resource key in the page (keys: 'errors')"

@@ -2,7 +2,8 @@
 ``quarantine/`` with a reason. No Dagster here; ``assets/ingest.py`` calls ``ingest_day``.
 
 Modules: ``records`` (typing values, issues, hashes), ``schema`` (shared column types,
-lineage, quarantine), ``collect`` (counting rules), ``json_files``, one parser per source
+lineage, quarantine), ``collect`` (counting rules; a fault quarantines its record, or its file,
+never the day), ``json_files``, one parser per source
 (``shopify``, ``sendgrid``, ``twilio``, ``jsonl_sources`` for web/reviews/nps), ``landing``
 (atomic partition writes) and ``day`` (``ingest_day``).
 """

@@ -13,19 +13,35 @@ Counting rules (the reconciliation ``records_in == landed + quarantined`` holds 
   yields no child rows. Refunds, fulfilments and variants can also arrive as records of their
   own (``{"refunds": [...]}``); those count like any record.
 - A file that cannot be read at all (not JSON, not a page, a form line that cannot be
-  decoded or classified) is one record of the pseudo-table ``_files``: in and quarantined.
+  decoded or classified, a broken gzip, a type its source does not read) is one record of the
+  pseudo-table ``_files``: in and quarantined.
+
+Failures stay at the level where they happen: ``convert`` types one record, and any exception
+while doing so quarantines that record alone, naming the field being typed; ``parse_guarded``
+reads one file, and an exception that escapes its records rolls the file's partial rows back and
+quarantines the file whole. Nothing a provider sends can fail the rest of the day.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
 
-from retention.ingest.records import Check, Issue
+from retention.ingest.records import (
+    Check,
+    Issue,
+    bytes_to_text,
+    describe,
+    failing_field,
+    raw_and_hash,
+    sha256_hex,
+    show,
+)
 from retention.ingest.schema import FILES_TABLE, QUARANTINE_SCHEMA
 
 MAX_EXAMPLES = 10
@@ -109,6 +125,50 @@ class Collector:
             self.land(child_table, child)
         return True
 
+    def convert(
+        self,
+        ctx: FileContext,
+        table: str,
+        index: int,
+        record,
+        parse: Callable,
+        identify: Callable | None = None,
+        raw: str | None = None,
+        digest: str | None = None,
+        noun: str = "record",
+    ) -> bool:
+        """Type one provider record and land it, or quarantine it alone.
+
+        ``parse(check, record)`` returns a row, or ``(row, children)``; ``identify(record)`` its id
+        for messages (asked only when it is quarantined). ``raw`` and ``digest`` default to the
+        record's JSON. Any exception on the way quarantines this record with the field being
+        typed, so one strange value never takes its neighbours with it."""
+        check = Check()
+        try:
+            if raw is None:
+                raw, digest = raw_and_hash(record)
+            if not isinstance(record, dict):
+                check.error(noun, "not a JSON object", f"not a JSON object: {show(record)}")
+                result = {}
+            else:
+                result = parse(check, record)
+        except Exception as exc:  # noqa: BLE001 -- whatever broke, it broke for this record only
+            field = failing_field(exc) or noun
+            check.errors = [Issue(field, f"could not be read ({type(exc).__name__})",
+                                  f"could not be read: {describe(exc)}")]
+            result = {}
+        if raw is None:  # the record could not even be serialised
+            raw = show(record)
+            digest = sha256_hex(raw.encode())
+        row, children = result if isinstance(result, tuple) else (result, ())
+        record_id = None
+        if check.errors and identify is not None:
+            try:
+                record_id = identify(record)
+            except Exception:  # noqa: BLE001 -- an id is only for the message
+                record_id = None
+        return self.finish(ctx, table, index, record_id, check, row, raw, digest, children)
+
     # -- quarantine ---------------------------------------------------------------------------
     def reject_record(
         self, ctx: FileContext, table: str, index: int | None, record_id, errors: list[Issue], raw: str, digest: str
@@ -145,6 +205,45 @@ class Collector:
                 "_record_hash": digest,
             }
         )
+
+    # -- one file, all or nothing --------------------------------------------------------------
+    def parse_guarded(self, ctx: FileContext, read: Callable, parse: Callable | None) -> None:
+        """``parse(ctx, read(ctx, self), self)`` (``read`` returns None after quarantining the file),
+        then its rows to Arrow. If anything escapes the file's records (a read error, a parser fault
+        between records, a row Arrow refuses), the file's partial rows and rejects are rolled back
+        and the file is quarantined whole."""
+        mark = self._mark()
+        data = None
+        try:
+            data = read(ctx, self)
+            if data is not None:
+                parse(ctx, data, self)
+            self.flush()
+        except Exception as exc:  # noqa: BLE001 -- a file-level fault is reported, never raised
+            self._rollback(mark)
+            body = data or b""
+            self.reject_file(ctx, f"could not be read: {describe(exc)}", f"could not be read ({type(exc).__name__})",
+                             bytes_to_text(body), sha256_hex(body))
+
+    def _mark(self) -> tuple:
+        counters = (self.records_in, self.landed, self.quarantined, self.reasons, self.warnings)
+        return (
+            {table: len(rows) for table, rows in self.rows.items()},
+            {table: len(batches) for table, batches in self.batches.items()},
+            [counter.copy() for counter in counters],
+            len(self.rejects),
+            len(self.examples),
+        )
+
+    def _rollback(self, mark: tuple) -> None:
+        rows, batches, counters, rejects, examples = mark
+        for table, count in rows.items():
+            del self.rows[table][count:]
+        for table, count in batches.items():
+            del self.batches[table][count:]
+        self.records_in, self.landed, self.quarantined, self.reasons, self.warnings = counters
+        del self.rejects[rejects:]
+        del self.examples[examples:]
 
     # -- output ---------------------------------------------------------------------------------
     def flush(self) -> None:

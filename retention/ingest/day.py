@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,8 +16,11 @@ from retention.ingest import jsonl_sources, sendgrid, sendgrid_suppressions, sho
 from retention.ingest.collect import GZIP_SUFFIX, Collector, FileContext
 from retention.ingest.landing import write_day
 from retention.ingest.records import UTC, bytes_to_text, sha256_hex
-from retention.ingest.schema import QUARANTINE_SCHEMA
+from retention.ingest.schema import FILES_TABLE, QUARANTINE_SCHEMA
+from retention.live.inbox_writer import remove_orphan_tmp
 from retention.paths import DataDir
+
+log = logging.getLogger("retention.ingest")
 
 PARSERS: dict[str, ModuleType] = {
     "shopify": shopify,
@@ -64,6 +68,7 @@ class IngestReport:
     reasons: dict[str, int]
     examples: list[str]
     warnings: dict[str, int] = field(default_factory=dict)
+    # files of a type the source does not read: quarantined whole in ``_files``
     skipped_files: list[str] = field(default_factory=list)
 
     @property
@@ -97,7 +102,8 @@ def _check_source(source: str) -> None:
 
 
 def inbox_files(data_dir: DataDir, source: str, day: date) -> tuple[list[Path], list[Path]]:
-    """(files to ingest, files skipped for their extension), sorted by path; hidden files ignored."""
+    """(files to ingest, files of a type the source does not read), sorted by path; hidden files
+    (a writer's temporary files among them) ignored."""
     folder = data_dir.inbox_day(source, day)
     if not folder.is_dir():
         return [], []
@@ -130,18 +136,29 @@ def read_inbox_file(ctx: FileContext, collector: Collector) -> bytes | None:
         return None
 
 
-def _collect(source: str, paths: list[Path], inbox_root: Path | None, ingested_at: datetime) -> Collector:
+def reject_unknown_type(ctx: FileContext, collector: Collector) -> None:
+    """A file whose extension its source does not read is quarantined whole, never silently left."""
+    data = ctx.path.read_bytes()
+    extension = file_extension(ctx.path) or "(none)"
+    known = ", ".join(parser_for(ctx.source, ctx.name).EXTENSIONS)
+    collector.reject_file(ctx, f"unknown file type {extension} for source {ctx.source} (it reads {known})",
+                          "unknown file type", bytes_to_text(data), sha256_hex(data))
+
+
+def _collect(source: str, paths: list[Path], inbox_root: Path | None, ingested_at: datetime,
+             unknown: list[Path] = ()) -> Collector:
     collector = Collector(source, SCHEMAS[source])
-    for path in paths:
+    unknown_types = set(unknown)
+    for path in [*paths, *unknown]:
         try:
             rel = path.resolve().relative_to(inbox_root.resolve()).as_posix() if inbox_root else path.name
         except ValueError:
             rel = path.name
         ctx = FileContext(source=source, path=path, rel=rel, ingested_at=ingested_at)
-        data = read_inbox_file(ctx, collector)
-        if data is not None:
-            parser_for(source, path.name).parse_file(ctx, data, collector)
-        collector.flush()
+        if path in unknown_types:  # quarantined whole: reading it yields nothing to parse
+            collector.parse_guarded(ctx, reject_unknown_type, None)
+        else:
+            collector.parse_guarded(ctx, read_inbox_file, parser_for(source, path.name).parse_file)
     return collector
 
 
@@ -172,12 +189,16 @@ def parse_file(source: str, path: Path | str, inbox_root: Path | None = None) ->
 
 
 def ingest_day(data_dir: DataDir, source: str, day: date) -> IngestReport:
-    """Land ``inbox/<source>/<day>/`` into ``landing/`` and ``quarantine/``, replacing that day."""
+    """Land ``inbox/<source>/<day>/`` into ``landing/`` and ``quarantine/``, replacing that day.
+
+    First removes the temporary files that a killed writer left in the day's inbox folder and
+    partitions (``remove_orphan_tmp``: only those whose writing process is gone)."""
     _check_source(source)
-    files, skipped = inbox_files(data_dir, source, day)
-    collector = _collect(source, files, data_dir.inbox, datetime.now(UTC))
+    orphans = sum(remove_orphan_tmp(folder) for folder in day_folders(data_dir, source, day))
+    files, unknown = inbox_files(data_dir, source, day)
+    collector = _collect(source, files, data_dir.inbox, datetime.now(UTC), unknown)
     write_day(data_dir, source, day, collector.landing_tables(), collector.quarantine_tables())
-    return IngestReport(
+    report = IngestReport(
         source=source,
         day=day,
         files=len(files),
@@ -185,5 +206,18 @@ def ingest_day(data_dir: DataDir, source: str, day: date) -> IngestReport:
         reasons=dict(collector.reasons.most_common()),
         examples=list(collector.examples),
         warnings=dict(collector.warnings.most_common()),
-        skipped_files=[p.relative_to(data_dir.inbox).as_posix() for p in skipped],
+        skipped_files=[p.relative_to(data_dir.inbox).as_posix() for p in unknown],
     )
+    log.info("%s %s: %d file(s), %d row(s) in (records and their child rows), %d landed, %d quarantined, "
+             "%d of them files or lines that could not be read or are of an unknown type%s",
+             source, day, len(files) + len(unknown), report.records_in, report.landed, report.quarantined,
+             collector.quarantined[FILES_TABLE], f"; {orphans} orphan temporary file(s) removed" if orphans else "")
+    return report
+
+
+def day_folders(data_dir: DataDir, source: str, day: date) -> list[Path]:
+    """Where a run for ``source`` and ``day`` writes or reads: the inbox folder and every partition."""
+    partitions = [partition(source, table, day)
+                  for partition in (data_dir.landing_partition, data_dir.quarantine_partition)
+                  for table in [*SCHEMAS[source], FILES_TABLE]]
+    return [data_dir.inbox_day(source, day), *partitions]

@@ -6,13 +6,14 @@ skipped but counted). A line that is not JSON is one rejected record of the sour
 
 from __future__ import annotations
 
+from functools import partial
+
 import orjson
 
 from retention.ingest.collect import Collector, FileContext
 from retention.ingest.records import (
     REQUIRED,
     Check,
-    Issue,
     bytes_to_text,
     canonical_json,
     sha256_hex,
@@ -129,11 +130,9 @@ def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
             digest = sha256_hex(canonical_json(record))
         except TypeError:
             digest = sha256_hex(line)
-        if not isinstance(record, dict):
-            out.reject_record(ctx, table, index, None,
-                              [Issue("record", "not a JSON object", f"not a JSON object: {show(record)}")], raw, digest)
-            continue
-        check = Check()
-        row = parse(check, record)
-        rid = record.get(id_key)
-        out.finish(ctx, table, index, rid if isinstance(rid, (str, int)) else None, check, row, raw, digest)
+        out.convert(ctx, table, index, record, parse, partial(_record_id, id_key), raw, digest)
+
+
+def _record_id(id_key: str, record: dict):
+    rid = record.get(id_key)
+    return rid if isinstance(rid, (str, int)) else None

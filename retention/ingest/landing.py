@@ -1,24 +1,26 @@
 """Writing a day's partitions: every table, even empty; a re-run replaces the day atomically.
 
 Each partition holds exactly one file, ``part-0.parquet``. It is first written beside its
-final name as ``part-0.parquet.<id>.tmp`` (no reader's ``*.parquet`` glob matches it), then
+final name as ``part-0.parquet.<pid>-<id>.tmp`` (no reader's ``*.parquet`` glob matches it), then
 moved into place with ``os.replace``: an atomic rename, so a reader sees the old file or the
 new one, never a half-written file or a duplicate. Anything else left in the partition
 directory is then removed, so re-running a day replaces it and never adds to it. Staging
 beside the final file also keeps directory churn low, which matters on slow file systems.
+A run killed mid-write leaves its ``.tmp`` files behind; the next run of the day removes them
+(``retention.live.inbox_writer.remove_orphan_tmp``: the writer's process id is in the name).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from retention.live.inbox_writer import tmp_path
 from retention.paths import DataDir
 
 PART = "part-0.parquet"
@@ -32,16 +34,15 @@ def write_day(
     quarantine: dict[str, pa.Table],
 ) -> list[Path]:
     """Write and swap in every partition of ``source`` for ``day``; returns the final files."""
-    run_id = uuid.uuid4().hex
     staged: list[Path] = []
     try:
         for tables, partition in ((landing, data_dir.landing_partition), (quarantine, data_dir.quarantine_partition)):
             for table, data in tables.items():
                 partition_dir = partition(source, table, day)
                 partition_dir.mkdir(parents=True, exist_ok=True)
-                tmp = partition_dir / f"{PART}.{run_id}.tmp"
+                tmp = tmp_path(partition_dir / PART, hidden=False)
+                staged.append(tmp)  # before writing: a write that fails halfway is removed too
                 pq.write_table(data, tmp, compression="zstd")
-                staged.append(tmp)
         return [swap_in(tmp) for tmp in staged]
     finally:
         for tmp in staged:

@@ -209,6 +209,26 @@ class Check:
         return []
 
 
+def failing_field(exc: BaseException) -> str | None:
+    """The field a ``Check`` getter was typing when ``exc`` was raised, read from the traceback's
+    innermost getter frame (its ``at`` and ``key``); None when it broke outside a getter. Reading
+    it after the fact keeps the getters, which run for every value, free of any wrapper."""
+    field = None
+    tb = exc.__traceback__
+    while tb is not None:
+        names = tb.tb_frame.f_locals
+        if isinstance(names.get("self"), Check) and isinstance(names.get("key"), str):
+            field = f"{names.get('at') or ''}{names['key']}"
+        tb = tb.tb_next
+    return field
+
+
+def describe(exc: BaseException) -> str:
+    """An exception for a quarantine reason: its type and message, cut to 160 characters."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 # -- plain coercions (None when the value cannot be typed) -------------------------------------
 def to_int(value) -> int | None:
     if isinstance(value, bool):

@@ -21,12 +21,9 @@ from retention.ingest.json_files import NOT_JSON, load_json_file
 from retention.ingest.records import (
     REQUIRED,
     Check,
-    Issue,
     as_text,
     bytes_to_text,
-    raw_and_hash,
     sha256_hex,
-    show,
     to_int,
 )
 from retention.ingest.schema import INT64, STRING, STRINGS, TIMESTAMP, record_schema
@@ -74,18 +71,15 @@ def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
                         bytes_to_text(data), sha256_hex(data))
         return
     for index, event in enumerate(events):
-        raw, digest = raw_and_hash(event)
-        if not isinstance(event, dict):
-            out.reject_record(ctx, "events", index, None,
-                              [Issue("event", "not a JSON object", f"not a JSON object: {show(event)}")], raw, digest)
-            continue
-        check = Check()
-        if str(event.get("event", "")).lower() in ACCOUNT_EVENT_NAMES:
-            out.finish(ctx, "account_events", index, event.get("sg_event_id"), check, parse_account_event(check, event),
-                       raw, digest)
-            continue
-        row = parse_event(check, event)
-        out.finish(ctx, "events", index, event.get("sg_event_id"), check, row, raw, digest)
+        name = event.get("event") if isinstance(event, dict) else None
+        if isinstance(name, str) and name.lower() in ACCOUNT_EVENT_NAMES:
+            out.convert(ctx, "account_events", index, event, parse_account_event, _event_id)
+        else:
+            out.convert(ctx, "events", index, event, parse_event, _event_id, noun="event")
+
+
+def _event_id(event: dict):
+    return event.get("sg_event_id")
 
 
 def _text(value):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import partial
 
 from retention.ingest.collect import Collector, FileContext
 from retention.ingest.json_files import NOT_JSON, load_json_file
@@ -77,48 +78,59 @@ def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
                         bytes_to_text(data), sha256_hex(data))
         return
     taken = snapshot_at(ctx)
+    if groups_match:
+        for index, item in enumerate(doc):
+            out.convert(ctx, "suppression_groups", index, item, partial(_type_group, taken), _group_id, noun="group")
+        return
+    if group_match:
+        list_name, group_id = "group_unsubscribes", int(group_match.group("group"))
+    else:
+        list_name, group_id = list_match.group("list"), None
     for index, item in enumerate(doc):
+        entry = {"email": item} if group_match and isinstance(item, str) else item
         raw, digest = raw_and_hash(item)
-        check = Check()
-        if taken is None:
-            check.warnings.append(Issue("snapshot_at", "no snapshot time",
-                                        "no YYYYMMDDTHHMMSSZ snapshot folder around the file"))
-        if groups_match:
-            if not isinstance(item, dict):
-                out.reject_record(ctx, "suppression_groups", index, None,
-                                  [Issue("group", "not a JSON object", f"not a JSON object: {show(item)}")], raw, digest)
-                continue
-            row = {
-                "id": check.int(item, "id", REQUIRED),
-                "name": check.text(item, "name"),
-                "description": check.text(item, "description"),
-                "is_default": check.bool(item, "is_default"),
-                "unsubscribes": check.int(item, "unsubscribes"),
-                "last_email_sent_at": (check.epoch(item, "last_email_sent_at")
-                                       if item.get("last_email_sent_at") not in (None, 0, "") else None),
-                "snapshot_at": taken,
-            }
-            out.finish(ctx, "suppression_groups", index, item.get("id"), check, row, raw, digest)
-            continue
-        if group_match:
-            entry = {"email": item} if isinstance(item, str) else item
-            list_name, group_id = "group_unsubscribes", int(group_match.group("group"))
-        else:
-            entry = item
-            list_name, group_id = list_match.group("list"), None
         if not isinstance(entry, dict):
             out.reject_record(ctx, "suppressions", index, None,
                               [Issue("entry", "not an object or address", f"not an object or address: {show(item)}")],
                               raw, digest)
             continue
-        row = {
-            "list": list_name,
-            "email": check.text(entry, "email", REQUIRED, nonempty=True),
-            "created_at": check.epoch(entry, "created") if entry.get("created") not in (None, "") else None,
-            "reason": check.text(entry, "reason"),
-            "status": check.text(entry, "status"),
-            "ip": check.text(entry, "ip"),
-            "group_id": group_id,
-            "snapshot_at": taken,
-        }
-        out.finish(ctx, "suppressions", index, None, check, row, raw, digest)
+        out.convert(ctx, "suppressions", index, entry, partial(_type_entry, list_name, group_id, taken), None,
+                    raw, digest)
+
+
+def _snapshot_warning(check: Check, taken: datetime | None) -> None:
+    if taken is None:
+        check.warnings.append(Issue("snapshot_at", "no snapshot time",
+                                    "no YYYYMMDDTHHMMSSZ snapshot folder around the file"))
+
+
+def _type_group(taken: datetime | None, check: Check, item: dict) -> dict:
+    _snapshot_warning(check, taken)
+    return {
+        "id": check.int(item, "id", REQUIRED),
+        "name": check.text(item, "name"),
+        "description": check.text(item, "description"),
+        "is_default": check.bool(item, "is_default"),
+        "unsubscribes": check.int(item, "unsubscribes"),
+        "last_email_sent_at": (check.epoch(item, "last_email_sent_at")
+                               if item.get("last_email_sent_at") not in (None, 0, "") else None),
+        "snapshot_at": taken,
+    }
+
+
+def _group_id(item: dict):
+    return item.get("id")
+
+
+def _type_entry(list_name: str, group_id: int | None, taken: datetime | None, check: Check, entry: dict) -> dict:
+    _snapshot_warning(check, taken)
+    return {
+        "list": list_name,
+        "email": check.text(entry, "email", REQUIRED, nonempty=True),
+        "created_at": check.epoch(entry, "created") if entry.get("created") not in (None, "") else None,
+        "reason": check.text(entry, "reason"),
+        "status": check.text(entry, "status"),
+        "ip": check.text(entry, "ip"),
+        "group_id": group_id,
+        "snapshot_at": taken,
+    }

@@ -18,13 +18,14 @@ set so staging can keep the children of the latest version of the order).
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import orjson
 import pyarrow as pa
 
 from retention.ingest.collect import Collector, FileContext
 from retention.ingest.json_files import NOT_JSON, load_json_file
-from retention.ingest.records import REQUIRED, VALID, Check, Issue, bytes_to_text, raw_and_hash, sha256_hex, show
+from retention.ingest.records import REQUIRED, VALID, Check, Issue, bytes_to_text, sha256_hex, show
 from retention.ingest.schema import (
     BOOL,
     INT32,
@@ -216,17 +217,8 @@ def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
             records = value
         else:
             records = [value]
-        parse_record = PARSERS[table]
         for index, record in enumerate(records):
-            raw, digest = raw_and_hash(record)
-            if not isinstance(record, dict):
-                out.reject_record(ctx, table, index, None,
-                                  [Issue("record", "not a JSON object", f"not a JSON object: {show(record)}")],
-                                  raw, digest)
-                continue
-            check = Check()
-            row, children = parse_record(check, record)
-            out.finish(ctx, table, index, identify(table, record), check, row, raw, digest, children)
+            out.convert(ctx, table, index, record, PARSERS[table], partial(identify, table))
 
 
 def identify(table: str, record: dict):

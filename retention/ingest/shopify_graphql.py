@@ -38,13 +38,14 @@ bulk operation, whose file lands them.
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import orjson
 
 from retention.ingest import shopify as rest
 from retention.ingest.collect import Collector, FileContext
 from retention.ingest.json_files import NOT_JSON, load_json_file
-from retention.ingest.records import Check, Issue, bytes_to_text, raw_and_hash, sha256_hex, show, to_money
+from retention.ingest.records import Check, Issue, bytes_to_text, sha256_hex, show, to_money
 from retention.ingest.shopify_inventory import level_id
 
 PREFIX = "gql-"
@@ -430,18 +431,25 @@ def _truncated(table: str, node: dict) -> list[Issue]:
 
 # -- landing one node -------------------------------------------------------------------------------
 def land_node(ctx: FileContext, out: Collector, table: str, index: int, node, location_id=None) -> None:
-    raw, digest = raw_and_hash(node)
-    if not isinstance(node, dict):
-        out.reject_record(ctx, table, index, None,
-                          [Issue("record", "not a JSON object", f"not a JSON object: {show(node)}")], raw, digest)
-        return
-    record = level_to_rest(node, location_id) if table == "inventory_levels" else TO_REST[table](node)
-    check = Check()
+    out.convert(ctx, table, index, node, partial(_type_node, table, location_id), partial(_node_id, table, location_id))
+
+
+def _to_rest(table: str, location_id, node: dict) -> dict:
+    return level_to_rest(node, location_id) if table == "inventory_levels" else TO_REST[table](node)
+
+
+def _type_node(table: str, location_id, check: Check, node: dict):
+    """A GraphQL node in the REST shape, typed by the REST record parser."""
+    record = _to_rest(table, location_id, node)
     check.errors.extend(_truncated(table, node))
     row, children = rest.PARSERS[table](check, record)
-    rid = level_id(record) if table == "inventory_levels" else rest.record_id(record)
     _raw_children(table, node, children)
-    out.finish(ctx, table, index, rid, check, row, raw, digest, children)
+    return row, children
+
+
+def _node_id(table: str, location_id, node: dict):
+    record = _to_rest(table, location_id, node)
+    return level_id(record) if table == "inventory_levels" else rest.record_id(record)
 
 
 EMBEDDED = {"products": {"product_variants": "variants"}, "orders": {"refunds": "refunds", "fulfillments": "fulfillments"}}

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from retention.ingest.collect import Collector, FileContext
-from retention.ingest.records import REQUIRED, VALID, Check, Issue, bytes_to_text, raw_and_hash, sha256_hex, show
+from retention.ingest.records import REQUIRED, VALID, Check, bytes_to_text, sha256_hex
 from retention.ingest.schema import INT64, STRING, record_schema
 from retention.live.shopify_inbox import PRIVACY_TOPICS, TOPICS, WEBHOOKS_FOLDER, folder_topic
 
@@ -49,18 +49,12 @@ def parse_delivery(ctx: FileContext, doc, data: bytes, out: Collector, parsers: 
                         f"({', '.join(sorted(TOPICS))})", "unknown webhook topic", bytes_to_text(data), sha256_hex(data))
         return
     table = TOPIC_TABLES.get(topic, "privacy_requests")
-    raw, digest = raw_and_hash(doc)
-    if not isinstance(doc, dict):
-        out.reject_record(ctx, table, 0, webhook_id(ctx.path),
-                          [Issue("record", "not a JSON object", f"not a JSON object: {show(doc)}")], raw, digest)
-        return
-    check = Check()
     if table == "privacy_requests":
-        out.finish(ctx, table, 0, webhook_id(ctx.path), check, parse_privacy_request(check, doc, topic, ctx.path),
-                   raw, digest)
-        return
-    row, children = parsers[table](check, doc)
-    out.finish(ctx, table, 0, identify(table, doc), check, row, raw, digest, children)
+        out.convert(ctx, table, 0, doc, lambda check, r: parse_privacy_request(check, r, topic, ctx.path),
+                    lambda _: webhook_id(ctx.path))
+    else:
+        out.convert(ctx, table, 0, doc, parsers[table],
+                    lambda r: identify(table, r) if isinstance(r, dict) else webhook_id(ctx.path))
 
 
 def parse_privacy_request(c: Check, r: dict, topic: str, path: Path) -> dict:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import partial
 from urllib.parse import parse_qsl
 
 from retention.ingest.collect import Collector, FileContext
@@ -87,13 +88,17 @@ def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
                             f"fields: {', '.join(sorted(form)) or 'none'}", "neither Body nor MessageStatus",
                             raw, digest, index=index)
             continue
-        check = Check()
-        row = parse(check, form)
-        row["received_at"] = received_at
-        if received_at is None:
-            check.warnings.append(Issue("received_at", "no time stamp in the file name",
-                                        f"no YYYYMMDDTHHMMSSZ time stamp in the file name {ctx.name!r}"))
-        out.finish(ctx, table, index, form.get("MessageSid") or None, check, row, raw, digest)
+        out.convert(ctx, table, index, form, partial(_type_form, parse, received_at, ctx.name),
+                    lambda f: f.get("MessageSid") or None, raw, digest)
+
+
+def _type_form(parse, received_at: datetime | None, file_name: str, check: Check, form: dict) -> dict:
+    row = parse(check, form)
+    row["received_at"] = received_at
+    if received_at is None:
+        check.warnings.append(Issue("received_at", "no time stamp in the file name",
+                                    f"no YYYYMMDDTHHMMSSZ time stamp in the file name {file_name!r}"))
+    return row
 
 
 def _common(c: Check, f: dict) -> dict:

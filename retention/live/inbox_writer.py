@@ -7,15 +7,66 @@
   interleave, and a group-committed fsync: ``append`` returns only once the line is on disk, but
   one ``fsync`` covers every line written before it started (the way databases commit).
 - ``write_json_atomic``: small state files (cursors), same guarantees as ``write_atomic``.
+- ``tmp_path`` / ``remove_orphan_tmp``: a temporary file's name carries its writer's process id,
+  so that a later run can tell the leftovers of a killed writer (process gone: removed) from a
+  write under way in another live process (the webhook receiver while ingestion runs: kept).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import threading
+import time
 import uuid
 from pathlib import Path
+
+_TMP_WRITER = re.compile(r"\.(?P<pid>\d+)-[0-9a-f]{32}\.tmp\Z")
+# A temporary file named without its writer's id (an older release) and untouched this long is no
+# live write's: an atomic write lasts milliseconds.
+UNNAMED_ORPHAN_AGE_S = 3600
+
+
+def tmp_path(final: Path, hidden: bool = True) -> Path:
+    """A unique temporary name beside ``final`` that names the writing process:
+    ``.<name>.<pid>-<uuid>.tmp`` (hidden, so that inbox readers skip it) or ``<name>.<pid>-<uuid>.tmp``."""
+    return final.parent / f"{'.' if hidden else ''}{final.name}.{os.getpid()}-{uuid.uuid4().hex}.tmp"
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process (PermissionError): alive
+        return True
+    return True
+
+
+def _is_orphan(path: Path, now: float) -> bool:
+    named = _TMP_WRITER.search(path.name)
+    if named:
+        return not process_alive(int(named["pid"]))
+    try:
+        return now - path.stat().st_mtime > UNNAMED_ORPHAN_AGE_S
+    except FileNotFoundError:
+        return False
+
+
+def remove_orphan_tmp(folder: Path) -> int:
+    """Remove the ``*.tmp`` files under ``folder`` whose writing process is gone; returns how many.
+
+    A writer that is still running keeps its file, whatever its age. (A process id reused by a new
+    process only delays the removal to a later run.)"""
+    if not folder.is_dir():
+        return 0
+    now, removed = time.time(), 0
+    for path in folder.rglob("*.tmp"):
+        if path.is_file() and _is_orphan(path, now):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def fsync_dir(path: Path) -> None:
@@ -66,7 +117,7 @@ def write_atomic(path: Path, data: bytes) -> Path:
     path = Path(path)
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    tmp = tmp_path(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         view = memoryview(data)
