@@ -10,7 +10,10 @@ SIGKILL to the whole group, reruns the stage and compares the tables themselves,
 - ingestion: landing and quarantine equal to an uninterrupted landing, no record lost;
 - the warehouse build: the previous day's warehouse untouched while the new day is half-built,
   then the rerun equal, table by table, to an uninterrupted build;
-- activation: every message sent exactly once across the killed run and the rerun.
+- activation: every message reaches the provider exactly once across the killed run and the
+  reruns. Email claims left in doubt are settled by SendGrid's lookup; SMS claims stay in doubt
+  (the engine hands Twilio's lookup bare send ids, which it cannot match), so the probe does what
+  retention/activation/README.md asks of an operator: releases those Twilio's message list lacks.
 
 A tiny simulated store (90 customers, seven weeks) keeps the module to a few minutes. Each probe
 prints its figures (records in, landed, quarantined, lost; tables compared; duplicates).
