@@ -13,7 +13,7 @@ warehouse as it was; its copy is discarded at the next build.
 One build at a time: an exclusive lock on ``warehouse.build.lock`` (the daily asset and the
 intraday op both build; DuckDB allows one writing process). The kernel drops the lock when its
 holder dies, so a killed build never blocks the next one, and whatever the next build finds at
-the staging path is a killed build's leftover. See DECISIONS.md.
+the staging path is a killed build's leftover. See dbt_project/DECISIONS.md.
 """
 
 from __future__ import annotations
