@@ -15,8 +15,9 @@ SIGKILL to the whole group, reruns the stage and compares the tables themselves,
   (the engine hands Twilio's lookup bare send ids, which it cannot match), so the probe does what
   retention/activation/README.md asks of an operator: releases those Twilio's message list lacks.
 
-A tiny simulated store (90 customers, seven weeks) keeps the module to a few minutes. Each probe
-prints its figures (records in, landed, quarantined, lost; tables compared; duplicates).
+A tiny simulated store (90 customers, seven weeks) keeps it bounded: one landing, four dbt builds
+(one killed), four small activations. Each probe prints its figures (records in, landed,
+quarantined, lost; tables compared; duplicates).
 """
 
 from __future__ import annotations
