@@ -16,7 +16,7 @@ SIGKILL to the whole group, reruns the stage and compares the tables themselves,
   retention/activation/README.md asks of an operator: releases those Twilio's message list lacks.
 
 A tiny simulated store (90 customers, seven weeks) keeps it bounded: one landing, four dbt builds
-(one killed), four small activations. Each probe prints its figures (records in, landed,
+(one killed), two killed activations of 32 messages (email, SMS). Each probe prints its figures (records in, landed,
 quarantined, lost; tables compared; duplicates).
 """
 
