@@ -1,9 +1,10 @@
 """The warehouse: dbt models on DuckDB, built as of the partition's day.
 
 Sources map to the landing assets through `meta.dagster.asset_key`, so the lineage runs from
-inbox to mart; dbt tests become asset checks. dbt is the only writer of the warehouse and
-runs in the `warehouse` pool (size one), so the UI, sensors and runs never contend for the
-DuckDB lock. Row counts are read after dbt has exited, read-only, for the same reason.
+inbox to mart; dbt tests become asset checks. dbt is the only writer of the warehouse: it builds
+a copy that replaces the warehouse atomically when the build succeeded, so readers always see one
+whole day (retention/warehouse_swap.py). Builds run in the `warehouse` pool (size one). Row counts
+are read after dbt has exited, read-only, from the warehouse the build swapped in.
 """
 
 import json
@@ -19,6 +20,7 @@ from assets.models import prediction_metadata
 from assets.partitions import daily_partitions
 from assets.resources import DataDirResource, dbt_manifest_path, dbt_project
 from retention.dbt_build import daily_build_args
+from retention.warehouse_swap import warehouse_build
 
 
 class RetentionDbtTranslator(DagsterDbtTranslator):
@@ -98,8 +100,10 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: 
     layout = data_dir.layout
     keys = context.partition_keys
     for index, day in enumerate(keys):
-        # the data directory goes to dbt as vars (retention/dbt_build.py says why not the environment)
-        events = list(dbt.cli(daily_build_args(day, data_dir=layout), context=context).stream())
+        # each day is built into a copy that replaces the warehouse when dbt succeeded
+        # (retention/warehouse_swap.py); the data directory goes to dbt as vars (retention/dbt_build.py)
+        with warehouse_build(layout.warehouse) as staging:
+            events = list(dbt.cli(daily_build_args(day, data_dir=layout, warehouse=staging), context=context).stream())
         if index < len(keys) - 1:
             continue  # one materialization per asset covers the whole range: report the last day's
         yield from with_build_metadata(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from retention.dbt_build import data_dir_vars
 from retention.ingest import IngestReport, ingest_day
@@ -52,10 +53,11 @@ class Increment:
     def dbt_vars(self) -> dict[str, str]:
         return {"as_of": self.day.isoformat(), "as_of_time": self.as_of_time_text}
 
-    def dbt_build_args(self, data_dir: DataDir | None = None) -> list[str]:
+    def dbt_build_args(self, data_dir: DataDir | None = None, warehouse: Path | None = None) -> list[str]:
         """``dbt build`` of the trigger audiences and their parents, minus the daily-only models.
         A test runs only when all it reads was rebuilt, so no test judges a mix of moments."""
-        return ["build", "--selector", SELECTOR, "--vars", json.dumps({**self.dbt_vars(), **data_dir_vars(data_dir)})]
+        build_vars = {**self.dbt_vars(), **data_dir_vars(data_dir, warehouse)}
+        return ["build", "--selector", SELECTOR, "--vars", json.dumps(build_vars)]
 
 
 def land_trigger_sources(data_dir: DataDir, day: date) -> dict[str, IngestReport]:
