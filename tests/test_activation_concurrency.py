@@ -19,14 +19,18 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from assets.activation import SEND_OP, send_campaigns
+from assets.resources import DataDirResource, SendGridResource, ShopifyResource, TwilioResource
 from retention.activation.engine import activate
 from retention.activation.lease import LEASE_NAME, LeaseBusy, LeaseLost, RunLease, current_holder
 from retention.activation.ledger import Ledger
 from retention.activation.senders import SendGridSender, TwilioSender
 from tests.activation_fixtures import NOW, audience, campaign_set, person
 from tests.fakes.providers import FakeSendGrid, FakeTwilio
+from tests.test_activation_log_privacy import warehouse_store
 
 ROOT = Path(__file__).resolve().parents[1]
 FROM = "shop@example.com"
@@ -37,6 +41,8 @@ AUDIENCES = ("audience_thanks", "audience_cart", "audience_price_drop")
 CHILD = """
 import json, logging, sys
 from datetime import datetime, timedelta
+from assets.activation import SEND_OP, send_campaigns
+from assets.resources import DataDirResource, SendGridResource, ShopifyResource, TwilioResource
 from retention.activation.engine import activate
 from retention.activation.lease import LeaseBusy
 from retention.activation.ledger import Ledger
@@ -254,6 +260,26 @@ def test_a_live_holder_on_another_host_is_named_and_an_expired_one_is_taken_over
     with Ledger(ledger_path) as ledger:
         with RunLease(ledger, "run-new").acquire(timedelta(0)) as lease:
             assert current_holder(ledger).token == lease.token and lease.waited_for is None
+
+
+def test_the_asset_fails_naming_the_holder_when_it_cannot_wait(tmp_path, monkeypatch):
+    store = warehouse_store(tmp_path, monkeypatch)
+    ledger_path = store.activation / "ledger.sqlite"
+    ledger_path.parent.mkdir(parents=True)
+    _hold(ledger_path, "run-elsewhere", timedelta(minutes=5))
+    instance = dg.DagsterInstance.ephemeral()
+    resources = {"data_dir": DataDirResource(root=str(store.root)), "sendgrid": SendGridResource(),
+                 "twilio": TwilioResource(), "shopify": ShopifyResource()}  # no keys: the outbox
+    result = dg.materialize([send_campaigns], resources=resources, instance=instance, raise_on_error=False,
+                            run_config={"ops": {SEND_OP: {"config": {"now": NOW.isoformat(),
+                                                                       "lease_wait_seconds": 0}}}})
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
+    assert failure.user_failure_data.description.startswith(
+        "Activation did not run: another activation run holds the ledger: run run-elsewhere (pid 1 on another-host)")
+    assert failure.user_failure_data.metadata["lease_holder"].value == "run-elsewhere"
+    with Ledger(ledger_path) as ledger:
+        assert ledger.rows().empty  # nothing decided, nothing sent
 
 
 def test_a_run_that_lost_its_lease_claims_nothing_more(ledger_path):

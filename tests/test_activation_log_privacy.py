@@ -38,9 +38,9 @@ def people(indexes) -> list[dict]:
             for i in indexes]
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch) -> DataDir:
-    """A data directory whose warehouse holds the three audiences (real DuckDB tables)."""
+def warehouse_store(tmp_path, monkeypatch) -> DataDir:
+    """A data directory whose warehouse holds the three audiences (real DuckDB tables), and the
+    test campaigns in force."""
     layout = DataDir(tmp_path / "data")
     layout.warehouse.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(layout.warehouse)) as con:
@@ -52,6 +52,11 @@ def store(tmp_path, monkeypatch) -> DataDir:
     monkeypatch.setenv(CAMPAIGNS_ENV, str(campaigns))
     monkeypatch.delenv("RETENTION_COUPON_SECRET", raising=False)
     return layout
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> DataDir:
+    return warehouse_store(tmp_path, monkeypatch)
 
 
 def run(instance, resources, **config) -> dg.ExecuteInProcessResult:
