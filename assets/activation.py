@@ -6,12 +6,17 @@ expectations fail, or whose size is far from its trailing median is refused, wit
 the run's failure and in the metadata. The ledger's rows for the days touched are written back to
 the landing zone, where dbt builds `campaign_sends` and `campaign_performance` from them.
 
-It reads the warehouse, so it runs in the `warehouse` pool: never beside dbt's writer.
+It reads the warehouse, so it runs in the `warehouse` pool: never beside dbt's writer. Whatever the
+instance, one sending run at a time holds the ledger's lease (retention.activation.lease): a second
+waits up to `lease_wait_seconds`, then fails naming the run that holds it.
+
+Logs and metadata carry counts, campaign keys and hashes: never an address, a name, a code or a
+message's text (dry-run samples are masked).
 """
 
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -23,6 +28,7 @@ from retention.activation.accounts import paused_channels
 from retention.activation.breaker import BreakerSettings, refusal_reasons
 from retention.activation.campaigns import load_campaigns
 from retention.activation.engine import activate
+from retention.activation.lease import LEASE_TTL, LEASE_WAIT, LeaseBusy
 from retention.activation.ledger import Ledger
 from retention.ingest.landing import write_day
 from retention.quality.validate import validate_frame
@@ -40,6 +46,8 @@ class ActivationConfig(dg.Config):
     now: str = ""  # ISO time the sends happen at; empty = the wall clock
     max_size_change: float = BreakerSettings().max_change
     ignore_breaker: bool = False  # an engineer's deliberate override, logged
+    lease_wait_seconds: float = LEASE_WAIT.total_seconds()  # for another sending run on the ledger
+    lease_ttl_seconds: float = LEASE_TTL.total_seconds()  # a holder silent this long (killed) loses it
 
 
 def read_audiences(warehouse, names: list[str]) -> dict[str, pd.DataFrame]:
@@ -128,9 +136,17 @@ def send_campaigns(context: dg.AssetExecutionContext, config: ActivationConfig, 
     paused = paused_channels(layout)  # a provider suspended the account: its channel waits
     layout.activation.mkdir(parents=True, exist_ok=True)
     with Ledger.open(layout) as ledger:
-        report = activate(campaigns, allowed, ledger, senders(layout.outbox, sendgrid, twilio), now,
-                          dry_run=config.dry_run, only=[c.key for c in selected if c.audience in allowed],
-                          run_id=context.run.run_id, discounts=shopify.discounts(), paused=paused)
+        try:
+            report = activate(campaigns, allowed, ledger, senders(layout.outbox, sendgrid, twilio), now,
+                              dry_run=config.dry_run, only=[c.key for c in selected if c.audience in allowed],
+                              run_id=context.run.run_id, discounts=shopify.discounts(), paused=paused,
+                              lease_wait=timedelta(seconds=config.lease_wait_seconds),
+                              lease_ttl=timedelta(seconds=config.lease_ttl_seconds))
+        except LeaseBusy as busy:  # nothing was decided or sent: the holder's run does the work
+            raise dg.Failure(description=f"Activation did not run: {busy}", allow_retries=False,
+                             metadata={"lease_holder": busy.holder.run_id,
+                                       "held_since": busy.holder.acquired_at.isoformat(),
+                                       "waited_seconds": round(busy.waited, 1)}) from None
         # The day's rows, including earlier decisions settled now (newest version wins in dbt).
         written = 0 if config.dry_run else _write_back(layout, ledger, now.date())
     context.log.info("\n" + report.table(samples=config.dry_run))
@@ -149,6 +165,7 @@ def send_campaigns(context: dg.AssetExecutionContext, config: ActivationConfig, 
         "dry_run": config.dry_run,
         "now": now.isoformat(),
         "landed_rows": written,
+        "lease_wait_seconds": round(report.lease_wait, 1),
     }
     if refused:
         metadata["refused"] = dg.MetadataValue.json(refused)

@@ -12,7 +12,7 @@ import pytest
 from retention.activation.engine import ActivationError, activate
 from retention.activation.ledger import Ledger, send_id_for
 from retention.activation.messages import OutgoingMessage, SendResult
-from retention.activation.render import hashed
+from retention.activation.render import hashed, masked
 from tests.activation_fixtures import NOW, audience, campaign_set, person
 
 
@@ -494,7 +494,7 @@ def test_sms_missing_payload_field_is_a_dead_letter_not_a_crash(ledger):
     assert "a@example.com" not in reason
 
 
-def test_dry_run_writes_nothing_and_shows_samples(ledger, tmp_path):
+def test_dry_run_writes_nothing_and_shows_masked_samples(ledger, tmp_path):
     out = senders()
     frames = {"audience_win_back": audience(person("a"), person("b", email_ok=False)),
               "audience_thanks": audience(person("a"))}
@@ -505,7 +505,8 @@ def test_dry_run_writes_nothing_and_shows_samples(ledger, tmp_path):
     assert report.campaign("win_back").excluded == {"no_consent": 1, "frequency_cap": 1}
     text = report.table()
     assert "DRY RUN" in text and "would_send" in text and hashed("a") in text
-    assert "@example.com" not in text and "Namea" in text
+    # the samples show the content's shape and product facts; the first name only as a hash
+    assert "@example.com" not in text and "Namea" not in text and masked("Namea") in text and "Blue Mug" in text
 
 
 def test_dry_run_does_not_settle_in_doubt_claims(ledger):
@@ -646,13 +647,14 @@ def test_outbox_not_found_is_proof_at_once(ledger):
     assert [m.customer_key for m in rerun.received] == ["a"] and statuses(ledger) == {"a": "outbox"}
 
 
-def test_dry_run_samples_mask_contact_fields_in_the_payload(ledger):
+def test_dry_run_samples_mask_contact_fields_and_free_text_in_the_payload(ledger):
     row = person("a", payload={"customer_email": "a@example.com", "nested": {"customer_phone": "+1202"},
                                "comment": "slow delivery"})
     report = run(campaign_set(), {"audience_detractor": audience(row)}, ledger, senders(), dry_run=True,
                  only=["detractor"])
     text = report.table()
-    assert "slow delivery" in text and "a@example.com" not in text and "+1202" not in text
+    assert "a@example.com" not in text and "+1202" not in text
+    assert "slow delivery" not in text and masked("slow delivery") in text  # a customer's own words
 
 
 def test_sms_greets_without_a_first_name_and_prints_numeric_prices_as_money(ledger):

@@ -23,6 +23,10 @@ the outbox senders, else ``<data dir>/outbox`` beside the ledger). A live sender
 code that only went to the outbox: those messages wait (``postponed``) and the campaign reports why.
 
 ``dry_run`` decides and renders everything but writes nothing and sends nothing.
+
+A sending run holds the ledger's lease (``lease.RunLease``) from before step 1 to the end: caps,
+priority and the daily promotional slot are decided from the ledger's history, so a second run
+waits for the first (``lease_wait``), then sees its sends. A dry run takes no lease.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import logging
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -52,6 +57,7 @@ from retention.activation.eligibility import (
     as_utc,
     step_is_due,
 )
+from retention.activation.lease import LEASE_TTL, LEASE_WAIT, RunLease
 from retention.activation.ledger import Ledger, LedgerRecord, send_id_for
 from retention.activation.messages import RESULT_STATUSES, OutgoingMessage, Sender, SendResult
 from retention.activation.render import RenderError, plain, render_message, sample_of
@@ -76,17 +82,32 @@ def activate(campaigns: CampaignSet, audiences: Mapping[str, pd.DataFrame], ledg
              senders: Mapping[str, Sender], now: datetime, dry_run: bool = False,
              only: Iterable[str] | None = None, run_id: str | None = None,
              lookup_settle: timedelta = LOOKUP_SETTLE, discounts: DiscountStore | None = None,
-             code_attempts: int = CODE_ATTEMPTS, paused: Mapping[str, str] | None = None) -> ActivationReport:
+             code_attempts: int = CODE_ATTEMPTS, paused: Mapping[str, str] | None = None,
+             lease_wait: timedelta = LEASE_WAIT, lease_ttl: timedelta = LEASE_TTL) -> ActivationReport:
     """Run the campaigns (``only``: some of them) at ``now``, the real time of sending: delays,
     quiet hours and caps are measured from it. ``audiences`` maps dbt model names to frames.
     ``discounts``: where discount codes are created before their messages leave (default: the
     outbox, see the module's docstring). ``paused``: channel -> why its provider account may not
     send now (``retention.activation.accounts``); its messages are decided and postponed to a later
-    run, as when a provider stops answering."""
+    run, as when a provider stops answering. ``lease_wait``: how long to wait for another sending
+    run on this ledger before ``lease.LeaseBusy``; ``lease_ttl``: how long a silent holder keeps it."""
     now = as_utc(now)
     selected = _select(campaigns, only)
     report = ActivationReport(run_id or uuid.uuid4().hex[:12], now, dry_run,
                               [CampaignReport(c.key) for c in selected])
+    with nullcontext() if dry_run else RunLease(ledger, report.run_id, lease_ttl).acquire(lease_wait) as lease:
+        if lease is not None:
+            report.lease_wait, report.waited_for = lease.waited, lease.waited_for and lease.waited_for.run_id
+        _activate(campaigns, selected, audiences, ledger, senders, report, only, lookup_settle, discounts,
+                  code_attempts, paused)
+    return report
+
+
+def _activate(campaigns: CampaignSet, selected: list[Campaign], audiences: Mapping[str, pd.DataFrame],
+              ledger: Ledger, senders: Mapping[str, Sender], report: ActivationReport,
+              only: Iterable[str] | None, lookup_settle: timedelta, discounts: DiscountStore | None,
+              code_attempts: int, paused: Mapping[str, str] | None) -> None:
+    now, dry_run = report.now, report.dry_run
     if not dry_run and uses_default_secret() and any(s.mode == "live" for s in senders.values()):
         log.warning("live sends with the simulator's coupon secret: set RETENTION_COUPON_SECRET")
     _reconcile_in_doubt(ledger, senders, report, now, dry_run, lookup_settle)
@@ -112,7 +133,6 @@ def activate(campaigns: CampaignSet, audiences: Mapping[str, pd.DataFrame], ledg
         except ActivationError as exc:
             campaign_report.error = str(exc)
             log.error("campaign %s not activated: %s", campaign.key, exc)
-    return report
 
 
 # ---------------------------------------------------------------- before the campaigns
@@ -359,7 +379,7 @@ class _CampaignRun:
                                    "request_body": None})
             return
         if len(self.report.samples) < SAMPLES_PER_CAMPAIGN:
-            self.report.samples.append(sample_of(message))
+            self.report.samples.append(sample_of(message, self.campaign.sms_body_for(step)))
         if self.dry_run:
             self.report.would_send += 1
             return

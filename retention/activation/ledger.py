@@ -29,7 +29,9 @@ WAL journal (readers never block the writer), ``synchronous=FULL`` (a committed 
 power cut, which is the whole point of claiming first), a checkpoint every ~40 MB of WAL rather
 than after every batch, a busy timeout for concurrent runs, and one ``BEGIN IMMEDIATE``
 transaction per batch. A claim only takes rows that are new, deferred or released, so two runs
-at once cannot both claim the same send.
+at once cannot both claim the same send. The ``leases`` table (``lease.RunLease``) goes further:
+one sending run at a time, so caps and the daily promotional slot hold across runs too; a claim
+made while holding it first checks the lease is still this run's.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from typing import Any
 
 import pandas as pd
 
+from retention.activation.lease import LEASE_SCHEMA, check_lease
 from retention.activation.messages import RESULT_STATUSES, SendResult
 from retention.paths import DataDir
 
@@ -222,7 +225,8 @@ class Ledger:
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = FULL")
         self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-        self.conn.executescript(SCHEMA)
+        self.conn.executescript(SCHEMA + LEASE_SCHEMA)
+        self.lease_token: str | None = None  # set while this run holds the lease (lease.RunLease)
 
     @classmethod
     def open(cls, data_dir: DataDir, busy_timeout_ms: int = 30_000) -> Ledger:
@@ -313,6 +317,8 @@ class Ledger:
         send_ids = [row.get("send_id") for row in rows]
         claimed: set[str] = set()
         with self.transaction() as conn:
+            if self.lease_token is not None:  # a run that lost the lease claims nothing (LeaseLost)
+                check_lease(conn, self.lease_token)
             self._upsert(conn, [_row_values(row, "claimed", batch_id) for row in rows])
             # by primary key, in chunks under SQLite's parameter limit: batch_id has no index, and
             # scanning the whole table for it made every claim slower as the ledger grew

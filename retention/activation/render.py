@@ -111,13 +111,17 @@ def render_message(campaign: Campaign, step: Step, row: Mapping[str, Any], chann
                            categories=campaign.categories, asm_group_id=campaign.unsubscribe_group)
 
 
-def sample_of(message: OutgoingMessage) -> dict[str, Any]:
-    """What a dry run shows: the rendered content, with a hashed customer key and no address."""
+def sample_of(message: OutgoingMessage, sms_template: str | None = None) -> dict[str, Any]:
+    """What a dry run shows: the template and the content's shape, nothing that names a person.
+
+    Dry-run reports go to logs, so a sample carries a hashed customer key, the SMS template rather
+    than its text, and in email data only product facts (``READABLE_KEYS``), numbers and booleans
+    as they are: every other text (names, codes, recovery URLs, order names...) becomes a hash."""
     sample = {"customer": hashed(message.customer_key), "channel": message.channel, "step": message.step}
     if message.channel == "email":
-        sample.update(template_id=message.template_id, data=_redacted(message.data))
+        sample.update(template_id=message.template_id, data=_masked(message.data))
     else:
-        sample["body"] = message.body
+        sample.update(template=sms_template, body=masked(message.body))
     return sample
 
 
@@ -132,11 +136,24 @@ def _money(value: Any) -> Any:
     return value
 
 
-def _redacted(value: Any) -> Any:
-    """Samples are for reading the content: contact fields (at any depth) are masked."""
+# keys whose text is the store's, not the customer's: shown in dry-run samples
+READABLE_KEYS = frozenset({"title", "product_title", "price", "previous_price", "product_price", "image_url",
+                           "tier", "loyalty_tier", "template_id"})
+
+
+def masked(text: Any) -> str | None:
+    """A text's length and hash: comparable across samples, unreadable in a log."""
+    if text is None:
+        return None
+    value = str(text)
+    return f"<{len(value)} chars sha256:{hashlib.sha256(value.encode()).hexdigest()[:12]}>"
+
+
+def _masked(value: Any, key: str | None = None) -> Any:
     if isinstance(value, dict):
-        return {k: "<redacted>" if ("email" in str(k) or "phone" in str(k)) and v is not None else _redacted(v)
-                for k, v in value.items()}
+        return {k: _masked(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_redacted(v) for v in value]
-    return value
+        return [_masked(v, key) for v in value]
+    if value is None or isinstance(value, (bool, int, float)) or key in READABLE_KEYS:
+        return value
+    return masked(value)

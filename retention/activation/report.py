@@ -1,4 +1,7 @@
-"""What an activation run did, per campaign: counts people (and Dagster metadata) can read."""
+"""What an activation run did, per campaign: counts people (and Dagster metadata) can read.
+
+It goes to logs, so it holds counts, campaign keys and hashes only: dry-run samples are masked
+when rendered (``render.sample_of``), errors name customers by hash."""
 
 from __future__ import annotations
 
@@ -49,6 +52,8 @@ class ActivationReport:
     now: datetime
     dry_run: bool
     campaigns: list[CampaignReport] = field(default_factory=list)
+    lease_wait: float = 0.0  # seconds this run waited for another run's lease on the ledger
+    waited_for: str | None = None  # the run it waited for
 
     @property
     def errors(self) -> dict[str, str]:
@@ -85,6 +90,8 @@ class ActivationReport:
         for row in rows:
             lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
         lines.append("x_ = excluded by reason, in the gate's order")
+        if self.waited_for:
+            lines.append(f"waited {self.lease_wait:.1f} s for the ledger's lease, held by run {self.waited_for}")
         for report in self.campaigns:
             if report.error or report.skipped:
                 lines.append(f"{report.campaign}: {report.error or report.skipped}")

@@ -61,6 +61,11 @@ from retention.activation.retry import RetryableError, RetryPolicy
 from retention.live.inbox_writer import write_atomic
 
 log = logging.getLogger("retention.activation.senders")
+# The provider clients log each request's query, payload and answer (addresses, names, codes, the
+# SMS text; SendGrid's even the API key) at INFO or DEBUG: never let those through, whatever the
+# level a deployment logs at. Our own lines count messages instead.
+for _client_logger in ("python_http_client.client", "twilio.http_client"):
+    logging.getLogger(_client_logger).setLevel(logging.WARNING)
 
 SENDGRID_DEFAULT_HOST = "https://api.sendgrid.com"
 TWILIO_DEFAULT_BASE = "https://api.twilio.com"
