@@ -120,7 +120,9 @@ def redemption(message: Sent, events: list[dict], rates: ResponseRates, seed: in
     """(the Shopify order, the truth) when the recipient buys with the message's code after a click."""
     data = message.template_data
     code, percent = data.get("coupon_code"), data.get("discount_percent")
-    products = [p for p in data.get("products") or [] if p.get("product_id") is not None and p.get("price")]
+    # what the message showed: its own products, else the recommendations it carried (a birthday offer has no product)
+    shown = data.get("products") or data.get("recommendations") or []
+    products = [p for p in shown if isinstance(p, dict) and p.get("product_id") is not None and p.get("price")]
     clicks = [e for e in events if e["event"] == "click"]
     if not (code and percent and products and clicks):
         return None
