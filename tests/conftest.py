@@ -42,7 +42,7 @@ SLOW_MODULES = frozenset({
     "test_warehouse_metrics",
     "test_warehouse_predictions",
     "test_warehouse_suppressions",
-    "test_warehouse_redemptions",   # a small demo run in a subprocess
+    "test_warehouse_redemptions",   # the demo's steps on a small store
 })
 
 
