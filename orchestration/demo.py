@@ -205,21 +205,21 @@ def print_campaign_performance(layout: DataDir) -> None:
         rows = con.execute(
             """
             select campaign, step, treated, held_out, delivered, opened, clicked, converted,
-                   attributed_revenue, treated_conversion_rate, holdout_conversion_rate, lift,
-                   lift_ci_lower, lift_ci_upper
+                   attributed_revenue, redemptions, code_attributed_revenue, lift, lift_ci_lower, lift_ci_upper
             from campaign_performance order by campaign, step
             """
         ).fetchall()
     if not rows:
         return
-    print("Campaign performance (campaign_performance; attribution: last touch, 5 days email, 1 day SMS):")
+    print("Campaign performance (campaign_performance; attribution: last touch, 5 days email, 1 day SMS; "
+          "by code: orders quoting the campaign's discount codes):")
     print(f"{'campaign':<26}{'step':>5}{'treated':>9}{'holdout':>9}{'deliv.':>8}{'opened':>8}{'clicked':>8}"
-          f"{'conv.':>7}{'revenue':>11}{'lift (95% CI)':>26}")
-    for (campaign, step, treated, held, delivered, opened, clicked, converted, revenue, _, _, lift,
+          f"{'conv.':>7}{'revenue':>11}{'redeemed':>10}{'by code':>11}{'lift (95% CI)':>26}")
+    for (campaign, step, treated, held, delivered, opened, clicked, converted, revenue, redeemed, by_code, lift,
          low, high) in rows:
         shown = f"{lift:+.3f} ({low:+.3f}, {high:+.3f})" if lift is not None and low is not None else "n/a"
         print(f"{campaign:<26}{step:>5}{treated:>9,}{held:>9,}{delivered:>8,}{opened:>8,}{clicked:>8,}"
-              f"{converted:>7,}{float(revenue or 0):>11,.2f}{shown:>26}")
+              f"{converted:>7,}{float(revenue or 0):>11,.2f}{redeemed:>10,}{float(by_code or 0):>11,.2f}{shown:>26}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,6 +48,7 @@ SLOW_MODULES = frozenset({
     "test_warehouse_metrics",
     "test_warehouse_predictions",
     "test_warehouse_suppressions",
+    "test_warehouse_redemptions",   # the demo's steps on a small store
 })
 
 

@@ -57,3 +57,66 @@ def test_answering_twice_changes_nothing(tmp_path):
     first = {p: p.read_bytes() for p in data_dir.inbox.rglob("*") if p.is_file()}
     write_responses(data_dir, messages, seed=1)
     assert {p: p.read_bytes() for p in data_dir.inbox.rglob("*") if p.is_file()} == first
+
+
+def _coupon_outbox(root, with_offer: bool = True):
+    email = root / "outbox" / "email"
+    email.mkdir(parents=True)
+    offer = {"coupon_code": "BACK-ABC", "discount_percent": 15,
+             "products": [{"product_id": 7, "title": "Blue Mug", "price": "12.00"},
+                          {"product_id": 8, "title": "Red Mug", "price": "20.00"}]}
+    people = [{"to": [{"email": f"p{i}@example.com"}],
+               "custom_args": {"campaign": "win_back", "step": "1", "send_id": f"s{i}"},
+               "dynamic_template_data": {**(offer if with_offer else {}), "coupon_code": f"BACK-{i:05d}"
+                                         if with_offer else None, "first_name": "P"}} for i in range(600)]
+    (email / "b1.json").write_text(json.dumps({"personalizations": people, "template_id": "d-x"}))
+    return DataDir(root)
+
+
+def test_clicks_on_a_discount_code_become_orders_quoting_it_with_the_truth_written(tmp_path):
+    data_dir = _coupon_outbox(tmp_path)
+    messages = read_outbox(outbox_files(data_dir.outbox), SENT_AT)
+    counts = write_responses(data_dir, messages, seed=3, rates=ResponseRates(email_open=0.6, email_click=0.6))
+    truth = [json.loads(line) for line in (data_dir.simulation / "redemptions.jsonl").read_text().splitlines()]
+    assert len(truth) == counts["redemptions"] > 10
+    landed = []
+    for day in sorted(p.name for p in (data_dir.inbox / "shopify").iterdir()):
+        report = ingest_day(data_dir, "shopify", date.fromisoformat(day))
+        assert report.tables["orders"].quarantined == 0
+        landed += [pd.read_parquet(p) for p in (data_dir.landing / "shopify" / "orders").rglob("*.parquet")]
+    orders = pd.concat(landed).drop_duplicates("id")
+    by_id = {int(r["id"]): r for _, r in orders.iterrows()}
+    for t in truth:
+        order = by_id[t["order_id"]]
+        (code,) = list(order["discount_codes"])
+        assert code["code"] == t["code"] and f"{float(code['amount']):.2f}" == t["discount_amount"]
+        assert f"{float(order['total_price']):.2f}" == t["total_price"]
+        assert t["send_id"].startswith("s") and t["campaign"] == "win_back"
+    # only clicked messages redeem, each at most once, after its click
+    for day in sorted(p.name for p in (data_dir.inbox / "sendgrid").iterdir()):
+        ingest_day(data_dir, "sendgrid", date.fromisoformat(day))
+    events = pd.concat(pd.read_parquet(p) for p in (data_dir.landing / "sendgrid" / "events").rglob("*.parquet"))
+    clicks = events[events["event"] == "click"].set_index("send_id")["timestamp"]
+    assert {t["send_id"] for t in truth} <= set(clicks.index) and len({t["send_id"] for t in truth}) == len(truth)
+    assert all(pd.Timestamp(t["ordered_at"]) > clicks[t["send_id"]] for t in truth)
+
+
+def test_redemptions_leave_the_provider_events_as_they_were(tmp_path):
+    with_offer = _coupon_outbox(tmp_path / "a")
+    without = _coupon_outbox(tmp_path / "b", with_offer=False)
+    for data_dir in (with_offer, without):
+        write_responses(data_dir, read_outbox(outbox_files(data_dir.outbox), SENT_AT), seed=3)
+    def events(d):
+        return {p.relative_to(d.root): p.read_bytes() for p in (d.inbox / "sendgrid").rglob("*") if p.is_file()}
+
+    assert events(with_offer) and events(with_offer) == events(without)
+    assert not (without.inbox / "shopify").exists() and not (without.simulation / "redemptions.jsonl").exists()
+
+
+def test_answering_a_coupon_outbox_twice_changes_nothing(tmp_path):
+    data_dir = _coupon_outbox(tmp_path)
+    messages = read_outbox(outbox_files(data_dir.outbox), SENT_AT)
+    write_responses(data_dir, messages, seed=3)
+    first = {p: p.read_bytes() for p in data_dir.root.rglob("*") if p.is_file()}
+    write_responses(data_dir, messages, seed=3)
+    assert {p: p.read_bytes() for p in data_dir.root.rglob("*") if p.is_file()} == first

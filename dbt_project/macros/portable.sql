@@ -23,3 +23,8 @@
 
 {#- Day of year-agnostic "month-day" key (MMDD as integer) of a date. -#}
 {% macro month_day(col) -%}(extract(month from {{ col }}) * 100 + extract(day from {{ col }})){%- endmacro %}
+
+{#- Join each row to the elements of its list column `col` (an empty or null list: no row), as `alias`. -#}
+{% macro join_each(col, alias) -%}{{ return(adapter.dispatch('join_each', 'retention')(col, alias)) }}{%- endmacro %}
+{% macro default__join_each(col, alias) -%}cross join unnest({{ col }}) as _each({{ alias }}){%- endmacro %}
+{% macro spark__join_each(col, alias) -%}lateral view explode({{ col }}) _each as {{ alias }}{%- endmacro %}

@@ -5,6 +5,11 @@ Twilio message requests) and writes what the providers would post back into the 
 events (processed, delivered, open, click, bounce, unsubscribe, spam report) carrying the send's
 `custom_args`, and Twilio status callbacks. The loop then closes as it does with live providers:
 the events land, and the warehouse measures the campaigns. Deterministic for a seed and a send.
+
+Some recipients who click an email carrying a discount code buy with it: an order quoting the code
+lands in ``inbox/shopify`` on the day of the purchase, and the truth (which send's code became
+which order, for how much) is written to ``simulation/redemptions.jsonl``. The redemptions draw
+from their own random stream, so the provider events are the same with or without them.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -31,6 +36,7 @@ class ResponseRates:
     email_unsubscribe: float = 0.004  # of delivered
     email_spam_report: float = 0.0005
     sms_undelivered: float = 0.03
+    email_redeem: float = 0.3  # of clicked emails that carry a discount code: an order quoting it
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class Sent:
     sent_at: datetime
     message_id: str
     status_callback: str | None = None
+    template_data: dict = field(default_factory=dict, compare=False)  # what the message offered (email)
 
 
 def outbox_files(outbox: Path) -> set[Path]:
@@ -59,7 +66,8 @@ def read_outbox(paths: Iterable[Path], sent_at: datetime) -> list[Sent]:
         for index, person in enumerate(body.get("personalizations", [])):
             for to in person.get("to", []):
                 args = person.get("custom_args", {})
-                messages.append(Sent("email", to["email"], args, sent_at, f"{path.stem}.{index}"))
+                messages.append(Sent("email", to["email"], args, sent_at, f"{path.stem}.{index}",
+                                     template_data=person.get("dynamic_template_data") or {}))
     for path in (p for p in paths if p.parent.name == "sms"):
         for entry in json.loads(path.read_text()):  # [{"send_id", "form": Twilio's request form}]
             form = entry["form"]
@@ -105,6 +113,58 @@ def email_events(message: Sent, rates: ResponseRates, seed: int) -> list[dict]:
     return events
 
 
+REDEMPTION_ORDER_IDS = 7_000_000_000_000  # above the simulated store's own order ids
+
+
+def redemption(message: Sent, events: list[dict], rates: ResponseRates, seed: int) -> tuple[dict, dict] | None:
+    """(the Shopify order, the truth) when the recipient buys with the message's code after a click."""
+    data = message.template_data
+    code, percent = data.get("coupon_code"), data.get("discount_percent")
+    # what the message showed: its own products, else the recommendations it carried (a birthday offer has no product)
+    shown = data.get("products") or data.get("recommendations") or []
+    products = [p for p in shown if isinstance(p, dict) and p.get("product_id") is not None and p.get("price")]
+    clicks = [e for e in events if e["event"] == "click"]
+    if not (code and percent and products and clicks):
+        return None
+    rng = _rng(seed, f"{message.message_id}|redeem")
+    if rng.random() >= rates.email_redeem:
+        return None
+    product = products[int(rng.integers(0, len(products)))]
+    at = datetime.fromtimestamp(clicks[0]["timestamp"] + 60 + rng.exponential(3600), tz=UTC)
+    digest = hashlib.sha256(f"{seed}|{message.message_id}|order".encode()).digest()
+    order_id = REDEMPTION_ORDER_IDS + int.from_bytes(digest[:5], "little")
+    price = round(float(product["price"]), 2)
+    discount = round(price * float(percent) / 100, 2)
+    total = round(price - discount, 2)
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+    def money(value: float) -> str:
+        return f"{value:.2f}"
+
+    order = {
+        "id": order_id, "admin_graphql_api_id": f"gid://shopify/Order/{order_id}", "name": f"#R{order_id % 10**8}",
+        "email": message.to, "contact_email": message.to, "created_at": stamp, "updated_at": stamp,
+        "processed_at": stamp, "confirmed": True, "test": False, "currency": "USD", "presentment_currency": "USD",
+        "financial_status": "paid", "fulfillment_status": None, "source_name": "web", "buyer_accepts_marketing": True,
+        "total_line_items_price": money(price), "total_discounts": money(discount), "subtotal_price": money(total),
+        "total_tax": "0.00", "total_price": money(total), "total_outstanding": "0.00",
+        "current_subtotal_price": money(total), "current_total_discounts": money(discount),
+        "current_total_tax": "0.00", "current_total_price": money(total), "taxes_included": False,
+        "discount_codes": [{"code": code, "amount": money(discount), "type": "percentage"}],
+        "discount_applications": [{"target_type": "line_item", "type": "discount_code", "value": f"{float(percent):.1f}",
+                                   "value_type": "percentage", "allocation_method": "across",
+                                   "target_selection": "all", "code": code}],
+        "line_items": [{"id": order_id * 10, "product_id": int(product["product_id"]), "title": product.get("title"),
+                        "quantity": 1, "current_quantity": 1, "fulfillable_quantity": 1, "price": money(price),
+                        "discount_allocations": [{"amount": money(discount), "discount_application_index": 0}]}],
+        "shipping_lines": [], "customer": None, "fulfillments": [], "refunds": [], "tags": "",
+    }
+    truth = {"order_id": order_id, "code": code, "send_id": message.custom_args.get("send_id"),
+             "campaign": message.custom_args.get("campaign"), "step": message.custom_args.get("step"),
+             "ordered_at": stamp, "discount_amount": money(discount), "total_price": money(total)}
+    return order, truth
+
+
 def sms_callbacks(message: Sent, rates: ResponseRates, seed: int, account_sid: str = "AC" + "0" * 32) -> list[str]:
     rng = _rng(seed, message.message_id)
     final = "undelivered" if rng.random() < rates.sms_undelivered else "delivered"
@@ -124,11 +184,18 @@ def write_responses(data_dir: DataDir, messages: Iterable[Sent], seed: int = 0,
     """
     email_by_day: dict[str, list[dict]] = defaultdict(list)
     sms_by_stamp: dict[datetime, list[str]] = defaultdict(list)
+    orders_by_day: dict[str, list[dict]] = defaultdict(list)
+    truths: list[dict] = []
     for message in messages:
         if message.channel == "email":
-            for event in email_events(message, rates, seed):
+            events = email_events(message, rates, seed)
+            for event in events:
                 day = datetime.fromtimestamp(event["timestamp"], tz=UTC).date().isoformat()
                 email_by_day[day].append(event)
+            redeemed = redemption(message, events, rates, seed)
+            if redeemed is not None:
+                orders_by_day[redeemed[0]["created_at"][:10]].append(redeemed[0])
+                truths.append(redeemed[1])
         else:
             # Twilio's bodies carry no time: ingestion reads it from the file name's stamp
             received = (message.sent_at + timedelta(seconds=5)).astimezone(UTC).replace(microsecond=0)
@@ -138,8 +205,21 @@ def write_responses(data_dir: DataDir, messages: Iterable[Sent], seed: int = 0,
     for received, lines in sms_by_stamp.items():
         name = f"status-{tag}-{received.strftime('%Y%m%dT%H%M%SZ')}.txt"
         _write(data_dir.inbox / "twilio" / received.date().isoformat() / name, "\n".join(lines) + "\n")
+    for day, orders in orders_by_day.items():
+        _write(data_dir.inbox / "shopify" / day / f"orders-{tag}.json", json.dumps({"orders": orders}))
+    if truths:
+        _record_redemptions(data_dir.simulation / "redemptions.jsonl", truths)
     return {"email_events": sum(map(len, email_by_day.values())),
-            "sms_callbacks": sum(map(len, sms_by_stamp.values()))}
+            "sms_callbacks": sum(map(len, sms_by_stamp.values())), "redemptions": len(truths)}
+
+
+def _record_redemptions(path: Path, truths: list[dict]) -> None:
+    """The truth file holds each redemption once, however often an outbox is answered."""
+    known = {}
+    if path.exists():
+        known = {r["order_id"]: r for r in map(json.loads, path.read_text().splitlines()) if r}
+    known.update({r["order_id"]: r for r in truths})
+    _write(path, "".join(json.dumps(known[k], sort_keys=True) + "\n" for k in sorted(known)))
 
 
 def _write(path: Path, text: str) -> None:

@@ -1,5 +1,6 @@
 {#- Per campaign and step as of as_of: ledger outcomes, provider engagement, conversions, last-touch
-    attributed revenue, and treated-vs-holdout lift.
+    attributed revenue, redemptions of the campaign's discount codes with the revenue they attribute
+    by code, and treated-vs-holdout lift.
     Lift = treated conversion rate - holdout conversion rate (records of the same campaign and step;
     holdout records are written when a sequence's first step is due, so lift sits on step 1 rows).
     95% confidence interval: difference of two proportions, normal approximation (Wald):
@@ -29,6 +30,13 @@ agg as (
         sum(attributed_orders) as attributed_orders,
         sum(attributed_revenue) as attributed_revenue
     from s
+    group by campaign, step
+),
+redeemed as (
+    select campaign as redeemed_campaign, step as redeemed_step, count(*) as redemptions, sum(revenue) as code_attributed_revenue,
+           sum(discount_amount) as redeemed_discount
+    from {{ ref('redemptions') }}
+    where not is_cancelled
     group by campaign, step
 ),
 rates as (
@@ -66,6 +74,9 @@ select
     holdout_converted,
     attributed_orders,
     {{ dbt.cast('attributed_revenue', 'decimal(18,2)') }} as attributed_revenue,
+    coalesce(r.redemptions, 0) as redemptions,
+    {{ dbt.cast('coalesce(r.code_attributed_revenue, 0)', 'decimal(18,2)') }} as code_attributed_revenue,
+    {{ dbt.cast('coalesce(r.redeemed_discount, 0)', 'decimal(18,2)') }} as redeemed_discount,
     {{ metrics_ratio('delivered', 'treated') }} as delivery_rate,
     {{ metrics_ratio('opened', 'delivered') }} as open_rate,
     {{ metrics_ratio('clicked', 'delivered') }} as click_rate,
@@ -77,3 +88,4 @@ select
     lift + 1.96 * lift_std_error as lift_ci_upper,
     {{ as_of_date() }} as as_of
 from lift
+left join redeemed r on r.redeemed_campaign = lift.campaign and r.redeemed_step = lift.step

@@ -36,6 +36,7 @@ select
     buyer_accepts_marketing,
     shipping_country_code,
     line_item_count,
+    discount_codes,
     date as delivered_on,
     _source_file,
     _record_hash
