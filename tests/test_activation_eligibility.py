@@ -47,10 +47,26 @@ def test_first_consenting_channel_in_preference_order_is_chosen():
     assert decide(PRICE_DROP, person("a", sms_ok=False, email_ok=False)).reason == "no_consent"
 
 
-@pytest.mark.parametrize("reason", ["unsubscribe", "group_unsubscribe", "bounce", "spam_report", "invalid", "erasure"])
+@pytest.mark.parametrize("reason", ["unsubscribe", "bounce", "spam_report", "invalid_email", "sunset", "invalid",
+                                    "erasure"])
 def test_each_email_suppression_reason_excludes(reason):
     decision = decide(CART, person("a", email_reason=reason))
     assert (decision.outcome, decision.reason) == ("excluded", "suppressed")
+
+
+def test_a_group_unsubscribe_stops_that_groups_campaigns_only():
+    left_cart_reminders = person("a", unsubscribed_groups="1001")  # cart reminders
+    assert decide(CART, left_cart_reminders).reason == "suppressed"
+    assert decide(WIN_BACK, left_cart_reminders).outcome == "send"  # group 1002
+    assert decide(THANKS, left_cart_reminders).outcome == "send"  # no group: a reply to their own order
+
+
+def test_a_group_unsubscribe_leaves_the_campaigns_sms_channel_open():
+    left_product_alerts = person("a", unsubscribed_groups="1002,1004")
+    # the group is SendGrid's, so email only: SMS has its own consent and STOP
+    assert decide(PRICE_DROP, left_product_alerts).channel == "sms"
+    assert decide(PRICE_DROP, person("a", unsubscribed_groups="1004", sms_ok=False)).reason == "suppressed"
+    assert decide(PRICE_DROP, person("a", unsubscribed_groups="1001", sms_ok=False)).channel == "email"
 
 
 @pytest.mark.parametrize("reason", ["stop", "erasure", "invalid"])

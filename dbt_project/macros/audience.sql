@@ -157,6 +157,7 @@
     r.email_consent_state,
     r.sms_consent_state,
     r.email_suppression_reason,
+    r.email_unsubscribed_groups,
     r.sms_suppression_reason,
     r.last_order_at
 {%- endmacro %}

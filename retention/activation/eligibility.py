@@ -3,7 +3,8 @@
 1. ``no_consent``      no consent (or no address) on any of the campaign's channels; with
                        several channels the first in preference order passing 1-2 is chosen
 2. ``suppressed``      a suppression for that channel (unsubscribe, bounce, spam report, STOP,
-                       erasure ... from the warehouse, or a Twilio 21610 the ledger recorded)
+                       erasure ... from the warehouse, or a Twilio 21610 the ledger recorded), or
+                       an unsubscribe from the campaign's own SendGrid group (that group only)
 3. ``already_sent``    the ledger has this campaign, step, customer and occurrence
 4. ``exit_condition``  an ``exit_<name>`` named by the step is true
 5. ``recent_purchase`` promotional only: an order within ``purchase_exclusion_days``
@@ -44,6 +45,7 @@ ADDRESS_COLUMN = {"email": "email", "sms": "phone"}
 CONSENT_COLUMN = {channel: f"{channel}_consent_state" for channel in ADDRESS_COLUMN}
 MARKETABLE_COLUMN = {channel: f"is_{channel}_marketable" for channel in ADDRESS_COLUMN}
 SUPPRESSION_COLUMN = {channel: f"{channel}_suppression_reason" for channel in ADDRESS_COLUMN}
+UNSUBSCRIBED_GROUPS_COLUMN = "email_unsubscribed_groups"
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,18 @@ def _zone(name: str, fallback: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(fallback)
+
+
+def unsubscribed_groups(value: Any) -> frozenset[int]:
+    """The SendGrid groups an audience row says the person left ("1001,1004"; blank = none)."""
+    if is_blank(value):
+        return frozenset()
+    return _groups(str(value))
+
+
+@lru_cache(maxsize=256)
+def _groups(text: str) -> frozenset[int]:
+    return frozenset(int(part) for part in text.split(",") if part.strip())
 
 
 def holdout_fraction(customer_key: str, campaign_key: str) -> float:
@@ -202,7 +216,7 @@ class Gate:
         consenting = [c for c in campaign.channels if self.has_consent(row, c)]
         if not consenting:
             return Decision("excluded", "no_consent")
-        channel = next((c for c in consenting if not self.is_suppressed(row, c)), None)
+        channel = next((c for c in consenting if not self.is_suppressed(row, c, campaign)), None)
         if channel is None:
             return Decision("excluded", "suppressed")
         if existing_status in BLOCKING_STATUSES:
@@ -263,11 +277,13 @@ class Gate:
             return is_true(row.get(MARKETABLE_COLUMN[channel]))
         return str(state) == "subscribed"
 
-    def is_suppressed(self, row: Mapping[str, Any], channel: str) -> bool:
+    def is_suppressed(self, row: Mapping[str, Any], channel: str, campaign: Campaign | None = None) -> bool:
         # The warehouse's marketable flag must agree too: whatever else it knows, it never loosens the gate.
         return (not is_blank(row.get(SUPPRESSION_COLUMN[channel]))
                 or not is_true(row.get(MARKETABLE_COLUMN[channel], True))
-                or str(row["customer_key"]) in self.suppressed.get(channel, ()))
+                or str(row["customer_key"]) in self.suppressed.get(channel, ())
+                or (channel == "email" and campaign is not None and campaign.unsubscribe_group is not None
+                    and campaign.unsubscribe_group in unsubscribed_groups(row.get(UNSUBSCRIBED_GROUPS_COLUMN))))
 
     def recently_purchased(self, campaign: Campaign, row: Mapping[str, Any]) -> bool:
         if campaign.purchase_exclusion_days <= 0:

@@ -201,6 +201,8 @@ def _check_columns(campaign: Campaign, frame: pd.DataFrame) -> None:
         for channel in campaign.channels:
             address = "email" if channel == "email" else "phone"
             needed |= {address, f"is_{channel}_marketable", f"{channel}_suppression_reason"}
+        if "email" in campaign.channels and campaign.unsubscribe_group is not None:
+            needed.add("email_unsubscribed_groups")  # without it a group unsubscribe would go unseen
         if campaign.is_promotional and campaign.purchase_exclusion_days > 0:
             needed.add("last_order_at")
     needed |= {f"exit_{name}" for step in campaign.steps for name in step.exit_when}

@@ -1,6 +1,14 @@
 {#- Email and SMS consent and suppression per customer_key as of as_of.
-    Email suppression: the latest SendGrid unsubscribe / group_unsubscribe / bounce / spamreport
-    event or entry on SendGrid's suppression lists (latest snapshot), else Shopify email consent 'unsubscribed' or 'redacted' (consent_withdrawn).
+    Email: every consent change from SendGrid's webhook, SendGrid's suppression lists and Shopify
+    is one event in a scope; the latest event of a scope decides it (so a re-subscribe after an
+    unsubscribe restores, from whichever source it comes). Scopes:
+    - `group`: one SendGrid unsubscribe group (ASM): group_unsubscribe / group_resubscribe and the
+      group's list. It stops only the campaigns of that group (email_unsubscribed_groups).
+    - `optout`: all email, by the person's choice: unsubscribe, Shopify consent withdrawn; lifted by
+      Shopify consent back to subscribed or a removal from SendGrid's global unsubscribe list.
+    - `list`: all email, by the provider: bounce, spam report, invalid address, one scope per
+      reason; lifted only when SendGrid takes the address off that list (a later snapshot).
+    At equal times a suppression wins over a restore.
     SMS suppression: the latest STOP/START keyword from the person's phone; STOP suppresses, a later
     START restores. Else Shopify SMS consent 'unsubscribed'/'redacted' (consent_withdrawn). -#}
 with ids as (select * from {{ ref('int_identity') }}),
@@ -16,29 +24,87 @@ shopify_consent as (
         from customers
     ) x where rn = 1
 ),
-email_suppression_events as (
-    select i.customer_key,
-        case e.event_type when 'spamreport' then 'spam_report' else e.event_type end as reason,
-        e.occurred_at,
-        e.sg_event_id as tie_break
+sendgrid_events as (
+    select i.customer_key, e.*
     from {{ ref('stg_sendgrid__events') }} e
     inner join ids i on i.identifier_type = 'email' and i.identifier_value = e.email
-    where e.event_type in ('unsubscribe', 'group_unsubscribe', 'spamreport')
+    where e.event_type in ('unsubscribe', 'group_unsubscribe', 'group_resubscribe', 'spamreport')
        or (e.event_type = 'bounce' and coalesce(e.bounce_type, 'bounce') = 'bounce')
+),
+email_events as (
+    -- a group event without its group cannot be scoped, so it counts as an unsubscribe from all email
+    select customer_key,
+        case
+            when event_type in ('group_unsubscribe', 'group_resubscribe') and asm_group_id is not null then 'group'
+            when event_type in ('unsubscribe', 'group_unsubscribe') then 'optout'
+            else 'list'
+        end as scope,
+        case when event_type in ('group_unsubscribe', 'group_resubscribe') then asm_group_id end as group_id,
+        case event_type
+            when 'spamreport' then 'spam_report'
+            when 'group_unsubscribe' then case when asm_group_id is null then 'unsubscribe' else 'group_unsubscribe' end
+            else event_type
+        end as reason,
+        event_type <> 'group_resubscribe' as is_suppression,
+        occurred_at,
+        sg_event_id as tie_break
+    from sendgrid_events
+    where event_type <> 'group_resubscribe' or asm_group_id is not null
     union all
-    -- The provider's own lists catch what the webhook missed.
-    select i.customer_key, s.suppression_reason, coalesce(s.suppressed_at, s.snapshot_at),
+    -- The provider's own lists catch what the webhook missed ...
+    select i.customer_key,
+        case s.suppression_reason when 'group_unsubscribe' then 'group' when 'unsubscribe' then 'optout' else 'list' end,
+        s.group_id, s.suppression_reason, true, coalesce(s.suppressed_at, s.snapshot_at),
         {{ dbt.concat(["s.list_name", "':'", "s.email"]) }}
     from {{ ref('stg_sendgrid__suppressions') }} s
     inner join ids i on i.identifier_type = 'email' and i.identifier_value = s.email
     where s.suppression_reason is not null
+    union all
+    -- ... and their removals are the provider's word that the address may be mailed again
+    select i.customer_key,
+        case r.suppression_reason when 'group_unsubscribe' then 'group' when 'unsubscribe' then 'optout' else 'list' end,
+        r.group_id, r.suppression_reason, false, r.removed_at,
+        {{ dbt.concat(["'removed:'", "r.list_name", "':'", "r.email"]) }}
+    from {{ ref('stg_sendgrid__suppression_removals') }} r
+    inner join ids i on i.identifier_type = 'email' and i.identifier_value = r.email
+    where r.suppression_reason is not null
+    union all
+    -- Shopify's consent: withdrawn suppresses, subscribed again restores (an unknown time is the oldest)
+    select customer_key, 'optout', null,
+        case when email_consent_state = 'subscribed' then 'resubscribed' else 'consent_withdrawn' end,
+        email_consent_state <> 'subscribed',
+        coalesce(email_consent_updated_at, {{ dbt.cast("'1970-01-01'", api.Column.translate_type('timestamp')) }}),
+        'shopify'
+    from shopify_consent
+    where email_consent_state in ('subscribed', 'unsubscribed', 'redacted')
+),
+email_scope_latest as (
+    select * from (
+        select *,
+            row_number() over (
+                partition by customer_key, scope, coalesce(group_id, -1), case when scope = 'list' then reason end
+                order by occurred_at desc, is_suppression desc, tie_break
+            ) as rn
+        from email_events
+    ) x where rn = 1 and is_suppression
 ),
 email_suppressions as (
+    -- a provider list outranks an opt-out: it says the address itself must not be mailed
     select * from (
         select customer_key, reason, occurred_at,
-            row_number() over (partition by customer_key order by occurred_at desc, tie_break) as rn
-        from email_suppression_events
+            row_number() over (
+                partition by customer_key order by case scope when 'list' then 0 else 1 end, occurred_at desc, reason
+            ) as rn
+        from email_scope_latest
+        where scope in ('list', 'optout')
     ) x where rn = 1
+),
+email_groups as (
+    select customer_key,
+        {{ dbt.listagg(dbt.cast('group_id', dbt.type_string()), "','", "order by group_id") }} as unsubscribed_groups
+    from email_scope_latest
+    where scope = 'group'
+    group by customer_key
 ),
 sms_keywords as (
     select * from (
@@ -56,14 +122,9 @@ select
     sc.email_consent_updated_at,
     coalesce(sc.sms_consent_state, 'not_subscribed') as sms_consent_state,
     sc.sms_consent_updated_at,
-    case
-        when es.reason is not null then es.reason
-        when sc.email_consent_state in ('unsubscribed', 'redacted') then 'consent_withdrawn'
-    end as email_suppression_reason,
-    case
-        when es.reason is not null then es.occurred_at
-        when sc.email_consent_state in ('unsubscribed', 'redacted') then sc.email_consent_updated_at
-    end as email_suppressed_at,
+    es.reason as email_suppression_reason,
+    es.occurred_at as email_suppressed_at,
+    eg.unsubscribed_groups as email_unsubscribed_groups,
     case
         when sk.opt_action = 'stop' then 'sms_stop'
         when sk.opt_action = 'start' then null
@@ -78,4 +139,5 @@ select
 from keys k
 left join shopify_consent sc on sc.customer_key = k.customer_key
 left join email_suppressions es on es.customer_key = k.customer_key
+left join email_groups eg on eg.customer_key = k.customer_key
 left join sms_keywords sk on sk.customer_key = k.customer_key

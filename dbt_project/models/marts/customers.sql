@@ -119,6 +119,7 @@ select
     cs.email_suppression_reason is not null as is_email_suppressed,
     cs.email_suppression_reason,
     cs.email_suppressed_at,
+    cs.email_unsubscribed_groups,
     cs.sms_suppression_reason is not null as is_sms_suppressed,
     cs.sms_suppression_reason,
     cs.sms_suppressed_at,

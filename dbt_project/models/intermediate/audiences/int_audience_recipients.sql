@@ -93,6 +93,7 @@ select
     coalesce(c.email_consent_state, 'unknown') as email_consent_state,
     coalesce(c.sms_consent_state, 'unknown') as sms_consent_state,
     c.email_suppression_reason,
+    c.email_unsubscribed_groups,
     c.sms_suppression_reason,
     lo.created_at as last_order_at,
     lo.order_id as last_order_id,
