@@ -82,7 +82,7 @@ def person(key: str, occurrence: str = "o1", triggered_at: datetime | None = Non
            sms_ok: bool = True, email_reason: str | None = None, sms_reason: str | None = None,
            time_zone: str = "America/New_York", last_order_at: datetime | None = None,
            email: str | None = "default", phone: str | None = "default", payload: dict | None = None,
-           unsubscribed_groups: str | None = None, **exits: bool) -> dict:
+           unsubscribed_groups: str | None = None, email_frequency: str = "as_usual", **exits: bool) -> dict:
     row = {
         "customer_key": key,
         "occurrence": occurrence,
@@ -98,6 +98,7 @@ def person(key: str, occurrence: str = "o1", triggered_at: datetime | None = Non
         "sms_consent_state": "subscribed" if sms_ok else "not_subscribed",
         "email_suppression_reason": email_reason,
         "email_unsubscribed_groups": unsubscribed_groups,
+        "email_frequency": email_frequency,
         "sms_suppression_reason": sms_reason,
         "last_order_at": last_order_at,
         "payload": json.dumps(payload if payload is not None else {

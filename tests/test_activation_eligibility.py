@@ -165,6 +165,50 @@ def test_a_send_decided_in_this_run_counts_for_the_next_campaign():
     assert decide(CART, person("a"), gate=gate).reason == "frequency_cap"
 
 
+# ---------------------------------------------------------------- frequency preference
+
+
+def history_with_promotion(hours_ago: float, promotional: bool = True) -> SendHistory:
+    history = SendHistory()
+    history.add("a", "email", NOW - timedelta(hours=hours_ago), promotional=promotional)
+    return history
+
+
+@pytest.mark.parametrize(("frequency", "window_hours"), [("weekly", 7 * 24), ("monthly", 30 * 24)])
+def test_a_chosen_frequency_caps_promotional_email_at_the_window_edge(frequency, window_hours):
+    row = person("a", email_frequency=frequency)
+    inside = Gate(CAMPAIGNS.settings, NOW, history_with_promotion(window_hours - 1))
+    assert decide(CART, row, gate=inside).reason == "preference"
+    outside = Gate(CAMPAIGNS.settings, NOW, history_with_promotion(window_hours + 1))
+    assert decide(CART, row, gate=outside).outcome == "send"
+    # as usual: only the channel's own 16-hour cap applies
+    assert decide(CART, person("a"), gate=Gate(CAMPAIGNS.settings, NOW, history_with_promotion(17))).outcome == "send"
+
+
+def test_a_weekly_choice_does_not_count_or_hold_back_order_updates():
+    row = person("a", email_frequency="weekly")
+    after_an_order_update = Gate(CAMPAIGNS.settings, NOW, history_with_promotion(20, promotional=False))
+    assert decide(CART, row, gate=after_an_order_update).outcome == "send"
+    after_a_promotion = Gate(CAMPAIGNS.settings, NOW, history_with_promotion(20))
+    assert decide(THANKS, row, gate=after_a_promotion).outcome == "send"
+
+
+def test_only_order_updates_keeps_transactional_email_and_sms():
+    row = person("a", email_frequency="order_updates_only")
+    assert decide(CART, row).reason == "preference"
+    assert decide(THANKS, row).outcome == "send"
+    assert decide(PRICE_DROP, row).channel == "sms"  # the choice is about email
+    assert decide(PRICE_DROP, row | {"is_sms_marketable": False, "sms_consent_state": "not_subscribed"}
+                  ).reason == "preference"
+
+
+def test_a_preference_send_in_this_run_counts_for_the_next_campaign():
+    gate = Gate(CAMPAIGNS.settings, NOW)
+    assert decide(CART, person("a", email_frequency="monthly"), gate=gate).outcome == "send"
+    later = Gate(CAMPAIGNS.settings, NOW + timedelta(days=2), gate.history)
+    assert decide(WIN_BACK, person("a", email_frequency="monthly"), gate=later).reason == "preference"
+
+
 def test_priority_one_promotional_message_per_local_day():
     gate = Gate(CAMPAIGNS.settings, NOW)
     assert decide(PRICE_DROP, person("a"), gate=gate).channel == "sms"

@@ -158,6 +158,7 @@
     r.sms_consent_state,
     r.email_suppression_reason,
     r.email_unsubscribed_groups,
+    r.email_frequency,
     r.sms_suppression_reason,
     r.last_order_at
 {%- endmacro %}

@@ -9,10 +9,12 @@
 4. ``exit_condition``  an ``exit_<name>`` named by the step is true
 5. ``recent_purchase`` promotional only: an order within ``purchase_exclusion_days``
 6. ``frequency_cap``   per channel, across all campaigns, ledger sends plus this run's
-7. ``priority``        promotional only: the customer's promotional message(s) of the local day
+7. ``preference``      promotional email only: the customer chose less email (retention/preferences.py):
+                       one a week or a month, or only order updates (none)
+8. ``priority``        promotional only: the customer's promotional message(s) of the local day
                        are used up (campaigns run in priority order, so the best one won)
-8. quiet hours         not an exclusion: DEFERRED to the next allowed local time
-9. holdout             deterministic hash of customer and campaign; recorded, nothing sent
+9. quiet hours         not an exclusion: DEFERRED to the next allowed local time
+10. holdout            deterministic hash of customer and campaign; recorded, nothing sent
 
 Internal alerts (to staff) only pass 3 and 4: the customer's consent, caps and quiet hours
 are about messages to the customer.
@@ -33,9 +35,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from retention.activation.campaigns import Campaign, QuietHours, SendWindow, Settings, Step
+from retention.preferences import ORDER_UPDATES_ONLY, PROMOTIONAL_WINDOW_HOURS, normalize_frequency
 
 EXCLUSION_REASONS = ("no_consent", "suppressed", "already_sent", "exit_condition", "recent_purchase",
-                     "frequency_cap", "priority")
+                     "frequency_cap", "preference", "priority")
 # A record in one of these states means this step was decided for good (or is in doubt).
 BLOCKING_STATUSES = frozenset({"claimed", "sent", "outbox", "held_out", "dead_letter", "suppressed"})
 # Only these let the next step of a sequence follow.
@@ -46,6 +49,7 @@ CONSENT_COLUMN = {channel: f"{channel}_consent_state" for channel in ADDRESS_COL
 MARKETABLE_COLUMN = {channel: f"is_{channel}_marketable" for channel in ADDRESS_COLUMN}
 SUPPRESSION_COLUMN = {channel: f"{channel}_suppression_reason" for channel in ADDRESS_COLUMN}
 UNSUBSCRIBED_GROUPS_COLUMN = "email_unsubscribed_groups"
+FREQUENCY_COLUMN = "email_frequency"
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,12 @@ def next_allowed_time(now: datetime, tz: ZoneInfo, quiet: QuietHours | None,
 # ---------------------------------------------------------------- sends already decided
 
 
+def history_hours(settings: Settings) -> float:
+    """How far back the sends that decide caps, preferences and the local day's slot reach."""
+    return max([cap.window_hours for cap in settings.frequency_caps.values()]
+               + [48.0, *PROMOTIONAL_WINDOW_HOURS.values()])
+
+
 class SendHistory:
     """Customer-facing sends per customer and channel: the ledger's recent ones plus this run's.
 
@@ -170,11 +180,12 @@ class SendHistory:
     def add(self, customer_key: str, channel: str, at: datetime, promotional: bool) -> None:
         self._sends[customer_key] = self._sends.get(customer_key, ()) + ((channel, at, promotional),)
 
-    def count(self, customer_key: str, channel: str, since: datetime) -> int:
+    def count(self, customer_key: str, channel: str, since: datetime, promotional_only: bool = False) -> int:
         sends = self._sends.get(customer_key)
         if not sends:  # most recipients have no recent send: skip building the generator
             return 0
-        return sum(1 for ch, at, _ in sends if ch == channel and at > since)
+        return sum(1 for ch, at, promo in sends
+                   if ch == channel and at > since and (promo or not promotional_only))
 
     def promotional_on(self, customer_key: str, local_day: date, tz: ZoneInfo) -> int:
         sends = self._sends.get(customer_key)
@@ -228,6 +239,8 @@ class Gate:
         cap = self.settings.frequency_caps.get(channel)
         if cap and self.history.count(customer, channel, self._window_start(cap.window_hours)) >= cap.max_sends:
             return Decision("excluded", "frequency_cap", channel)
+        if campaign.is_promotional and channel == "email" and self.beyond_preference(customer, row):
+            return Decision("excluded", "preference", channel)
         tz = zone(row.get("time_zone"), self.settings.store_time_zone)
         if campaign.is_promotional and (
                 self.history.promotional_on(customer, self._today_in(tz), tz)
@@ -284,6 +297,15 @@ class Gate:
                 or str(row["customer_key"]) in self.suppressed.get(channel, ())
                 or (channel == "email" and campaign is not None and campaign.unsubscribe_group is not None
                     and campaign.unsubscribe_group in unsubscribed_groups(row.get(UNSUBSCRIBED_GROUPS_COLUMN))))
+
+    def beyond_preference(self, customer: str, row: Mapping[str, Any]) -> bool:
+        """One more promotional email would exceed the frequency the customer chose."""
+        frequency = normalize_frequency(row.get(FREQUENCY_COLUMN))
+        if frequency == ORDER_UPDATES_ONLY:
+            return True
+        hours = PROMOTIONAL_WINDOW_HOURS.get(frequency)
+        return hours is not None and self.history.count(
+            customer, "email", self._window_start(hours), promotional_only=True) >= 1
 
     def recently_purchased(self, campaign: Campaign, row: Mapping[str, Any]) -> bool:
         if campaign.purchase_exclusion_days <= 0:

@@ -50,6 +50,7 @@ from retention.activation.eligibility import (
     Gate,
     SendHistory,
     as_utc,
+    history_hours,
     step_is_due,
 )
 from retention.activation.ledger import Ledger, LedgerRecord, send_id_for
@@ -183,8 +184,8 @@ def _outbox_store(senders: Mapping[str, Sender], ledger: Ledger) -> OutboxDiscou
 
 
 def _history(ledger: Ledger, campaigns: CampaignSet, now: datetime) -> SendHistory:
-    """Recent customer-facing sends: enough for the longest cap window and the recipient's local day."""
-    hours = max([cap.window_hours for cap in campaigns.settings.frequency_caps.values()] + [48.0])
+    """Recent customer-facing sends: enough for the longest cap or preference window and the local day."""
+    hours = history_hours(campaigns.settings)
     kinds = {c.key: c.kind for c in campaigns}
     history = SendHistory()
     for send in ledger.recent_sends(now - timedelta(hours=hours)):

@@ -120,6 +120,7 @@ select
     cs.email_suppression_reason,
     cs.email_suppressed_at,
     cs.email_unsubscribed_groups,
+    coalesce(ef.email_frequency, 'as_usual') as email_frequency,
     cs.sms_suppression_reason is not null as is_sms_suppressed,
     cs.sms_suppression_reason,
     cs.sms_suppressed_at,
@@ -187,6 +188,7 @@ from keys k
 left join fallback_contact fc on fc.customer_key = k.customer_key
 left join profile p on p.customer_key = k.customer_key
 left join {{ ref('int_consent') }} cs on cs.customer_key = k.customer_key
+left join {{ ref('int_email_frequency') }} ef on ef.customer_key = k.customer_key
 left join {{ ref('int_customer_rfm') }} rfm on rfm.customer_key = k.customer_key
 left join {{ ref('int_loyalty') }} lt on lt.customer_key = k.customer_key
 left join {{ ref('customer_predictions') }} pr on pr.customer_key = k.customer_key

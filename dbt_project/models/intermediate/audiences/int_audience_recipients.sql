@@ -94,6 +94,7 @@ select
     coalesce(c.sms_consent_state, 'unknown') as sms_consent_state,
     c.email_suppression_reason,
     c.email_unsubscribed_groups,
+    c.email_frequency,
     c.sms_suppression_reason,
     lo.created_at as last_order_at,
     lo.order_id as last_order_id,
