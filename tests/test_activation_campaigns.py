@@ -15,7 +15,7 @@ from tests.activation_fixtures import CONFIG
 
 SHIPPED_KEYS = {"abandoned_cart", "win_back", "birthday", "anniversary", "post_purchase_thank_you", "review_request",
                 "replenishment", "back_in_stock", "price_drop", "vip_tier_upgrade", "high_value_at_risk",
-                "nps_promoter_referral", "nps_detractor_alert"}
+                "nps_promoter_referral", "nps_detractor_alert", "welcome", "sunset"}
 
 
 def test_shipped_campaigns_load_with_every_default_campaign():
@@ -49,6 +49,16 @@ def test_shipped_channel_preferences_and_kinds():
     assert alert.kind == "internal" and alert.internal_recipients and alert.holdout_share == 0
     assert campaigns.by_priority()[0].key == "nps_detractor_alert"
     assert campaigns.get("back_in_stock").quiet_hours["sms"].start.hour == 21
+
+
+def test_shipped_welcome_and_sunset_share_the_newsletter_group_and_come_before_offers():
+    campaigns = load_campaigns()
+    welcome, sunset = campaigns.get("welcome"), campaigns.get("sunset")
+    assert [s.delay_hours for s in welcome.steps] == [0, 72, 168]
+    assert all(s.exit_when == ("ordered_since_trigger",) for s in welcome.steps)
+    assert len(sunset.steps) == 1 and welcome.unsubscribe_group == sunset.unsubscribe_group == 1007
+    offers = [c.priority for c in campaigns if c.is_promotional and c.key not in ("welcome", "sunset")]
+    assert sunset.priority < welcome.priority < min(offers)  # the last question is never crowded out
 
 
 def test_environment_variable_points_at_another_file(tmp_path, monkeypatch):

@@ -4,8 +4,9 @@
     unsubscribe restores, from whichever source it comes). Scopes:
     - `group`: one SendGrid unsubscribe group (ASM): group_unsubscribe / group_resubscribe and the
       group's list. It stops only the campaigns of that group (email_unsubscribed_groups).
-    - `optout`: all email, by the person's choice: unsubscribe, Shopify consent withdrawn; lifted by
-      Shopify consent back to subscribed or a removal from SendGrid's global unsubscribe list.
+    - `optout`: all email, by the person's choice: unsubscribe, Shopify consent withdrawn, or
+      `sunset` (no open or click within `sunset_grace_days` after the sunset campaign's message);
+      lifted by Shopify consent back to subscribed or a removal from SendGrid's global unsubscribe list.
     - `list`: all email, by the provider: bounce, spam report, invalid address, one scope per
       reason; lifted only when SendGrid takes the address off that list (a later snapshot).
     At equal times a suppression wins over a restore.
@@ -30,6 +31,27 @@ sendgrid_events as (
     inner join ids i on i.identifier_type = 'email' and i.identifier_value = e.email
     where e.event_type in ('unsubscribe', 'group_unsubscribe', 'group_resubscribe', 'spamreport')
        or (e.event_type = 'bounce' and coalesce(e.bounce_type, 'bounce') = 'bounce')
+),
+email_engagement as (
+    select i.customer_key, max(m.last_engaged_at) as last_engaged_at
+    from {{ ref('int_email_message_outcomes') }} m
+    inner join ids i on i.identifier_type = 'email' and i.identifier_value = m.email
+    group by i.customer_key
+),
+sunset_messages as (
+    select customer_key, occurrence, min(coalesce(sent_at, decided_at)) as sent_at
+    from {{ ref('stg_activation__sends') }}
+    where campaign = {{ dbt.string_literal(var('sunset_campaign', 'sunset')) }}
+        and channel = 'email' and status in ('sent', 'outbox')
+    group by customer_key, occurrence
+),
+sunsets as (
+    -- asked whether they still want email and silent through the grace period
+    select s.customer_key, {{ dbt.dateadd('day', var('sunset_grace_days', 14), 's.sent_at') }} as suppressed_at,
+        s.occurrence
+    from sunset_messages s
+    left join email_engagement en on en.customer_key = s.customer_key
+    where en.last_engaged_at is null or en.last_engaged_at < s.sent_at
 ),
 email_events as (
     -- a group event without its group cannot be scoped, so it counts as an unsubscribe from all email
@@ -77,6 +99,10 @@ email_events as (
         'shopify'
     from shopify_consent
     where email_consent_state in ('subscribed', 'unsubscribed', 'redacted')
+    union all
+    select customer_key, 'optout', null, 'sunset', true, suppressed_at, {{ dbt.concat(["'sunset:'", "occurrence"]) }}
+    from sunsets
+    where suppressed_at < {{ as_of_end() }}
 ),
 email_scope_latest as (
     select * from (
