@@ -133,6 +133,19 @@ class Campaign:
 
 
 @dataclass(frozen=True)
+class ListHealthLimits:
+    """Above these daily rates promotional email pauses (retention/activation/list_health.py).
+
+    Gmail and Yahoo's bulk-sender requirements (February 2024) ask for a spam rate below 0.3% as
+    reported to them; 2% hard bounces is the usual line beyond which providers start to block.
+    """
+
+    max_spam_rate: float = 0.003
+    max_bounce_rate: float = 0.02
+    min_delivered: int = 100  # fewer deliveries in a day: too few to judge a rate by
+
+
+@dataclass(frozen=True)
 class Settings:
     store_time_zone: str = "UTC"
     from_email: str | None = None
@@ -143,6 +156,7 @@ class Settings:
     promotional_per_day: int = 1
     quiet_hours: Mapping[str, QuietHours] = field(
         default_factory=lambda: {"sms": QuietHours(time(21), time(8))})
+    list_health: ListHealthLimits = ListHealthLimits()
 
 
 @dataclass(frozen=True)
@@ -318,7 +332,7 @@ class _Validator:
     def settings(self, raw) -> Settings:
         where = "settings"
         allowed = {"store_time_zone", "from_email", "from_name", "from_number", "frequency_caps",
-                   "promotional_per_day", "quiet_hours"}
+                   "promotional_per_day", "quiet_hours", "list_health"}
         self.mapping(raw, where, "", allowed)
         defaults = Settings()
         zone = self.time_zone(raw.get("store_time_zone", defaults.store_time_zone), where, "store_time_zone")
@@ -341,6 +355,21 @@ class _Validator:
             frequency_caps=caps,
             promotional_per_day=self.integer(raw.get("promotional_per_day", 1), where, "promotional_per_day", 1),
             quiet_hours=quiet,
+            list_health=self.list_health(raw.get("list_health"), where),
+        )
+
+    def list_health(self, raw, where) -> ListHealthLimits:
+        defaults = ListHealthLimits()
+        if raw is None:
+            return defaults
+        self.mapping(raw, where, "list_health", {"max_spam_rate", "max_bounce_rate", "min_delivered"})
+        return ListHealthLimits(
+            max_spam_rate=self.number(raw.get("max_spam_rate", defaults.max_spam_rate), where,
+                                      "list_health.max_spam_rate", 0.0, 1.0),
+            max_bounce_rate=self.number(raw.get("max_bounce_rate", defaults.max_bounce_rate), where,
+                                        "list_health.max_bounce_rate", 0.0, 1.0),
+            min_delivered=self.integer(raw.get("min_delivered", defaults.min_delivered), where,
+                                       "list_health.min_delivered", 1),
         )
 
     def optional(self, raw, key, where, pattern=None, what=""):
