@@ -17,6 +17,7 @@ from retention.activation.eligibility import (
     in_holdout,
     next_allowed_time,
     step_is_due,
+    stricter,
 )
 from tests.activation_fixtures import NOW, campaign_set, person
 
@@ -252,6 +253,32 @@ def test_quiet_hours_apply_per_channel():
     night = datetime(2026, 7, 15, 3, 0, tzinfo=UTC)  # 23:00 in New York
     gate = Gate(CAMPAIGNS.settings, night)
     assert gate.decide(PRICE_DROP, PRICE_DROP.step(1), person("a", sms_ok=False), None).outcome == "send"
+
+
+def test_a_stricter_states_quiet_hours_defer_sms_the_default_allows():
+    # 20:30 in New York (EDT): the default 21:00-08:00 allows it, a Florida-style 20:00-08:00 does not
+    evening = datetime(2026, 7, 15, 0, 30, tzinfo=UTC)
+    assert decide(PRICE_DROP, person("a"), gate=Gate(CAMPAIGNS.settings, evening)).outcome == "send"
+    florida = person("b", sms_quiet_hours="20:00-08:00")
+    decision = decide(PRICE_DROP, florida, gate=Gate(CAMPAIGNS.settings, evening))
+    assert (decision.outcome, decision.channel) == ("deferred", "sms")
+    assert decision.not_before == datetime(2026, 7, 15, 12, 0, tzinfo=UTC)  # 08:00 EDT
+    # 08:30 EDT: past the default's end, inside a Texas-style 21:00-09:00; the merged span ends at 09:00
+    morning = datetime(2026, 7, 15, 12, 30, tzinfo=UTC)
+    texas = decide(PRICE_DROP, person("c", sms_quiet_hours="21:00-09:00"), gate=Gate(CAMPAIGNS.settings, morning))
+    assert (texas.outcome, texas.not_before) == ("deferred", datetime(2026, 7, 15, 13, 0, tzinfo=UTC))
+    # the state's law is about SMS: email to the same person goes now
+    assert decide(PRICE_DROP, florida | {"is_sms_marketable": False, "sms_consent_state": "not_subscribed"},
+                  gate=Gate(CAMPAIGNS.settings, evening)).outcome == "send"
+
+
+def test_stricter_quiet_hours_merge_evening_spans_and_otherwise_keep_the_laws():
+    default, florida, texas = (QuietHours(time(21), time(8)), QuietHours(time(20), time(8)),
+                               QuietHours(time(21), time(9)))
+    assert stricter(default, florida) == florida and stricter(default, texas) == texas
+    assert stricter(florida, texas) == QuietHours(time(20), time(9))
+    assert stricter(None, florida) == florida and stricter(default, None) == default
+    assert stricter(QuietHours(time(1), time(6)), florida) == florida
 
 
 def test_deferral_is_not_a_send_for_caps():

@@ -160,6 +160,7 @@
     r.email_unsubscribed_groups,
     r.email_frequency,
     r.sms_suppression_reason,
+    r.sms_quiet_hours,
     r.last_order_at
 {%- endmacro %}
 

@@ -13,7 +13,8 @@
                        one a week or a month, or only order updates (none)
 8. ``priority``        promotional only: the customer's promotional message(s) of the local day
                        are used up (campaigns run in priority order, so the best one won)
-9. quiet hours         not an exclusion: DEFERRED to the next allowed local time
+9. quiet hours         not an exclusion: DEFERRED to the next allowed local time; for SMS the
+                       stricter of the campaign's and the recipient's state's (audience sms_quiet_hours)
 10. holdout            deterministic hash of customer and campaign; recorded, nothing sent
 
 Internal alerts (to staff) only pass 3 and 4: the customer's consent, caps and quiet hours
@@ -50,6 +51,7 @@ MARKETABLE_COLUMN = {channel: f"is_{channel}_marketable" for channel in ADDRESS_
 SUPPRESSION_COLUMN = {channel: f"{channel}_suppression_reason" for channel in ADDRESS_COLUMN}
 UNSUBSCRIBED_GROUPS_COLUMN = "email_unsubscribed_groups"
 FREQUENCY_COLUMN = "email_frequency"
+STATE_QUIET_HOURS_COLUMN = "sms_quiet_hours"
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,27 @@ def unsubscribed_groups(value: Any) -> frozenset[int]:
 @lru_cache(maxsize=256)
 def _groups(text: str) -> frozenset[int]:
     return frozenset(int(part) for part in text.split(",") if part.strip())
+
+
+def state_quiet_hours(value: Any) -> QuietHours | None:
+    """The recipient's state's SMS quiet hours ("20:00-08:00"; blank = none)."""
+    return None if is_blank(value) else _quiet_hours(str(value).strip())
+
+
+@lru_cache(maxsize=64)
+def _quiet_hours(text: str) -> QuietHours:
+    start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    return QuietHours(start, end)
+
+
+def stricter(quiet: QuietHours | None, other: QuietHours | None) -> QuietHours | None:
+    """Quiet hours covering both: two evening-to-morning spans merge (20:00-08:00 and 21:00-09:00
+    give 20:00-09:00); otherwise the law's (``other``) wins over the campaign's."""
+    if quiet is None or other is None:
+        return quiet or other
+    if quiet.start > quiet.end and other.start > other.end:
+        return QuietHours(min(quiet.start, other.start), max(quiet.end, other.end))
+    return other
 
 
 def holdout_fraction(customer_key: str, campaign_key: str) -> float:
@@ -246,7 +269,10 @@ class Gate:
                 self.history.promotional_on(customer, self._today_in(tz), tz)
                 >= self.settings.promotional_per_day):
             return Decision("excluded", "priority", channel)
-        not_before = self._next_allowed_time(tz, campaign.quiet_hours.get(channel), campaign.send_window)
+        quiet = campaign.quiet_hours.get(channel)
+        if channel == "sms":
+            quiet = stricter(quiet, state_quiet_hours(row.get(STATE_QUIET_HOURS_COLUMN)))
+        not_before = self._next_allowed_time(tz, quiet, campaign.send_window)
         if not_before is not None:
             return Decision("deferred", None, channel, not_before)
         if in_holdout(customer, campaign.key, campaign.holdout_share):
