@@ -11,7 +11,10 @@
       reason; lifted only when SendGrid takes the address off that list (a later snapshot).
     At equal times a suppression wins over a restore.
     SMS suppression: the latest STOP/START keyword from the person's phone; STOP suppresses, a later
-    START restores. Else Shopify SMS consent 'unsubscribed'/'redacted' (consent_withdrawn). -#}
+    START restores. Else Shopify SMS consent 'unsubscribed'/'redacted' (consent_withdrawn). Where the
+    store requires double opt-in (var sms_double_opt_in), a `subscribed` consent is
+    `awaiting_confirmation` until Shopify says confirmed_opt_in or the person replies YES (or START)
+    after giving it. -#}
 with ids as (select * from {{ ref('int_identity') }}),
 customers as (
     select i.customer_key, c.*
@@ -21,6 +24,7 @@ customers as (
 shopify_consent as (
     select * from (
         select customer_key, email_consent_state, email_consent_updated_at, sms_consent_state, sms_consent_updated_at,
+            sms_consent_opt_in_level, sms_consent_collected_from,
             row_number() over (partition by customer_key order by updated_at desc, customer_id) as rn
         from customers
     ) x where rn = 1
@@ -141,6 +145,17 @@ sms_keywords as (
         where m.opt_action in ('stop', 'start')
     ) x where rn = 1
 ),
+sms_confirmations as (
+    -- the latest reply that confirms: YES to the double opt-in request, or a START
+    select * from (
+        select i.customer_key, m.received_at as confirmed_at,
+            upper(trim(coalesce(m.keyword, m.body))) as confirmed_with,
+            row_number() over (partition by i.customer_key order by m.received_at desc, m.message_sid) as rn
+        from {{ ref('stg_twilio__inbound_messages') }} m
+        inner join ids i on i.identifier_type = 'phone' and i.identifier_value = m.from_phone
+        where m.opt_action in ('confirm', 'start')
+    ) x where rn = 1
+),
 keys as (select distinct customer_key from ids)
 select
     k.customer_key,
@@ -155,15 +170,24 @@ select
         when sk.opt_action = 'stop' then 'sms_stop'
         when sk.opt_action = 'start' then null
         when sc.sms_consent_state in ('unsubscribed', 'redacted') then 'consent_withdrawn'
+        when {{ sms_awaiting_confirmation() }} then 'awaiting_confirmation'
     end as sms_suppression_reason,
     case
         when sk.opt_action = 'stop' then sk.received_at
         when sk.opt_action = 'start' then null
         when sc.sms_consent_state in ('unsubscribed', 'redacted') then sc.sms_consent_updated_at
+        when {{ sms_awaiting_confirmation() }} then sc.sms_consent_updated_at
     end as sms_suppressed_at,
-    case when sk.opt_action = 'start' then sk.received_at end as sms_restarted_at
+    case when sk.opt_action = 'start' then sk.received_at end as sms_restarted_at,
+    sc.sms_consent_opt_in_level,
+    sc.sms_consent_collected_from,
+    conf.confirmed_at as sms_confirmed_at,
+    conf.confirmed_with as sms_confirmed_with,
+    sk.opt_action as sms_last_keyword,
+    sk.received_at as sms_last_keyword_at
 from keys k
 left join shopify_consent sc on sc.customer_key = k.customer_key
 left join email_suppressions es on es.customer_key = k.customer_key
 left join email_groups eg on eg.customer_key = k.customer_key
 left join sms_keywords sk on sk.customer_key = k.customer_key
+left join sms_confirmations conf on conf.customer_key = k.customer_key
