@@ -3,6 +3,7 @@ recipient's zone, and a holdout that is stable and the right size."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -381,3 +382,29 @@ def test_the_gates_documented_order_is_the_order_of_its_reasons():
 
     documented = re.findall(r"^\d+\. ``(\w+)``", eligibility.__doc__, flags=re.M)
     assert tuple(documented) == eligibility.EXCLUSION_REASONS
+
+
+# ---------------------------------------------------------------- SMS double opt-in
+
+
+CONFIRMATION = dataclasses.replace(THANKS, key="confirm", channels=("sms",), email_template_id=None,
+                                   sms_body="Reply YES", confirms_sms_opt_in=True)
+
+
+def test_only_the_confirmation_request_reaches_a_subscriber_awaiting_confirmation():
+    awaiting = person("a", sms_reason="awaiting_confirmation") | {"is_sms_marketable": False}
+    assert decide(CONFIRMATION, awaiting).outcome == "send"
+    no_email = {"is_email_marketable": False, "email_consent_state": "unsubscribed"}
+    assert decide(PRICE_DROP, awaiting | no_email).reason == "suppressed"  # consented, not yet confirmed
+    assert decide(PRICE_DROP, awaiting).channel == "email"  # their SMS is not marketing-ready: email instead
+    # nobody else gets the request: not the confirmed, not the stopped, not one the ledger saw STOP
+    assert decide(CONFIRMATION, person("b")).reason == "suppressed"
+    assert decide(CONFIRMATION, person("c", sms_reason="sms_stop")).reason == "suppressed"
+    gate = Gate(CAMPAIGNS.settings, NOW, suppressed={"sms": {"a"}})
+    assert decide(CONFIRMATION, awaiting, gate=gate).reason == "suppressed"
+
+
+def test_the_confirmation_request_keeps_the_states_quiet_hours():
+    evening = datetime(2026, 7, 15, 0, 30, tzinfo=UTC)  # 20:30 in New York
+    awaiting = person("a", sms_reason="awaiting_confirmation", sms_quiet_hours="20:00-08:00")
+    assert decide(CONFIRMATION, awaiting, gate=Gate(CAMPAIGNS.settings, evening)).outcome == "deferred"

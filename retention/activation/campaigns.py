@@ -113,6 +113,8 @@ class Campaign:
     discount: DiscountPolicy | None
     purchase_exclusion_days: float
     internal_recipients: tuple[str, ...] = ()
+    # the double opt-in request: the one SMS a subscriber awaiting confirmation may get
+    confirms_sms_opt_in: bool = False
 
     @property
     def is_promotional(self) -> bool:
@@ -386,7 +388,8 @@ class _Validator:
 
     CAMPAIGN_FIELDS = {"audience", "description", "channels", "email_template_id", "sms_body", "steps",
                        "priority", "kind", "holdout_share", "send_window", "quiet_hours", "unsubscribe_group",
-                       "categories", "discount", "purchase_exclusion_days", "internal_recipients"}
+                       "categories", "discount", "purchase_exclusion_days", "internal_recipients",
+                       "confirms_sms_opt_in"}
 
     def campaign(self, key, raw, settings: Settings) -> Campaign:
         if not isinstance(key, str) or not KEY_PATTERN.match(key):
@@ -435,6 +438,9 @@ class _Validator:
                 self.fail(where, "holdout_share", "an internal alert cannot have a holdout")
         elif recipients:
             self.fail(where, "internal_recipients", "only internal campaigns have staff recipients")
+        confirms = self.boolean(raw.get("confirms_sms_opt_in", False), where, "confirms_sms_opt_in")
+        if confirms and (channels != ("sms",) or kind != "transactional"):
+            self.fail(where, "confirms_sms_opt_in", "the double opt-in request is a transactional SMS-only campaign")
         quiet = dict(settings.quiet_hours)
         if "quiet_hours" in raw:
             if raw["quiet_hours"] is None:
@@ -466,6 +472,7 @@ class _Validator:
             purchase_exclusion_days=self.number(raw.get("purchase_exclusion_days", 0), where,
                                                 "purchase_exclusion_days", 0),
             internal_recipients=recipients,
+            confirms_sms_opt_in=confirms,
         )
 
     def discount(self, raw, where) -> DiscountPolicy | None:

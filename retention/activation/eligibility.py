@@ -4,7 +4,8 @@
                        several channels the first in preference order passing 1-2 is chosen
 2. ``suppressed``      a suppression for that channel (unsubscribe, bounce, spam report, STOP,
                        erasure ... from the warehouse, or a Twilio 21610 the ledger recorded), or
-                       an unsubscribe from the campaign's own SendGrid group (that group only)
+                       an unsubscribe from the campaign's own SendGrid group (that group only);
+                       the double opt-in request goes only to those awaiting confirmation
 3. ``already_sent``    the ledger has this campaign, step, customer and occurrence
 4. ``exit_condition``  an ``exit_<name>`` named by the step is true
 5. ``recent_purchase`` promotional only: an order within ``purchase_exclusion_days``
@@ -52,6 +53,7 @@ SUPPRESSION_COLUMN = {channel: f"{channel}_suppression_reason" for channel in AD
 UNSUBSCRIBED_GROUPS_COLUMN = "email_unsubscribed_groups"
 FREQUENCY_COLUMN = "email_frequency"
 STATE_QUIET_HOURS_COLUMN = "sms_quiet_hours"
+AWAITING_CONFIRMATION = "awaiting_confirmation"  # SMS double opt-in not confirmed yet (dbt int_consent)
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,10 @@ class Gate:
         return str(state) == "subscribed"
 
     def is_suppressed(self, row: Mapping[str, Any], channel: str, campaign: Campaign | None = None) -> bool:
+        if campaign is not None and campaign.confirms_sms_opt_in:
+            # the request to confirm goes to those awaiting confirmation, and to nobody else
+            return (row.get(SUPPRESSION_COLUMN[channel]) != AWAITING_CONFIRMATION
+                    or str(row["customer_key"]) in self.suppressed.get(channel, ()))
         # The warehouse's marketable flag must agree too: whatever else it knows, it never loosens the gate.
         return (not is_blank(row.get(SUPPRESSION_COLUMN[channel]))
                 or not is_true(row.get(MARKETABLE_COLUMN[channel], True))
