@@ -17,5 +17,5 @@
         and sc.sms_consent_state = 'subscribed'
         and coalesce(sc.sms_consent_opt_in_level, '') <> 'confirmed_opt_in'
         and (conf.confirmed_at is null
-            or conf.confirmed_at < coalesce(sc.sms_consent_updated_at, {{ dbt.cast("'1970-01-01'", api.Column.translate_type('timestamp')) }})))
+            or conf.confirmed_at < coalesce(sc.sms_consent_updated_at, {{ dbt.cast("'1970-01-01'", dbt.type_timestamp()) }})))
 {%- endmacro %}

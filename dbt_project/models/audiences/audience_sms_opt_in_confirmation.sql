@@ -6,7 +6,7 @@ with entries as (
     select
         customer_key,
         coalesce({{ audience_date_text('sms_suppressed_at') }}, {{ audience_date_text(as_of_date()) }}) as occurrence,
-        coalesce(sms_suppressed_at, {{ dbt.cast(as_of_date(), api.Column.translate_type('timestamp')) }}) as triggered_at
+        coalesce(sms_suppressed_at, {{ dbt.cast(as_of_date(), dbt.type_timestamp()) }}) as triggered_at
     from {{ ref('int_consent') }}
     where sms_suppression_reason = 'awaiting_confirmation'
 )

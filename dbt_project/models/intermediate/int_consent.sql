@@ -99,7 +99,7 @@ email_events as (
     select customer_key, 'optout', null,
         case when email_consent_state = 'subscribed' then 'resubscribed' else 'consent_withdrawn' end,
         email_consent_state <> 'subscribed',
-        coalesce(email_consent_updated_at, {{ dbt.cast("'1970-01-01'", api.Column.translate_type('timestamp')) }}),
+        coalesce(email_consent_updated_at, {{ dbt.cast("'1970-01-01'", dbt.type_timestamp()) }}),
         'shopify'
     from shopify_consent
     where email_consent_state in ('subscribed', 'unsubscribed', 'redacted')
