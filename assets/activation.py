@@ -30,6 +30,7 @@ from retention.activation.campaigns import load_campaigns
 from retention.activation.engine import activate
 from retention.activation.lease import LEASE_TTL, LEASE_WAIT, LeaseBusy
 from retention.activation.ledger import Ledger
+from retention.activation.list_health import HEALTH_MODEL, paused_campaigns
 from retention.ingest.landing import write_day
 from retention.quality.validate import validate_frame
 
@@ -134,11 +135,15 @@ def send_campaigns(context: dg.AssetExecutionContext, config: ActivationConfig, 
     allowed = {name: frame for name, frame in audiences.items() if name not in refused}
 
     paused = paused_channels(layout)  # a provider suspended the account: its channel waits
+    # complaints or bounces above the limits yesterday: promotional email waits (list_health.py)
+    unhealthy = paused_campaigns(read_audiences(layout.warehouse, [HEALTH_MODEL]).get(HEALTH_MODEL),
+                                 campaigns, now.date())
     layout.activation.mkdir(parents=True, exist_ok=True)
+    runnable = [c.key for c in selected if c.audience in allowed and c.key not in unhealthy]
     with Ledger.open(layout) as ledger:
         try:
             report = activate(campaigns, allowed, ledger, senders(layout.outbox, sendgrid, twilio), now,
-                              dry_run=config.dry_run, only=[c.key for c in selected if c.audience in allowed],
+                              dry_run=config.dry_run, only=runnable,
                               run_id=context.run.run_id, discounts=shopify.discounts(), paused=paused,
                               lease_wait=timedelta(seconds=config.lease_wait_seconds),
                               lease_ttl=timedelta(seconds=config.lease_ttl_seconds))
@@ -173,11 +178,14 @@ def send_campaigns(context: dg.AssetExecutionContext, config: ActivationConfig, 
         metadata["errors"] = dg.MetadataValue.json(report.errors)
     if paused:
         metadata["paused"] = dg.MetadataValue.json(paused)
-    if refused or report.errors or paused:
+    if unhealthy:
+        metadata["list_health_paused"] = dg.MetadataValue.json(unhealthy)
+    if refused or report.errors or paused or unhealthy:
         # The other campaigns and channels went out; the run still fails so that nobody misses why.
         context.add_output_metadata(metadata)
         problems = {**refused, **{k: [v] for k, v in report.errors.items()},
-                    **{f"{channel} channel": [why] for channel, why in paused.items()}}
+                    **{f"{channel} channel": [why] for channel, why in paused.items()},
+                    **{key: [why] for key, why in unhealthy.items()}}
         raise dg.Failure(
             description="Activation refused, paused or failed for: "
             + "; ".join(f"{name}: {' / '.join(reasons)}" for name, reasons in problems.items()),

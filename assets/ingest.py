@@ -22,6 +22,7 @@ SOURCE_DESCRIPTIONS = {
     "web": "Browsing events: page and product views, add to cart, search",
     "reviews": "Product reviews with ratings",
     "nps": "NPS survey answers",
+    "preferences": "Email frequency choices from the preference centre (as usual, weekly, monthly, order updates only)",
 }
 
 

@@ -82,7 +82,8 @@ def person(key: str, occurrence: str = "o1", triggered_at: datetime | None = Non
            sms_ok: bool = True, email_reason: str | None = None, sms_reason: str | None = None,
            time_zone: str = "America/New_York", last_order_at: datetime | None = None,
            email: str | None = "default", phone: str | None = "default", payload: dict | None = None,
-           **exits: bool) -> dict:
+           unsubscribed_groups: str | None = None, email_frequency: str = "as_usual",
+           sms_quiet_hours: str | None = None, **exits: bool) -> dict:
     row = {
         "customer_key": key,
         "occurrence": occurrence,
@@ -97,7 +98,10 @@ def person(key: str, occurrence: str = "o1", triggered_at: datetime | None = Non
         "email_consent_state": "subscribed" if email_ok else "unsubscribed",
         "sms_consent_state": "subscribed" if sms_ok else "not_subscribed",
         "email_suppression_reason": email_reason,
+        "email_unsubscribed_groups": unsubscribed_groups,
+        "email_frequency": email_frequency,
         "sms_suppression_reason": sms_reason,
+        "sms_quiet_hours": sms_quiet_hours,
         "last_order_at": last_order_at,
         "payload": json.dumps(payload if payload is not None else {
             "products": [{"product_id": 7, "title": "Blue Mug", "image_url": "https://img/7.png", "price": "12.00"}],

@@ -15,7 +15,7 @@ from tests.activation_fixtures import CONFIG
 
 SHIPPED_KEYS = {"abandoned_cart", "win_back", "birthday", "anniversary", "post_purchase_thank_you", "review_request",
                 "replenishment", "back_in_stock", "price_drop", "vip_tier_upgrade", "high_value_at_risk",
-                "nps_promoter_referral", "nps_detractor_alert"}
+                "nps_promoter_referral", "nps_detractor_alert", "welcome", "sunset", "sms_opt_in_confirmation"}
 
 
 def test_shipped_campaigns_load_with_every_default_campaign():
@@ -49,6 +49,16 @@ def test_shipped_channel_preferences_and_kinds():
     assert alert.kind == "internal" and alert.internal_recipients and alert.holdout_share == 0
     assert campaigns.by_priority()[0].key == "nps_detractor_alert"
     assert campaigns.get("back_in_stock").quiet_hours["sms"].start.hour == 21
+
+
+def test_shipped_welcome_and_sunset_share_the_newsletter_group_and_come_before_offers():
+    campaigns = load_campaigns()
+    welcome, sunset = campaigns.get("welcome"), campaigns.get("sunset")
+    assert [s.delay_hours for s in welcome.steps] == [0, 72, 168]
+    assert all(s.exit_when == ("ordered_since_trigger",) for s in welcome.steps)
+    assert len(sunset.steps) == 1 and welcome.unsubscribe_group == sunset.unsubscribe_group == 1007
+    offers = [c.priority for c in campaigns if c.is_promotional and c.key not in ("welcome", "sunset")]
+    assert sunset.priority < welcome.priority < min(offers)  # the last question is never crowded out
 
 
 def test_environment_variable_points_at_another_file(tmp_path, monkeypatch):
@@ -166,3 +176,11 @@ def test_defaults_fill_what_a_campaign_leaves_out():
 def test_campaign_quiet_hours_null_disables_them():
     cart = parse_campaigns(_cart("    quiet_hours: null\n"), source="x.yml").get("cart")
     assert cart.quiet_hours == {}
+
+
+def test_the_double_opt_in_request_must_be_a_transactional_sms_campaign():
+    assert load_campaigns().get("sms_opt_in_confirmation").confirms_sms_opt_in
+    as_email = CONFIG.replace("    kind: transactional\n    priority: 1\n",
+                              "    kind: transactional\n    priority: 1\n    confirms_sms_opt_in: true\n", 1)
+    with pytest.raises(CampaignConfigError, match="campaign 'thanks'.*confirms_sms_opt_in.*transactional SMS-only"):
+        parse_campaigns(as_email, source="x.yml")

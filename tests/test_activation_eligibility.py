@@ -3,6 +3,7 @@ recipient's zone, and a holdout that is stable and the right size."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from retention.activation.eligibility import (
     in_holdout,
     next_allowed_time,
     step_is_due,
+    stricter,
 )
 from tests.activation_fixtures import NOW, campaign_set, person
 
@@ -47,10 +49,26 @@ def test_first_consenting_channel_in_preference_order_is_chosen():
     assert decide(PRICE_DROP, person("a", sms_ok=False, email_ok=False)).reason == "no_consent"
 
 
-@pytest.mark.parametrize("reason", ["unsubscribe", "group_unsubscribe", "bounce", "spam_report", "invalid", "erasure"])
+@pytest.mark.parametrize("reason", ["unsubscribe", "bounce", "spam_report", "invalid_email", "sunset", "invalid",
+                                    "erasure"])
 def test_each_email_suppression_reason_excludes(reason):
     decision = decide(CART, person("a", email_reason=reason))
     assert (decision.outcome, decision.reason) == ("excluded", "suppressed")
+
+
+def test_a_group_unsubscribe_stops_that_groups_campaigns_only():
+    left_cart_reminders = person("a", unsubscribed_groups="1001")  # cart reminders
+    assert decide(CART, left_cart_reminders).reason == "suppressed"
+    assert decide(WIN_BACK, left_cart_reminders).outcome == "send"  # group 1002
+    assert decide(THANKS, left_cart_reminders).outcome == "send"  # no group: a reply to their own order
+
+
+def test_a_group_unsubscribe_leaves_the_campaigns_sms_channel_open():
+    left_product_alerts = person("a", unsubscribed_groups="1002,1004")
+    # the group is SendGrid's, so email only: SMS has its own consent and STOP
+    assert decide(PRICE_DROP, left_product_alerts).channel == "sms"
+    assert decide(PRICE_DROP, person("a", unsubscribed_groups="1004", sms_ok=False)).reason == "suppressed"
+    assert decide(PRICE_DROP, person("a", unsubscribed_groups="1001", sms_ok=False)).channel == "email"
 
 
 @pytest.mark.parametrize("reason", ["stop", "erasure", "invalid"])
@@ -149,6 +167,50 @@ def test_a_send_decided_in_this_run_counts_for_the_next_campaign():
     assert decide(CART, person("a"), gate=gate).reason == "frequency_cap"
 
 
+# ---------------------------------------------------------------- frequency preference
+
+
+def history_with_promotion(hours_ago: float, promotional: bool = True) -> SendHistory:
+    history = SendHistory()
+    history.add("a", "email", NOW - timedelta(hours=hours_ago), promotional=promotional)
+    return history
+
+
+@pytest.mark.parametrize(("frequency", "window_hours"), [("weekly", 7 * 24), ("monthly", 30 * 24)])
+def test_a_chosen_frequency_caps_promotional_email_at_the_window_edge(frequency, window_hours):
+    row = person("a", email_frequency=frequency)
+    inside = Gate(CAMPAIGNS.settings, NOW, history_with_promotion(window_hours - 1))
+    assert decide(CART, row, gate=inside).reason == "preference"
+    outside = Gate(CAMPAIGNS.settings, NOW, history_with_promotion(window_hours + 1))
+    assert decide(CART, row, gate=outside).outcome == "send"
+    # as usual: only the channel's own 16-hour cap applies
+    assert decide(CART, person("a"), gate=Gate(CAMPAIGNS.settings, NOW, history_with_promotion(17))).outcome == "send"
+
+
+def test_a_weekly_choice_does_not_count_or_hold_back_order_updates():
+    row = person("a", email_frequency="weekly")
+    after_an_order_update = Gate(CAMPAIGNS.settings, NOW, history_with_promotion(20, promotional=False))
+    assert decide(CART, row, gate=after_an_order_update).outcome == "send"
+    after_a_promotion = Gate(CAMPAIGNS.settings, NOW, history_with_promotion(20))
+    assert decide(THANKS, row, gate=after_a_promotion).outcome == "send"
+
+
+def test_only_order_updates_keeps_transactional_email_and_sms():
+    row = person("a", email_frequency="order_updates_only")
+    assert decide(CART, row).reason == "preference"
+    assert decide(THANKS, row).outcome == "send"
+    assert decide(PRICE_DROP, row).channel == "sms"  # the choice is about email
+    assert decide(PRICE_DROP, row | {"is_sms_marketable": False, "sms_consent_state": "not_subscribed"}
+                  ).reason == "preference"
+
+
+def test_a_preference_send_in_this_run_counts_for_the_next_campaign():
+    gate = Gate(CAMPAIGNS.settings, NOW)
+    assert decide(CART, person("a", email_frequency="monthly"), gate=gate).outcome == "send"
+    later = Gate(CAMPAIGNS.settings, NOW + timedelta(days=2), gate.history)
+    assert decide(WIN_BACK, person("a", email_frequency="monthly"), gate=later).reason == "preference"
+
+
 def test_priority_one_promotional_message_per_local_day():
     gate = Gate(CAMPAIGNS.settings, NOW)
     assert decide(PRICE_DROP, person("a"), gate=gate).channel == "sms"
@@ -192,6 +254,32 @@ def test_quiet_hours_apply_per_channel():
     night = datetime(2026, 7, 15, 3, 0, tzinfo=UTC)  # 23:00 in New York
     gate = Gate(CAMPAIGNS.settings, night)
     assert gate.decide(PRICE_DROP, PRICE_DROP.step(1), person("a", sms_ok=False), None).outcome == "send"
+
+
+def test_a_stricter_states_quiet_hours_defer_sms_the_default_allows():
+    # 20:30 in New York (EDT): the default 21:00-08:00 allows it, a Florida-style 20:00-08:00 does not
+    evening = datetime(2026, 7, 15, 0, 30, tzinfo=UTC)
+    assert decide(PRICE_DROP, person("a"), gate=Gate(CAMPAIGNS.settings, evening)).outcome == "send"
+    florida = person("b", sms_quiet_hours="20:00-08:00")
+    decision = decide(PRICE_DROP, florida, gate=Gate(CAMPAIGNS.settings, evening))
+    assert (decision.outcome, decision.channel) == ("deferred", "sms")
+    assert decision.not_before == datetime(2026, 7, 15, 12, 0, tzinfo=UTC)  # 08:00 EDT
+    # 08:30 EDT: past the default's end, inside a Texas-style 21:00-09:00; the merged span ends at 09:00
+    morning = datetime(2026, 7, 15, 12, 30, tzinfo=UTC)
+    texas = decide(PRICE_DROP, person("c", sms_quiet_hours="21:00-09:00"), gate=Gate(CAMPAIGNS.settings, morning))
+    assert (texas.outcome, texas.not_before) == ("deferred", datetime(2026, 7, 15, 13, 0, tzinfo=UTC))
+    # the state's law is about SMS: email to the same person goes now
+    assert decide(PRICE_DROP, florida | {"is_sms_marketable": False, "sms_consent_state": "not_subscribed"},
+                  gate=Gate(CAMPAIGNS.settings, evening)).outcome == "send"
+
+
+def test_stricter_quiet_hours_merge_evening_spans_and_otherwise_keep_the_laws():
+    default, florida, texas = (QuietHours(time(21), time(8)), QuietHours(time(20), time(8)),
+                               QuietHours(time(21), time(9)))
+    assert stricter(default, florida) == florida and stricter(default, texas) == texas
+    assert stricter(florida, texas) == QuietHours(time(20), time(9))
+    assert stricter(None, florida) == florida and stricter(default, None) == default
+    assert stricter(QuietHours(time(1), time(6)), florida) == florida
 
 
 def test_deferral_is_not_a_send_for_caps():
@@ -294,3 +382,29 @@ def test_the_gates_documented_order_is_the_order_of_its_reasons():
 
     documented = re.findall(r"^\d+\. ``(\w+)``", eligibility.__doc__, flags=re.M)
     assert tuple(documented) == eligibility.EXCLUSION_REASONS
+
+
+# ---------------------------------------------------------------- SMS double opt-in
+
+
+CONFIRMATION = dataclasses.replace(THANKS, key="confirm", channels=("sms",), email_template_id=None,
+                                   sms_body="Reply YES", confirms_sms_opt_in=True)
+
+
+def test_only_the_confirmation_request_reaches_a_subscriber_awaiting_confirmation():
+    awaiting = person("a", sms_reason="awaiting_confirmation") | {"is_sms_marketable": False}
+    assert decide(CONFIRMATION, awaiting).outcome == "send"
+    no_email = {"is_email_marketable": False, "email_consent_state": "unsubscribed"}
+    assert decide(PRICE_DROP, awaiting | no_email).reason == "suppressed"  # consented, not yet confirmed
+    assert decide(PRICE_DROP, awaiting).channel == "email"  # their SMS is not marketing-ready: email instead
+    # nobody else gets the request: not the confirmed, not the stopped, not one the ledger saw STOP
+    assert decide(CONFIRMATION, person("b")).reason == "suppressed"
+    assert decide(CONFIRMATION, person("c", sms_reason="sms_stop")).reason == "suppressed"
+    gate = Gate(CAMPAIGNS.settings, NOW, suppressed={"sms": {"a"}})
+    assert decide(CONFIRMATION, awaiting, gate=gate).reason == "suppressed"
+
+
+def test_the_confirmation_request_keeps_the_states_quiet_hours():
+    evening = datetime(2026, 7, 15, 0, 30, tzinfo=UTC)  # 20:30 in New York
+    awaiting = person("a", sms_reason="awaiting_confirmation", sms_quiet_hours="20:00-08:00")
+    assert decide(CONFIRMATION, awaiting, gate=Gate(CAMPAIGNS.settings, evening)).outcome == "deferred"

@@ -46,6 +46,7 @@ def test_source_tables():
         "web": ("events",),
         "reviews": ("reviews",),
         "nps": ("responses",),
+        "preferences": ("preferences",),
     }
 
 

@@ -196,3 +196,24 @@ def test_reviews_and_nps(tmp_path):
     assert reasons[1].endswith("(id n4): submitted_at: missing")
     assert reasons[2].endswith("record 4 of nps-0001.jsonl: response_id: missing")
     assert reasons[3].endswith("submitted_at: timestamp without UTC offset: '2026-03-14T10:00:00'")
+
+
+def test_frequency_preferences_land_normalised_and_bad_ones_are_quarantined_alone(tmp_path):
+    choice = {"preference_id": "p1", "customer_id": 7, "email": None, "email_frequency": "weekly",
+              "submitted_at": "2026-03-14T10:00:00Z"}
+    data = write_inbox(tmp_path, "preferences", {"preferences-0001.jsonl": jsonl(
+        choice,
+        {**choice, "preference_id": "p2", "customer_id": None, "email": "B@x.co", "email_frequency": "Order-Updates-Only"},
+        {**choice, "preference_id": "p3", "email_frequency": "daily"},
+        {**choice, "preference_id": "p4", "customer_id": None, "email": " "},
+        {**choice, "preference_id": "p5", "email_frequency": None},
+        {**choice, "preference_id": "p6", "email_frequency": "monthly"},
+    )})
+    report = ingest_day(data, "preferences", DAY)
+    assert (report.tables["preferences"].landed, report.tables["preferences"].quarantined) == (3, 3)
+    assert [(r["preference_id"], r["email_frequency"]) for r in read(data, "preferences", "preferences")] == [
+        ("p1", "weekly"), ("p2", "order_updates_only"), ("p6", "monthly")]
+    reasons = [r["reason"] for r in read(data, "preferences", "preferences", "quarantine")]
+    assert reasons[0].endswith("(id p3): email_frequency: not one of as_usual, weekly, monthly, order_updates_only: 'daily'")
+    assert reasons[1].endswith("(id p4): customer_id: needs a customer_id or an email")
+    assert reasons[2].endswith("(id p5): email_frequency: missing")

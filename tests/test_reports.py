@@ -103,8 +103,10 @@ def test_headline_metrics_are_ratios_of_sums_and_na_without_a_denominator():
     frame = pd.DataFrame([{**zero, "day": d, "orders": 1, "emails_delivered": 10 if i == 0 else 0,
                            "emails_opened": 5 if i == 0 else 0, "emails_clicked": 0, "repeat_purchase_rate": i / 100,
                            "churn_rate": 0.1} for i, d in enumerate(days)])
+    frame["email_frequency_lowered"] = [1 if i < 3 else 0 for i in range(len(frame))]
     metrics = {m.name: m for m in headline_metrics(frame, AS_OF)}
     assert metrics["Orders"].value == 30
+    assert metrics["Chose less email"].value == 3 and metrics["Chose less email"].kind == "count"
     assert metrics["Email open rate"].value == 0.5  # 5 / 10, not the mean of daily rates
     assert metrics["Repeat purchase rate (to date)"].value == pytest.approx(0.29)  # the last day's running figure
     assert metrics["SMS delivery rate"].value is None and metrics["SMS delivery rate"].shown() == "n/a"

@@ -42,7 +42,8 @@ PRODUCT_CAMPAIGNS = {"abandoned_cart", "post_purchase_thank_you", "review_reques
                      "price_drop"}
 CONTRACT = ["customer_key", "occurrence", "triggered_at", "as_of", "email", "phone", "first_name", "time_zone",
             "is_email_marketable", "is_sms_marketable", "email_consent_state", "sms_consent_state",
-            "email_suppression_reason", "sms_suppression_reason", "last_order_at", "payload"]
+            "email_suppression_reason", "email_unsubscribed_groups", "email_frequency", "sms_suppression_reason",
+            "sms_quiet_hours", "last_order_at", "payload"]
 EXITS = {"abandoned_cart": {"exit_ordered_since_trigger", "exit_new_checkout"},
          "review_request": {"exit_reviewed"},
          "replenishment": {"exit_repurchased"}, "price_drop": {"exit_out_of_stock"}}

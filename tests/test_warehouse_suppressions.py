@@ -25,8 +25,14 @@ def write_snapshot(data_dir, day: date, lists: dict[str, list]) -> None:
 
 
 def suppression(data_dir, email: str) -> str | None:
+    return consent(data_dir, email)[0]
+
+
+def consent(data_dir, email: str) -> tuple[str | None, str | None]:
+    """(why all email is suppressed, the unsubscribe groups left) for one address."""
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
-        return con.execute("select email_suppression_reason from customers where email = ?", [email]).fetchall()[0][0]
+        return con.execute("select email_suppression_reason, email_unsubscribed_groups from customers where email = ?",
+                           [email]).fetchall()[0]
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +67,8 @@ def test_the_snapshot_of_the_day_suppresses_and_blocks_do_not(store):
     data_dir, bounced, blocked, unsubscribed = store
     run_dbt(data_dir, *BUILD_CUSTOMERS, as_of=FIRST)
     assert suppression(data_dir, bounced) == "bounce"  # matched after trimming and lower-casing
-    assert suppression(data_dir, unsubscribed) == "group_unsubscribe"
+    # a group unsubscribe stops that group's mail only, not all email
+    assert consent(data_dir, unsubscribed) == (None, "7")
     assert suppression(data_dir, blocked) is None  # a block is a temporary rejection, not a suppression
 
 
@@ -70,7 +77,7 @@ def test_a_later_snapshot_replaces_the_earlier_one(store):
     run_dbt(data_dir, *BUILD_CUSTOMERS, as_of=SECOND)
     assert suppression(data_dir, blocked) == "invalid_email"
     assert suppression(data_dir, bounced) is None
-    assert suppression(data_dir, unsubscribed) is None
+    assert consent(data_dir, unsubscribed) == (None, None)  # off the group's list: rejoined
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         marketable = con.execute("select is_email_marketable from customers where email = ?", [blocked]).fetchall()[0][0]
     assert marketable is False

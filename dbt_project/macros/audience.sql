@@ -157,7 +157,10 @@
     r.email_consent_state,
     r.sms_consent_state,
     r.email_suppression_reason,
+    r.email_unsubscribed_groups,
+    r.email_frequency,
     r.sms_suppression_reason,
+    r.sms_quiet_hours,
     r.last_order_at
 {%- endmacro %}
 

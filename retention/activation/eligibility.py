@@ -3,15 +3,20 @@
 1. ``no_consent``      no consent (or no address) on any of the campaign's channels; with
                        several channels the first in preference order passing 1-2 is chosen
 2. ``suppressed``      a suppression for that channel (unsubscribe, bounce, spam report, STOP,
-                       erasure ... from the warehouse, or a Twilio 21610 the ledger recorded)
+                       erasure ... from the warehouse, or a Twilio 21610 the ledger recorded), or
+                       an unsubscribe from the campaign's own SendGrid group (that group only);
+                       the double opt-in request goes only to those awaiting confirmation
 3. ``already_sent``    the ledger has this campaign, step, customer and occurrence
 4. ``exit_condition``  an ``exit_<name>`` named by the step is true
 5. ``recent_purchase`` promotional only: an order within ``purchase_exclusion_days``
 6. ``frequency_cap``   per channel, across all campaigns, ledger sends plus this run's
-7. ``priority``        promotional only: the customer's promotional message(s) of the local day
+7. ``preference``      promotional email only: the customer chose less email (retention/preferences.py):
+                       one a week or a month, or only order updates (none)
+8. ``priority``        promotional only: the customer's promotional message(s) of the local day
                        are used up (campaigns run in priority order, so the best one won)
-8. quiet hours         not an exclusion: DEFERRED to the next allowed local time
-9. holdout             deterministic hash of customer and campaign; recorded, nothing sent
+9. quiet hours         not an exclusion: DEFERRED to the next allowed local time; for SMS the
+                       stricter of the campaign's and the recipient's state's (audience sms_quiet_hours)
+10. holdout            deterministic hash of customer and campaign; recorded, nothing sent
 
 Internal alerts (to staff) only pass 3 and 4: the customer's consent, caps and quiet hours
 are about messages to the customer.
@@ -32,9 +37,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from retention.activation.campaigns import Campaign, QuietHours, SendWindow, Settings, Step
+from retention.preferences import ORDER_UPDATES_ONLY, PROMOTIONAL_WINDOW_HOURS, normalize_frequency
 
 EXCLUSION_REASONS = ("no_consent", "suppressed", "already_sent", "exit_condition", "recent_purchase",
-                     "frequency_cap", "priority")
+                     "frequency_cap", "preference", "priority")
 # A record in one of these states means this step was decided for good (or is in doubt).
 BLOCKING_STATUSES = frozenset({"claimed", "sent", "outbox", "held_out", "dead_letter", "suppressed"})
 # Only these let the next step of a sequence follow.
@@ -44,6 +50,10 @@ ADDRESS_COLUMN = {"email": "email", "sms": "phone"}
 CONSENT_COLUMN = {channel: f"{channel}_consent_state" for channel in ADDRESS_COLUMN}
 MARKETABLE_COLUMN = {channel: f"is_{channel}_marketable" for channel in ADDRESS_COLUMN}
 SUPPRESSION_COLUMN = {channel: f"{channel}_suppression_reason" for channel in ADDRESS_COLUMN}
+UNSUBSCRIBED_GROUPS_COLUMN = "email_unsubscribed_groups"
+FREQUENCY_COLUMN = "email_frequency"
+STATE_QUIET_HOURS_COLUMN = "sms_quiet_hours"
+AWAITING_CONFIRMATION = "awaiting_confirmation"  # SMS double opt-in not confirmed yet (dbt int_consent)
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,39 @@ def _zone(name: str, fallback: str) -> ZoneInfo:
         return ZoneInfo(fallback)
 
 
+def unsubscribed_groups(value: Any) -> frozenset[int]:
+    """The SendGrid groups an audience row says the person left ("1001,1004"; blank = none)."""
+    if is_blank(value):
+        return frozenset()
+    return _groups(str(value))
+
+
+@lru_cache(maxsize=256)
+def _groups(text: str) -> frozenset[int]:
+    return frozenset(int(part) for part in text.split(",") if part.strip())
+
+
+def state_quiet_hours(value: Any) -> QuietHours | None:
+    """The recipient's state's SMS quiet hours ("20:00-08:00"; blank = none)."""
+    return None if is_blank(value) else _quiet_hours(str(value).strip())
+
+
+@lru_cache(maxsize=64)
+def _quiet_hours(text: str) -> QuietHours:
+    start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    return QuietHours(start, end)
+
+
+def stricter(quiet: QuietHours | None, other: QuietHours | None) -> QuietHours | None:
+    """Quiet hours covering both: two evening-to-morning spans merge (20:00-08:00 and 21:00-09:00
+    give 20:00-09:00); otherwise the law's (``other``) wins over the campaign's."""
+    if quiet is None or other is None:
+        return quiet or other
+    if quiet.start > quiet.end and other.start > other.end:
+        return QuietHours(min(quiet.start, other.start), max(quiet.end, other.end))
+    return other
+
+
 def holdout_fraction(customer_key: str, campaign_key: str) -> float:
     """Where a customer falls in [0, 1) for a campaign: the same on every run and machine."""
     digest = hashlib.sha256(f"{customer_key}|{campaign_key}".encode()).digest()
@@ -141,6 +184,12 @@ def next_allowed_time(now: datetime, tz: ZoneInfo, quiet: QuietHours | None,
 # ---------------------------------------------------------------- sends already decided
 
 
+def history_hours(settings: Settings) -> float:
+    """How far back the sends that decide caps, preferences and the local day's slot reach."""
+    return max([cap.window_hours for cap in settings.frequency_caps.values()]
+               + [48.0, *PROMOTIONAL_WINDOW_HOURS.values()])
+
+
 class SendHistory:
     """Customer-facing sends per customer and channel: the ledger's recent ones plus this run's.
 
@@ -156,11 +205,12 @@ class SendHistory:
     def add(self, customer_key: str, channel: str, at: datetime, promotional: bool) -> None:
         self._sends[customer_key] = self._sends.get(customer_key, ()) + ((channel, at, promotional),)
 
-    def count(self, customer_key: str, channel: str, since: datetime) -> int:
+    def count(self, customer_key: str, channel: str, since: datetime, promotional_only: bool = False) -> int:
         sends = self._sends.get(customer_key)
         if not sends:  # most recipients have no recent send: skip building the generator
             return 0
-        return sum(1 for ch, at, _ in sends if ch == channel and at > since)
+        return sum(1 for ch, at, promo in sends
+                   if ch == channel and at > since and (promo or not promotional_only))
 
     def promotional_on(self, customer_key: str, local_day: date, tz: ZoneInfo) -> int:
         sends = self._sends.get(customer_key)
@@ -202,7 +252,7 @@ class Gate:
         consenting = [c for c in campaign.channels if self.has_consent(row, c)]
         if not consenting:
             return Decision("excluded", "no_consent")
-        channel = next((c for c in consenting if not self.is_suppressed(row, c)), None)
+        channel = next((c for c in consenting if not self.is_suppressed(row, c, campaign)), None)
         if channel is None:
             return Decision("excluded", "suppressed")
         if existing_status in BLOCKING_STATUSES:
@@ -214,12 +264,17 @@ class Gate:
         cap = self.settings.frequency_caps.get(channel)
         if cap and self.history.count(customer, channel, self._window_start(cap.window_hours)) >= cap.max_sends:
             return Decision("excluded", "frequency_cap", channel)
+        if campaign.is_promotional and channel == "email" and self.beyond_preference(customer, row):
+            return Decision("excluded", "preference", channel)
         tz = zone(row.get("time_zone"), self.settings.store_time_zone)
         if campaign.is_promotional and (
                 self.history.promotional_on(customer, self._today_in(tz), tz)
                 >= self.settings.promotional_per_day):
             return Decision("excluded", "priority", channel)
-        not_before = self._next_allowed_time(tz, campaign.quiet_hours.get(channel), campaign.send_window)
+        quiet = campaign.quiet_hours.get(channel)
+        if channel == "sms":
+            quiet = stricter(quiet, state_quiet_hours(row.get(STATE_QUIET_HOURS_COLUMN)))
+        not_before = self._next_allowed_time(tz, quiet, campaign.send_window)
         if not_before is not None:
             return Decision("deferred", None, channel, not_before)
         if in_holdout(customer, campaign.key, campaign.holdout_share):
@@ -263,11 +318,26 @@ class Gate:
             return is_true(row.get(MARKETABLE_COLUMN[channel]))
         return str(state) == "subscribed"
 
-    def is_suppressed(self, row: Mapping[str, Any], channel: str) -> bool:
+    def is_suppressed(self, row: Mapping[str, Any], channel: str, campaign: Campaign | None = None) -> bool:
+        if campaign is not None and campaign.confirms_sms_opt_in:
+            # the request to confirm goes to those awaiting confirmation, and to nobody else
+            return (row.get(SUPPRESSION_COLUMN[channel]) != AWAITING_CONFIRMATION
+                    or str(row["customer_key"]) in self.suppressed.get(channel, ()))
         # The warehouse's marketable flag must agree too: whatever else it knows, it never loosens the gate.
         return (not is_blank(row.get(SUPPRESSION_COLUMN[channel]))
                 or not is_true(row.get(MARKETABLE_COLUMN[channel], True))
-                or str(row["customer_key"]) in self.suppressed.get(channel, ()))
+                or str(row["customer_key"]) in self.suppressed.get(channel, ())
+                or (channel == "email" and campaign is not None and campaign.unsubscribe_group is not None
+                    and campaign.unsubscribe_group in unsubscribed_groups(row.get(UNSUBSCRIBED_GROUPS_COLUMN))))
+
+    def beyond_preference(self, customer: str, row: Mapping[str, Any]) -> bool:
+        """One more promotional email would exceed the frequency the customer chose."""
+        frequency = normalize_frequency(row.get(FREQUENCY_COLUMN))
+        if frequency == ORDER_UPDATES_ONLY:
+            return True
+        hours = PROMOTIONAL_WINDOW_HOURS.get(frequency)
+        return hours is not None and self.history.count(
+            customer, "email", self._window_start(hours), promotional_only=True) >= 1
 
     def recently_purchased(self, campaign: Campaign, row: Mapping[str, Any]) -> bool:
         if campaign.purchase_exclusion_days <= 0:

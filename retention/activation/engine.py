@@ -55,6 +55,7 @@ from retention.activation.eligibility import (
     Gate,
     SendHistory,
     as_utc,
+    history_hours,
     step_is_due,
 )
 from retention.activation.lease import LEASE_TTL, LEASE_WAIT, RunLease
@@ -203,8 +204,8 @@ def _outbox_store(senders: Mapping[str, Sender], ledger: Ledger) -> OutboxDiscou
 
 
 def _history(ledger: Ledger, campaigns: CampaignSet, now: datetime) -> SendHistory:
-    """Recent customer-facing sends: enough for the longest cap window and the recipient's local day."""
-    hours = max([cap.window_hours for cap in campaigns.settings.frequency_caps.values()] + [48.0])
+    """Recent customer-facing sends: enough for the longest cap or preference window and the local day."""
+    hours = history_hours(campaigns.settings)
     kinds = {c.key: c.kind for c in campaigns}
     history = SendHistory()
     for send in ledger.recent_sends(now - timedelta(hours=hours)):
@@ -221,6 +222,8 @@ def _check_columns(campaign: Campaign, frame: pd.DataFrame) -> None:
         for channel in campaign.channels:
             address = "email" if channel == "email" else "phone"
             needed |= {address, f"is_{channel}_marketable", f"{channel}_suppression_reason"}
+        if "email" in campaign.channels and campaign.unsubscribe_group is not None:
+            needed.add("email_unsubscribed_groups")  # without it a group unsubscribe would go unseen
         if campaign.is_promotional and campaign.purchase_exclusion_days > 0:
             needed.add("last_order_at")
     needed |= {f"exit_{name}" for step in campaign.steps for name in step.exit_when}

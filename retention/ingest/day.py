@@ -30,6 +30,7 @@ PARSERS: dict[str, ModuleType] = {
     "web": jsonl_sources,
     "reviews": jsonl_sources,
     "nps": jsonl_sources,
+    "preferences": jsonl_sources,
 }
 SCHEMAS: dict[str, dict[str, pa.Schema]] = {
     "shopify": shopify.SCHEMAS,

@@ -1,4 +1,5 @@
-"""JSON Lines sources, one object a line: web events, product reviews, NPS answers.
+"""JSON Lines sources, one object a line: web events, product reviews, NPS answers, email
+frequency preferences (the preference centre's drop file).
 
 ``_raw`` is the line as received; ``_record_index`` its 0-based line number (blank lines are
 skipped but counted). A line that is not JSON is one rejected record of the source's table.
@@ -21,6 +22,7 @@ from retention.ingest.records import (
     to_int,
 )
 from retention.ingest.schema import BOOL, INT32, INT64, STRING, TIMESTAMP, record_schema
+from retention.preferences import EMAIL_FREQUENCIES, normalize_frequency
 
 EXTENSIONS = (".jsonl", ".ndjson")
 EVENT_TYPES = ("page_view", "product_view", "add_to_cart", "search")
@@ -39,6 +41,11 @@ REVIEWS = record_schema([
 NPS_RESPONSES = record_schema([
     ("response_id", STRING), ("survey_id", STRING), ("customer_id", INT64), ("email", STRING),
     ("order_id", INT64), ("score", INT32), ("comment", STRING), ("submitted_at", TIMESTAMP),
+])
+
+PREFERENCES = record_schema([
+    ("preference_id", STRING), ("customer_id", INT64), ("email", STRING), ("email_frequency", STRING),
+    ("submitted_at", TIMESTAMP),
 ])
 
 
@@ -104,11 +111,30 @@ def parse_nps(c: Check, r: dict) -> dict:
     }
 
 
+def parse_preference(c: Check, r: dict) -> dict:
+    raw = c.text(r, "email_frequency", REQUIRED, nonempty=True)
+    frequency = normalize_frequency(raw)
+    if raw is not None and frequency is None:
+        c.error("email_frequency", "not a known frequency",
+                f"not one of {', '.join(EMAIL_FREQUENCIES)}: {show(raw)}")
+    row = {
+        "preference_id": c.ident(r, "preference_id", REQUIRED),
+        "customer_id": c.int(r, "customer_id"),
+        "email": c.text(r, "email"),
+        "email_frequency": frequency,
+        "submitted_at": c.ts(r, "submitted_at", REQUIRED),
+    }
+    if row["customer_id"] is None and not (row["email"] or "").strip():
+        c.error("customer_id", "names no customer", "needs a customer_id or an email")
+    return row
+
+
 # source -> (table, schema, parser, id key)
 SOURCES = {
     "web": ("events", WEB_EVENTS, parse_web_event, "event_id"),
     "reviews": ("reviews", REVIEWS, parse_review, "review_id"),
     "nps": ("responses", NPS_RESPONSES, parse_nps, "response_id"),
+    "preferences": ("preferences", PREFERENCES, parse_preference, "preference_id"),
 }
 
 

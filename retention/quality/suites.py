@@ -18,6 +18,7 @@ import pyarrow as pa
 from retention.ingest.day import SCHEMAS
 from retention.ingest.jsonl_sources import EVENT_TYPES
 from retention.ingest.sendgrid_suppressions import GLOBAL_LISTS
+from retention.preferences import EMAIL_FREQUENCIES
 
 # Records may carry times up to this long before their delivery day: webhooks are retried
 # for up to 72 hours (SendGrid) and file drops arrive days late. See README.md.
@@ -174,6 +175,10 @@ RULES: dict[tuple[str, str], TableRules] = {
     ("nps", "responses"): TableRules(
         key=("response_id",), required=("response_id", "submitted_at"), event_time="submitted_at",
         emails=("email",), ranges={"score": (0, 10)}),
+    ("preferences", "preferences"): TableRules(
+        key=("preference_id",), required=("preference_id", "email_frequency", "submitted_at"),
+        event_time="submitted_at", emails=("email",), allowed={"email_frequency": EMAIL_FREQUENCIES},
+        volume=False),  # people change it now and then: no daily volume to expect
 }
 
 LINEAGE_REQUIRED = ("_source_file", "_ingested_at", "_record_hash")

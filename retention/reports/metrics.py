@@ -51,6 +51,8 @@ def _window(frame: pd.DataFrame) -> dict[str, float | None]:
         "Email open rate": _ratio(s["emails_opened"], s["emails_delivered"]),
         "Email click rate": _ratio(s["emails_clicked"], s["emails_delivered"]),
         "Email unsubscribe rate": _ratio(s["emails_unsubscribed"], s["emails_delivered"]),
+        # people who kept email at a lower frequency: the preference centre's alternative to leaving
+        "Chose less email": s.get("email_frequency_lowered"),
         "SMS delivery rate": _ratio(s["sms_delivered"], s["sms_sent"]),
         "SMS opt-out rate": _ratio(s["sms_opt_outs"], s["sms_delivered"]),
         "Cart recovery rate": _ratio(s["checkouts_recovered"], s["checkouts_abandoned"]),

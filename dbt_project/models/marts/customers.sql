@@ -27,7 +27,9 @@ email_delivered_by_address as (
         {% for d in [30, 90] -%}
         sum(case when m.delivered_at >= {{ dbt.dateadd('day', -d, as_of_end()) }} then 1 else 0 end) as emails_delivered_{{ d }}d,
         {% endfor -%}
-        max(m.last_engaged_at) as last_email_engaged_at
+        max(m.last_engaged_at) as last_email_engaged_at,
+        min(m.delivered_at) as first_email_delivered_at,
+        max(m.delivered_at) as last_email_delivered_at
     from {{ ref('int_email_message_outcomes') }} m
     where m.is_delivered
     group by m.email
@@ -49,7 +51,9 @@ email_engagement_by_address as (
         coalesce(r.email_opens_{{ d }}d, 0) as email_opens_{{ d }}d,
         coalesce(r.email_clicks_{{ d }}d, 0) as email_clicks_{{ d }}d,
         {% endfor -%}
-        d.last_email_engaged_at
+        d.last_email_engaged_at,
+        d.first_email_delivered_at,
+        d.last_email_delivered_at
     from email_delivered_by_address d
     full outer join email_responses_by_address r on r.email = d.email
 ),
@@ -60,7 +64,9 @@ email_engagement as (
         sum(e.email_opens_{{ d }}d) as email_opens_{{ d }}d,
         sum(e.email_clicks_{{ d }}d) as email_clicks_{{ d }}d,
         {% endfor -%}
-        max(e.last_email_engaged_at) as last_email_engaged_at
+        max(e.last_email_engaged_at) as last_email_engaged_at,
+        min(e.first_email_delivered_at) as first_email_delivered_at,
+        max(e.last_email_delivered_at) as last_email_delivered_at
     from email_engagement_by_address e
     inner join ids i on i.identifier_type = 'email' and i.identifier_value = e.email
     group by i.customer_key
@@ -119,6 +125,8 @@ select
     cs.email_suppression_reason is not null as is_email_suppressed,
     cs.email_suppression_reason,
     cs.email_suppressed_at,
+    cs.email_unsubscribed_groups,
+    coalesce(ef.email_frequency, 'as_usual') as email_frequency,
     cs.sms_suppression_reason is not null as is_sms_suppressed,
     cs.sms_suppression_reason,
     cs.sms_suppressed_at,
@@ -171,6 +179,8 @@ select
     coalesce(ee.email_opens_90d, 0) as email_opens_90d,
     coalesce(ee.email_clicks_90d, 0) as email_clicks_90d,
     ee.last_email_engaged_at,
+    ee.first_email_delivered_at,
+    ee.last_email_delivered_at,
     coalesce(se.sms_delivered_30d, 0) as sms_delivered_30d,
     coalesce(se.sms_delivered_90d, 0) as sms_delivered_90d,
     coalesce(sr.sms_replies_30d, 0) as sms_replies_30d,
@@ -186,6 +196,7 @@ from keys k
 left join fallback_contact fc on fc.customer_key = k.customer_key
 left join profile p on p.customer_key = k.customer_key
 left join {{ ref('int_consent') }} cs on cs.customer_key = k.customer_key
+left join {{ ref('int_email_frequency') }} ef on ef.customer_key = k.customer_key
 left join {{ ref('int_customer_rfm') }} rfm on rfm.customer_key = k.customer_key
 left join {{ ref('int_loyalty') }} lt on lt.customer_key = k.customer_key
 left join {{ ref('customer_predictions') }} pr on pr.customer_key = k.customer_key

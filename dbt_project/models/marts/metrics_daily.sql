@@ -43,6 +43,7 @@ select
     coalesce(e.emails_clicked, 0) as emails_clicked,
     coalesce(e.emails_bounced, 0) as emails_bounced,
     coalesce(e.emails_unsubscribed, 0) as emails_unsubscribed,
+    coalesce(e.email_frequency_lowered, 0) as email_frequency_lowered,
     e.email_delivery_rate,
     e.email_open_rate,
     e.email_click_rate,

@@ -11,13 +11,7 @@ latest as (
 select distinct
     {{ normalize_email('src.email') }} as email,
     src.list as list_name,
-    case src.list
-        when 'bounces' then 'bounce'
-        when 'spam_reports' then 'spam_report'
-        when 'invalid_emails' then 'invalid_email'
-        when 'unsubscribes' then 'unsubscribe'
-        when 'group_unsubscribes' then 'group_unsubscribe'
-    end as suppression_reason,
+    {{ suppression_list_reason('src.list') }} as suppression_reason,
     src.group_id,
     {{ to_utc('src.created_at') }} as suppressed_at,
     src.reason as provider_reason,

@@ -62,6 +62,10 @@ zones as (
     select * from {{ ref('audience_time_zones') }}
 ),
 
+state_quiet_hours as (
+    select * from {{ ref('sms_quiet_hours_by_state') }}
+),
+
 recommendations as (
     select
         r.customer_key,
@@ -93,7 +97,10 @@ select
     coalesce(c.email_consent_state, 'unknown') as email_consent_state,
     coalesce(c.sms_consent_state, 'unknown') as sms_consent_state,
     c.email_suppression_reason,
+    c.email_unsubscribed_groups,
+    c.email_frequency,
     c.sms_suppression_reason,
+    {{ dbt.concat(["sq.quiet_start", "'-'", "sq.quiet_end"]) }} as sms_quiet_hours,
     lo.created_at as last_order_at,
     lo.order_id as last_order_id,
     coalesce(rj.recommendations_json, '[]') as recommendations_json
@@ -105,3 +112,4 @@ left join zones as zp on upper(pr.country_code) = zp.country_code and upper(pr.p
 left join zones as zc on upper(pr.country_code) = zc.country_code and zc.province_code is null
 left join zones as zo on upper(orr.country_code) = zo.country_code and zo.province_code is null
 left join recommendations as rj on c.customer_key = rj.customer_key
+left join state_quiet_hours as sq on upper(pr.country_code) = sq.country_code and upper(pr.province_code) = sq.province_code
