@@ -17,6 +17,7 @@ from retention.ingest.landing import write_day
 from retention.ingest.records import UTC, bytes_to_text, sha256_hex
 from retention.ingest.schema import QUARANTINE_SCHEMA
 from retention.paths import DataDir
+from retention.privacy.tombstones import Tombstones
 
 PARSERS: dict[str, ModuleType] = {
     "shopify": shopify,
@@ -65,6 +66,7 @@ class IngestReport:
     examples: list[str]
     warnings: dict[str, int] = field(default_factory=dict)
     skipped_files: list[str] = field(default_factory=list)
+    erased: int = 0  # records naming an erased person, dropped (retention.privacy)
 
     @property
     def records_in(self) -> int:
@@ -176,7 +178,9 @@ def ingest_day(data_dir: DataDir, source: str, day: date) -> IngestReport:
     _check_source(source)
     files, skipped = inbox_files(data_dir, source, day)
     collector = _collect(source, files, data_dir.inbox, datetime.now(UTC))
-    write_day(data_dir, source, day, collector.landing_tables(), collector.quarantine_tables())
+    landing, quarantine = collector.landing_tables(), collector.quarantine_tables()
+    erased = Tombstones.load(data_dir).drop_erased(landing, quarantine)  # a stale feed brings nobody back
+    write_day(data_dir, source, day, landing, quarantine)
     return IngestReport(
         source=source,
         day=day,
@@ -186,4 +190,5 @@ def ingest_day(data_dir: DataDir, source: str, day: date) -> IngestReport:
         examples=list(collector.examples),
         warnings=dict(collector.warnings.most_common()),
         skipped_files=[p.relative_to(data_dir.inbox).as_posix() for p in skipped],
+        erased=erased,
     )
