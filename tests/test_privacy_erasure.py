@@ -116,7 +116,7 @@ def test_everyone_else_is_unchanged(erased):
         if "order_id" in frame.columns:
             assert not set(after[name]["order_id"]) & set(subject["order_ids"]), name
     # aggregates stay
-    pd.testing.assert_frame_equal(after["metrics_daily"], before["warehouse"]["metrics_daily"])
+    pd.testing.assert_frame_equal(after["campaign_performance"], before["warehouse"]["campaign_performance"])
     landed = landing_records(root, patterns)
     assert landed.keys() == before["landing"].keys()
     for path, frame in before["landing"].items():

@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None, env: dict[str, str] | None = None) -> in
     commands.add_parser("requests", help="act on the Shopify privacy requests landed and not yet done")
     args = parser.parse_args(argv)
     data_dir = DataDir.from_mapping(env)
+    if not data_dir.root.is_dir():
+        print(f"privacy request refused: no data directory at {data_dir.root} (RETENTION_DATA_DIR)", file=sys.stderr)
+        return 2
     dagster = [Path(env["DAGSTER_HOME"])] if env.get("DAGSTER_HOME") else []
     try:
         if args.command == "requests":
