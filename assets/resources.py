@@ -29,7 +29,7 @@ from retention.activation.senders import (
 from retention.live.shopify_api import DEFAULT_API_VERSION, ShopifyConfig, ShopifySummary, pull_shopify
 from retention.live.shopify_graphql import ShopifyGraphQLConfig, pull_shopify_graphql
 from retention.live.suppressions import DEFAULT_HOST, SuppressionConfig
-from retention.paths import DATA_DIR_ENV, DataDir
+from retention.paths import DATA_DIR_ENV, PRIVACY_SALT_ENV, DataDir
 from retention.quality.alerts import WEBHOOK_ENV
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
@@ -58,12 +58,13 @@ class DataDirResource(EnvResource):
     `RETENTION_DATA_DIR`, else `./data`."""
 
     root: str = ""
-    ENV: ClassVar[dict[str, str]] = {"root": DATA_DIR_ENV}
+    privacy_salt: str = ""  # salts the erasure tombstones: RETENTION_PRIVACY_SALT, else the data dir's own
+    ENV: ClassVar[dict[str, str]] = {"root": DATA_DIR_ENV, "privacy_salt": PRIVACY_SALT_ENV}
     DEFAULTS: ClassVar[dict[str, str]] = {"root": "data"}
 
     @property
     def layout(self) -> DataDir:
-        return DataDir(Path(self.setting("root")).resolve())
+        return DataDir(Path(self.setting("root")).resolve(), self.setting("privacy_salt"))
 
 
 class ShopifyResource(EnvResource):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 DATA_DIR_ENV = "RETENTION_DATA_DIR"
+PRIVACY_SALT_ENV = "RETENTION_PRIVACY_SALT"  # salts the erasure tombstones (retention.privacy)
 
 
 @dataclass(frozen=True)
@@ -16,11 +17,13 @@ class DataDir:
     """The layout of ``RETENTION_DATA_DIR``; copying the directory copies the whole state."""
 
     root: Path
+    # the erasure tombstones' salt (``retention.privacy.tombstones``); empty: the data dir's own
+    privacy_salt: str = field(default="", repr=False, compare=False)
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], default: str | os.PathLike = "data") -> DataDir:
         """``RETENTION_DATA_DIR`` from ``env`` (a command's environment, passed by its ``main``), else ``default``."""
-        return cls(Path(env.get(DATA_DIR_ENV) or default).resolve())
+        return cls(Path(env.get(DATA_DIR_ENV) or default).resolve(), env.get(PRIVACY_SALT_ENV) or "")
 
     @property
     def inbox(self) -> Path:

@@ -38,6 +38,8 @@ SLOW_MODULES = frozenset({
     "test_live_pipeline",           # the whole Dagster definitions, assets materialized
     "test_live_receiver_hardening", # the receiver in subprocesses (kill -9, memory), bursts, slow clients
     "test_live_webhooks",           # the webhook receiver in a subprocess, restarts under load
+    "test_privacy_erasure",         # a simulated store built, activated, erased through Dagster, rebuilt
+    "test_privacy_export",          # a simulated store built; the command in a subprocess
     "test_quality_checks",          # Dagster checks on a landed simulated store
     "test_quality_suites",          # simulates and lands a store
     "test_reports",                 # dbt build of a simulated store
@@ -97,3 +99,19 @@ def fake_twilio():
     """A local Twilio stand-in that answers 21610 (replied STOP) for STOP_NUMBER."""
     with FakeTwilio(stop_numbers={STOP_NUMBER}) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def privacy_store(tmp_path_factory):
+    """A store activated into the outbox and reported (``tests/privacy_fixtures.py``), built once for
+    the erasure and the export tests, which each work on a copy."""
+    from retention.paths import DATA_DIR_ENV
+    from tests.privacy_fixtures import PROVIDER_KEYS, build_activated_store
+
+    root = tmp_path_factory.mktemp("privacy_store")
+    with pytest.MonkeyPatch.context() as patch:
+        for key in PROVIDER_KEYS:
+            patch.delenv(key, raising=False)  # no API keys: the bodies go to the outbox
+        patch.setenv(DATA_DIR_ENV, str(root))
+        build_activated_store(root)
+    return root

@@ -1,5 +1,7 @@
 """The eligibility gate: the one place every send passes, in a fixed order.
 
+0. ``erasure``       the person asked to be erased (``retention.privacy``): salted-hash tombstones
+                       in the ledger, so a stale feed that brings them back is still never messaged
 1. ``no_consent``      no consent (or no address) on any of the campaign's channels; with
                        several channels the first in preference order passing 1-2 is chosen
 2. ``suppressed``      a suppression for that channel (unsubscribe, bounce, spam report, STOP,
@@ -38,8 +40,9 @@ import pandas as pd
 
 from retention.activation.campaigns import Campaign, QuietHours, SendWindow, Settings, Step
 from retention.preferences import ORDER_UPDATES_ONLY, PROMOTIONAL_WINDOW_HOURS, normalize_frequency
+from retention.privacy.tombstones import Tombstones
 
-EXCLUSION_REASONS = ("no_consent", "suppressed", "already_sent", "exit_condition", "recent_purchase",
+EXCLUSION_REASONS = ("erasure", "no_consent", "suppressed", "already_sent", "exit_condition", "recent_purchase",
                      "frequency_cap", "preference", "priority")
 # A record in one of these states means this step was decided for good (or is in doubt).
 BLOCKING_STATUSES = frozenset({"claimed", "sent", "outbox", "held_out", "dead_letter", "suppressed"})
@@ -224,11 +227,12 @@ class SendHistory:
 
 class Gate:
     def __init__(self, settings: Settings, now: datetime, history: SendHistory | None = None,
-                 suppressed: Mapping[str, set[str]] | None = None):
+                 suppressed: Mapping[str, set[str]] | None = None, erased: Tombstones | None = None):
         self.settings = settings
         self.now = as_utc(now)
         self.history = history or SendHistory()
         self.suppressed = suppressed or {}  # channel -> customer keys suppressed in the ledger
+        self.erased = erased  # the ledger's erasure tombstones
         self.counts: Counter = Counter()  # exclusion reasons and outcomes, over every decision
         # ``now`` is fixed for the gate: what depends only on it and the recipient's zone is
         # worked out once per zone (or cap window), not for every recipient
@@ -246,6 +250,8 @@ class Gate:
     def _decide(self, campaign: Campaign, step: Step, row: Mapping[str, Any],
                 existing_status: str | None) -> Decision:
         customer = str(row["customer_key"])
+        if self.erased and self.erased.covers_row(row):
+            return Decision("excluded", "erasure")
         if campaign.is_internal:
             return self._internal(campaign, step, row, existing_status)
 

@@ -112,7 +112,8 @@ def _activate(campaigns: CampaignSet, selected: list[Campaign], audiences: Mappi
     if not dry_run and uses_default_secret() and any(s.mode == "live" for s in senders.values()):
         log.warning("live sends with the simulator's coupon secret: set RETENTION_COUPON_SECRET")
     _reconcile_in_doubt(ledger, senders, report, now, dry_run, lookup_settle)
-    gate = Gate(campaigns.settings, now, _history(ledger, campaigns, now), ledger.suppressed_customers())
+    gate = Gate(campaigns.settings, now, _history(ledger, campaigns, now), ledger.suppressed_customers(),
+                ledger.erased())
     broken: dict[str, str] = dict(paused or {})
     store = discounts if discounts is not None else _outbox_store(senders, ledger)
     issuer = None if dry_run or store is None else CodeIssuer(ledger, store)

@@ -51,6 +51,7 @@ import pandas as pd
 from retention.activation.lease import LEASE_SCHEMA, check_lease
 from retention.activation.messages import RESULT_STATUSES, SendResult
 from retention.paths import DataDir
+from retention.privacy.tombstones import Tombstones
 
 LEDGER_FILE = "ledger.sqlite"
 STATUSES = ("claimed", "sent", "outbox", "held_out", "deferred", "dead_letter", "suppressed", "released")
@@ -216,6 +217,7 @@ class CouponCollisionError(RuntimeError):
 class Ledger:
     def __init__(self, path: str | Path, busy_timeout_ms: int = 30_000):
         self.path = str(path)
+        self.data_dir: DataDir | None = None  # set by ``open``: where the erasure tombstones' salt is
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # autocommit mode: every transaction below is an explicit BEGIN IMMEDIATE ... COMMIT
@@ -230,7 +232,13 @@ class Ledger:
 
     @classmethod
     def open(cls, data_dir: DataDir, busy_timeout_ms: int = 30_000) -> Ledger:
-        return cls(data_dir.activation / LEDGER_FILE, busy_timeout_ms)
+        ledger = cls(data_dir.activation / LEDGER_FILE, busy_timeout_ms)
+        ledger.data_dir = data_dir
+        return ledger
+
+    def erased(self) -> Tombstones | None:
+        """The erasure tombstones (``retention.privacy``) the gate excludes; none for a ledger opened by path."""
+        return Tombstones.load(self.data_dir) if self.data_dir else None
 
     def close(self) -> None:
         self.conn.close()

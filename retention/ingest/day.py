@@ -19,6 +19,7 @@ from retention.ingest.records import UTC, bytes_to_text, sha256_hex
 from retention.ingest.schema import FILES_TABLE, QUARANTINE_SCHEMA
 from retention.live.inbox_writer import remove_orphan_tmp
 from retention.paths import DataDir
+from retention.privacy.tombstones import Tombstones
 
 log = logging.getLogger("retention.ingest")
 
@@ -71,6 +72,7 @@ class IngestReport:
     warnings: dict[str, int] = field(default_factory=dict)
     # files of a type the source does not read: quarantined whole in ``_files``
     skipped_files: list[str] = field(default_factory=list)
+    erased: int = 0  # records naming an erased person, dropped (retention.privacy)
 
     @property
     def records_in(self) -> int:
@@ -198,7 +200,9 @@ def ingest_day(data_dir: DataDir, source: str, day: date) -> IngestReport:
     orphans = sum(remove_orphan_tmp(folder) for folder in day_folders(data_dir, source, day))
     files, unknown = inbox_files(data_dir, source, day)
     collector = _collect(source, files, data_dir.inbox, datetime.now(UTC), unknown)
-    write_day(data_dir, source, day, collector.landing_tables(), collector.quarantine_tables())
+    landing, quarantine = collector.landing_tables(), collector.quarantine_tables()
+    erased = Tombstones.load(data_dir).drop_erased(landing, quarantine)  # a stale feed brings nobody back
+    write_day(data_dir, source, day, landing, quarantine)
     report = IngestReport(
         source=source,
         day=day,
@@ -208,6 +212,7 @@ def ingest_day(data_dir: DataDir, source: str, day: date) -> IngestReport:
         examples=list(collector.examples),
         warnings=dict(collector.warnings.most_common()),
         skipped_files=[p.relative_to(data_dir.inbox).as_posix() for p in unknown],
+        erased=erased,
     )
     log.info("%s %s: %d file(s), %d row(s) in (records and their child rows), %d landed, %d quarantined, "
              "%d of them files or lines that could not be read or are of an unknown type%s",
