@@ -43,11 +43,14 @@ email_engagement as (
     group by i.customer_key
 ),
 sunset_messages as (
-    select customer_key, occurrence, min(coalesce(sent_at, decided_at)) as sent_at
-    from {{ ref('stg_activation__sends') }}
-    where campaign = {{ dbt.string_literal(var('sunset_campaign', 'sunset')) }}
-        and channel = 'email' and status in ('sent', 'outbox')
-    group by customer_key, occurrence
+    -- the sunset campaign's message as SendGrid handled it (from its events, not from the ledger:
+    -- the ledger's sends come after the audiences that read this model)
+    select i.customer_key, e.send_id as occurrence, min(e.occurred_at) as sent_at
+    from {{ ref('stg_sendgrid__events') }} e
+    inner join ids i on i.identifier_type = 'email' and i.identifier_value = e.email
+    where e.campaign = {{ dbt.string_literal(var('sunset_campaign', 'sunset')) }}
+        and e.event_type in ('processed', 'delivered')
+    group by i.customer_key, e.send_id
 ),
 sunsets as (
     -- asked whether they still want email and silent through the grace period
