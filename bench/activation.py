@@ -143,6 +143,7 @@ def synthetic_audience(con, recipients: int, as_of: date, store_zone: str) -> pd
         "email": [f"recipient-{i}@example.com" for i in index],
         "is_email_marketable": True,
         "email_suppression_reason": None,
+        "email_unsubscribed_groups": None,
         "time_zone": store_zone,
         "payload": [json.dumps({"first_name": n or None, "tier": "gold"}) for n in names],
     })
