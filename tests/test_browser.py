@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from retention.paths import DATA_DIR_ENV, DataDir
-from tests.warehouse_fixtures import PROJECT_ROOT, build_store
+from tests.warehouse_fixtures import PROJECT_ROOT, build_store, demo_instance
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -48,19 +47,11 @@ def materialize_demo(root: Path) -> tuple[DataDir, list]:
     from orchestration.demo import ACTIVATION_HOUR, run_activation, run_range
 
     layout = build_store(root, customers=200, start=AS_OF - timedelta(days=120), end=AS_OF, seed=23, dirt_rate=0.0)
-    home = root / "dagster_home"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
     log = root / "runs.log"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(DATA_DIR_ENV, str(root))
-        patch.setenv("DAGSTER_HOME", str(home))
-        import dagster as dg
-
-        with dg.DagsterInstance.get() as instance:
-            refresh = run_range(instance, "daily_refresh", AS_OF, AS_OF, log)
-            now = datetime.combine(AS_OF + timedelta(days=1), ACTIVATION_HOUR, tzinfo=UTC)
-            activation = run_activation(instance, now, log)
+    with demo_instance(root) as instance:
+        refresh = run_range(instance, "daily_refresh", AS_OF, AS_OF, log)
+        now = datetime.combine(AS_OF + timedelta(days=1), ACTIVATION_HOUR, tzinfo=UTC)
+        activation = run_activation(instance, now, log)
     return layout, [refresh, activation]
 
 

@@ -11,15 +11,13 @@ or two coded emails clicked); a share of the clickers redeems, with the simulato
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pytest
 
-from retention.paths import DATA_DIR_ENV
 from retention.store_simulator.responses import ResponseRates, outbox_files, read_outbox, write_responses
-from tests.warehouse_fixtures import PROJECT_ROOT, build_store
+from tests.warehouse_fixtures import build_store, demo_instance
 
 AS_OF = date(2025, 6, 30)
 RATES = ResponseRates(email_open=1.0, email_click=1.0, email_redeem=0.5)
@@ -32,27 +30,17 @@ def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("redemptions")
     layout = build_store(root, customers=300, start=AS_OF - timedelta(days=150), end=AS_OF + timedelta(days=2),
                          seed=11, dirt_rate=0.0)
-    home = root / "dagster_home"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
     log = root / "runs.log"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(DATA_DIR_ENV, str(root))
-        patch.setenv("DAGSTER_HOME", str(home))
-        for key in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SHOPIFY_ACCESS_TOKEN"):
-            patch.delenv(key, raising=False)  # the outbox, whatever the machine has set
-        import dagster as dg
-
-        with dg.DagsterInstance.get() as instance:
-            assert run_range(instance, "daily_refresh", AS_OF, AS_OF, log).success
-            now = datetime.combine(AS_OF + timedelta(days=1), ACTIVATION_HOUR, tzinfo=UTC)
-            before = outbox_files(layout.outbox)
-            assert run_activation(instance, now, log).success
-            answered = write_responses(layout, read_outbox(outbox_files(layout.outbox) - before, now), seed=3,
-                                       rates=RATES)
-            # the answers' days again (their store data landed before the answers), then built as of the last
-            assert run_range(instance, "daily_refresh", AS_OF + timedelta(days=1), AS_OF + timedelta(days=2),
-                             log).success
+    with demo_instance(root) as instance:
+        assert run_range(instance, "daily_refresh", AS_OF, AS_OF, log).success
+        now = datetime.combine(AS_OF + timedelta(days=1), ACTIVATION_HOUR, tzinfo=UTC)
+        before = outbox_files(layout.outbox)
+        assert run_activation(instance, now, log).success
+        answered = write_responses(layout, read_outbox(outbox_files(layout.outbox) - before, now), seed=3,
+                                   rates=RATES)
+        # the answers' days again (their store data landed before the answers), then built as of the last
+        assert run_range(instance, "daily_refresh", AS_OF + timedelta(days=1), AS_OF + timedelta(days=2),
+                         log).success
     return layout, answered
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from retention.ingest import SOURCE_TABLES, ingest_day
-from retention.paths import DataDir
+from retention.paths import DATA_DIR_ENV, DataDir
 from retention.store_simulator import SimConfig, simulate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +39,24 @@ def build_store(
         for source in SOURCE_TABLES:
             ingest_day(data_dir, source, date.fromisoformat(day))
     return data_dir
+
+
+@contextlib.contextmanager
+def demo_instance(root: Path):
+    """A persistent Dagster instance under ``root/dagster_home`` with the environment the demo's
+    runs read (data directory, no provider credentials: the outbox, whatever the machine has set)."""
+    home = Path(root) / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DATA_DIR_ENV, str(root))
+        patch.setenv("DAGSTER_HOME", str(home))
+        for key in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SHOPIFY_ACCESS_TOKEN"):
+            patch.delenv(key, raising=False)
+        import dagster as dg
+
+        with dg.DagsterInstance.get() as instance:
+            yield instance
 
 
 def land_store(root, customers: int = 1000, start: date = date(2025, 1, 1), end: date = date(2025, 2, 28)) -> DataDir:
