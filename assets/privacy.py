@@ -23,7 +23,7 @@ def privacy__act(context: dg.OpExecutionContext, config: PrivacyRequestConfig, d
     layout = data_dir.layout
     dagster_storage = [Path(context.instance.root_directory)] if context.instance.root_directory else []
     if config.action == "requests":
-        reports = act_on_landed(layout, dagster_storage)
+        reports = act_on_landed(layout, dagster_storage, keep_run=context.run_id)
     elif config.action in ("erase", "export"):
         try:
             subject = Subject(config.email, config.phone, config.shopify_customer_id)

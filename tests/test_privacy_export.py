@@ -18,7 +18,7 @@ import pytest
 
 from retention.ingest import ingest_day
 from retention.paths import DATA_DIR_ENV, DataDir
-from tests.privacy_fixtures import files_naming, needles, pick_subject
+from tests.privacy_fixtures import PROVIDER_KEYS, files_naming, instance_in, needles, pick_subject, run_job
 from tests.warehouse_fixtures import PROJECT_ROOT
 
 WEBHOOK_DAY = date(2025, 6, 30)
@@ -94,3 +94,32 @@ def test_landed_shopify_requests_are_acted_on_once(store):
               re.compile(other[2].encode())]
     assert files_naming(store, erased) == {}
     assert privacy_command(store, "requests") == []  # each request once
+
+
+def test_shop_redact_takes_the_shops_dagster_history_too(store, monkeypatch):
+    """shop/redact through the Dagster job: the data directory's stores and every earlier run (configs
+    naming people, compute logs) go; the acting run stays, and the ledger keeps its tombstones only."""
+    subject = pick_subject(store)
+    monkeypatch.setenv(DATA_DIR_ENV, str(store))
+    for key in PROVIDER_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    # an export request run through Dagster: its config names the person
+    assert run_job(store, "privacy_requests", {"ops": {"privacy__act": {"config": {
+        "action": "export", "email": subject["email"]}}}}).success
+    home = store / "dagster_home"
+    assert files_naming(home, needles(subject))  # before: Dagster's storage names them
+    with instance_in(store) as instance:
+        earlier = {run.run_id for run in instance.get_runs()}
+    assert len(earlier) >= 2  # the activation and the export
+    everyone = [re.compile(re.escape(email).encode(), re.I) for email in other_customers(store, subject)]
+    write_webhook(store, "shop/redact", "sr-1", {"shop_id": 954889, "shop_domain": "retention-demo.myshopify.com"})
+    ingest_day(DataDir(store), "shopify", WEBHOOK_DAY)
+
+    result = run_job(store, "privacy_requests", {"ops": {"privacy__act": {"config": {"action": "requests"}}}})
+    assert result.success
+    with instance_in(store) as instance:
+        assert {run.run_id for run in instance.get_runs()} == {result.run_id}
+    assert files_naming(home, needles(subject) + everyone) == {}
+    assert not (store / "inbox").exists() and not (store / "warehouse.duckdb").exists()
+    line = orjson.loads((store / "privacy" / "log.jsonl").read_bytes().splitlines()[-1])
+    assert line["action"] == "erase_shop" and line["counts"]["dagster_runs"] == len(earlier)

@@ -142,8 +142,7 @@ def test_unsubscribed_people_are_suppressed_with_the_reason(wh, sim):
     for email in unsub.email.str.lower():
         assert got.loc[email, "is_email_suppressed"]
         # the SendGrid event gives the reason; when that event was lost (quarantined file), the
-        # Shopify consent state alone says the consent was withdrawn. A group unsubscribe stops only
-        # its group: those people are suppressed because the simulator withdraws their Shopify consent too.
+        # Shopify consent state alone says the consent was withdrawn
         assert got.loc[email, "email_suppression_reason"] in {"unsubscribe", "spam_report", "consent_withdrawn"}
         assert not got.loc[email, "is_email_marketable"]
     reasons = got.loc[list(unsub.email.str.lower()), "email_suppression_reason"]
@@ -154,6 +153,21 @@ def test_unsubscribed_people_are_suppressed_with_the_reason(wh, sim):
     sms = _df(wh, "select email, sms_suppression_reason from customers").set_index("email")
     for email in stopped.email.str.lower():
         assert sms.loc[email, "sms_suppression_reason"] == "sms_stop"
+
+
+def test_a_group_unsubscribe_stops_that_group_only(wh, sim):
+    """The simulator's group unsubscribes carry the campaigns' ASM group ids and leave Shopify's consent alone."""
+    cu = sim["customers"]
+    left = cu[(cu.email_group_unsubscribed_at < END - pd.Timedelta(days=3)) & cu.email_unsubscribed_at.isna()
+              & cu.email_bounced_at.isna()]
+    assert len(left) > 0, "the test store should have group unsubscribes"
+    got = _df(wh, "select email, email_unsubscribed_groups, email_suppression_reason, email_consent_state "
+                  "from customers").set_index("email")
+    for email, group in zip(left.email.str.lower(), left.email_unsubscribed_group, strict=True):
+        row = got.loc[email]
+        assert str(group) in row.email_unsubscribed_groups.split(","), email
+        assert row.email_suppression_reason is None or pd.isna(row.email_suppression_reason), email
+        assert row.email_consent_state != "unsubscribed", email  # Shopify never heard of it
 
 
 def test_rerunning_the_same_as_of_gives_identical_tables(wh, store):

@@ -91,7 +91,7 @@ def build_world(cfg: SimConfig) -> SimpleNamespace:
     orders = build_orders(cfg, rngs[3], ppl, cat, p_person, p_time, t0, t1)
     ab_person, ab_t = build_abandoned(cfg, rngs[4], ppl, cat, orders, dropout, t0, t1)
 
-    sends, events, unsub_t, bounced_at, camps = build_email(cfg, rngs[5], ppl, orders, ab_person, ab_t, t0, t1, dropout)
+    sends, events, unsub_t, group_unsubs, bounced_at, camps = build_email(cfg, rngs[5], ppl, orders, ab_person, ab_t, t0, t1, dropout)
 
     # discount codes follow the emails people actually received
     r = rngs[6]
@@ -136,7 +136,7 @@ def build_world(cfg: SimConfig) -> SimpleNamespace:
     w = SimpleNamespace(
         cfg=cfg, seed=cfg.seed, clock=clock, pools=pools, cat=cat, ppl=ppl, orders=orders, dropout=dropout,
         ck=ck, ab_lines_v=a_v, ab_lines_q=a_q, ab_lines_p=a_p, order_ck_idx=np.arange(n),
-        order_ck_id=ck.checkout_id[:n], email_unsub_t=unsub_t, bounced_at=bounced_at, sms_stop_t=sms_stop_t,
+        order_ck_id=ck.checkout_id[:n], email_unsub_t=unsub_t, email_group_unsubs=group_unsubs, bounced_at=bounced_at, sms_stop_t=sms_stop_t,
         sms_start_t=sms_start_t, sends=sends, events=events, camp_dates=[clock._date(int(c) // DAY) for c in camps],
         msgs=msgs, status=status, inbound=inbound, web=web, sessions=sessions, reviews=reviews, nps=nps,
         t0=t0, t1=t1, day0=day0, day_end=day_end, t_mid=(t0 + t1) // 2, dirt_rate=cfg.dirt_rate,
@@ -245,6 +245,8 @@ def write_ground_truth(w, sim_dir: Path, dirt_rows, summary) -> None:
         "birthday_tag_added_at": _ts(np.where(ppl.birthday >= 0, np.where(ppl.birthday_added_later >= 0, ppl.birthday_added_later, ppl.signup), -1)),
         "email_consent": ppl.email_optin,
         "email_unsubscribed_at": _ts(w.email_unsub_t),
+        "email_group_unsubscribed_at": _ts(w.email_group_unsubs.t),
+        "email_unsubscribed_group": _nint(w.email_group_unsubs.group, w.email_group_unsubs.t >= 0),
         "email_bounced_at": _ts(w.bounced_at),
         "sms_consent": ppl.sms_optin,
         "sms_stopped_at": _ts(w.sms_stop_t),

@@ -2,7 +2,9 @@
 
 Sends come from campaigns and flows; each send produces SendGrid events whose odds follow
 the person's engagement (lower once they have silently dropped out). After a bounce,
-unsubscribe, group unsubscribe or spam report nobody emails that person again. SMS goes
+unsubscribe, group unsubscribe or spam report the store's own program emails that person no
+more. Shopify hears of unsubscribes and spam reports only: a group unsubscribe (one ASM group,
+numbered as the campaigns' ``unsubscribe_group``) leaves the store's marketing consent as it was. SMS goes
 to people with SMS consent; a STOP reply ends it (START, sometimes, resumes it).
 """
 
@@ -15,17 +17,19 @@ import numpy as np
 from .clock import DAY, WEEK
 from .people import People
 
-# flows: name, category (string or list), asm group, transactional, click url path
+# flows: name, category (string or list), asm group (the ids of campaigns.yml's unsubscribe_group),
+# transactional, click url path
 FLOWS = [
-    ("newsletter", None, 101, False, "/collections/new"),
-    ("welcome", "welcome", 101, False, "/pages/welcome"),
+    ("newsletter", None, 1007, False, "/collections/new"),
+    ("welcome", "welcome", 1007, False, "/pages/welcome"),
     ("order_confirmation", "transactional", 0, True, "/account/orders"),
-    ("abandoned_checkout", "abandoned_checkout", 102, False, "/checkouts/recover"),
-    ("review_request", "review_request", 103, False, "/pages/reviews"),
-    ("birthday", "birthday", 101, False, "/collections/gifts"),
-    ("winback", "winback", 101, False, "/collections/bestsellers"),
-    ("replenishment", "replenishment", 102, False, "/collections/refills"),
+    ("abandoned_checkout", "abandoned_checkout", 1001, False, "/checkouts/recover"),
+    ("review_request", "review_request", 1005, False, "/pages/reviews"),
+    ("birthday", "birthday", 1003, False, "/collections/gifts"),
+    ("winback", "winback", 1002, False, "/collections/bestsellers"),
+    ("replenishment", "replenishment", 1002, False, "/collections/refills"),
 ]
+FLOW_GROUPS = np.array([f[2] for f in FLOWS])
 F_NEWS, F_WELCOME, F_CONFIRM, F_CART, F_REVIEW, F_BDAY, F_WINBACK, F_REFILL = range(8)
 THEMES = ["new_arrivals", "spring_sale", "summer_edit", "fall_favorites", "holiday_gifts", "best_sellers", "restock_alert", "brewing_guide", "self_care", "weekend_sale"]
 
@@ -152,9 +156,10 @@ def build_email(cfg, rng: np.random.Generator, ppl: People, orders, ab_person, a
     mkt = ~transactional
     base_u = (0.0012 + 0.004 * (1 - eng)) * np.where(dead, 2.0, 1.0)
     v = rng.random(n)
+    # the footer's link leaves one group; the global unsubscribe takes a visit to the preference page
     unsub = delivered & mkt & (v < base_u)
-    gunsub = delivered & mkt & ~unsub & (v < base_u * 1.4)
-    spam = delivered & mkt & ~unsub & ~gunsub & (v < base_u * 1.4 + 0.00025)
+    gunsub = delivered & mkt & ~unsub & (v < base_u * 2.5)
+    spam = delivered & mkt & ~unsub & ~gunsub & (v < base_u * 2.5 + 0.00025)
     t_unsub = t_del + rng.lognormal(np.log(2 * 3600), 1.0, n).astype(np.int64)
     big = np.iinfo(np.int64).max
     term = np.full(n, big)
@@ -203,12 +208,17 @@ def build_email(cfg, rng: np.random.Generator, ppl: People, orders, ab_person, a
     o = np.lexsort((ek, et))
     es, ek, et, ex = es[o], ek[o], et[o], ex[o]
 
-    # consent changes seen by Shopify: unsubscribes and spam reports
-    unsub_t = np.full(ppl.n, -1, dtype=np.int64)
-    um = (unsub | gunsub | spam) & keep & (t_unsub < t1)
+    # consent changes seen by Shopify: unsubscribes and spam reports; a group unsubscribe stays in SendGrid
     ft = first_term[person]
-    um &= t_unsub == ft
+    last = keep & (t_unsub < t1) & (t_unsub == ft)
+    unsub_t = np.full(ppl.n, -1, dtype=np.int64)
+    um = (unsub | spam) & last
     unsub_t[person[um]] = t_unsub[um]
+    group_unsub_t = np.full(ppl.n, -1, dtype=np.int64)
+    group_unsub_id = np.zeros(ppl.n, dtype=np.int64)
+    gm = gunsub & last
+    group_unsub_t[person[gm]] = t_unsub[gm]
+    group_unsub_id[person[gm]] = FLOW_GROUPS[flow[gm]]
     bounced_at = np.full(ppl.n, -1, dtype=np.int64)
     bm = bounce & keep
     bounced_at[person[bm]] = t_proc[bm] + 5
@@ -216,7 +226,8 @@ def build_email(cfg, rng: np.random.Generator, ppl: People, orders, ab_person, a
     sends = SimpleNamespace(n=n, person=person, t=t, flow=flow, step=step, camp=camp, keep=keep,
                             n_kept=int(keep.sum()))
     events = SimpleNamespace(n=len(es), send=es, kind=ek, t=et, extra=ex)
-    return sends, events, unsub_t, bounced_at, camps
+    group_unsubscribes = SimpleNamespace(t=group_unsub_t, group=group_unsub_id)
+    return sends, events, unsub_t, group_unsubscribes, bounced_at, camps
 
 
 # Twilio

@@ -611,7 +611,7 @@ class Renderer:
             if kind == 6:
                 d["url"] = base["_url"]
             if kind == 8:
-                d["asm_group_id"] = base["_asm"] or 101
+                d["asm_group_id"] = base["_asm"] or 1007
         return d
 
     # -- twilio ---------------------------------------------------------------------
