@@ -1,13 +1,11 @@
 {#- How often each person wants marketing email (retention/preferences.py): the latest choice from the
-    Shopify customer tag `email-frequency:<value>` (dated by the record's updated_at) or the preference
+    Shopify customer tag `email-frequency:<value>` (dated by the version that set it) or the preference
     centre's drop file (submitted_at). People who never chose are absent (as usual). -#}
 with ids as (select * from {{ ref('int_identity') }}),
 tagged as (
-    select i.customer_key, c.updated_at as chosen_at,
-        replace({{ retention.regex_extract('lower(c.tags)', 'email-frequency: *([a-z_-]+)') }}, '-', '_') as email_frequency,
-        'shopify_tag' as source
-    from {{ ref('stg_shopify__customers') }} c
-    inner join ids i on i.identifier_type = 'shopify_customer_id' and i.identifier_value = cast(c.customer_id as {{ dbt.type_string() }})
+    select i.customer_key, t.tagged_at as chosen_at, t.email_frequency, 'shopify_tag' as source
+    from {{ ref('stg_shopify__customer_frequency_tags') }} t
+    inner join ids i on i.identifier_type = 'shopify_customer_id' and i.identifier_value = cast(t.customer_id as {{ dbt.type_string() }})
 ),
 submitted as (
     select coalesce(by_id.customer_key, by_email.customer_key) as customer_key, p.submitted_at as chosen_at,
