@@ -15,7 +15,8 @@ from tests.activation_fixtures import CONFIG
 
 SHIPPED_KEYS = {"abandoned_cart", "win_back", "birthday", "anniversary", "post_purchase_thank_you", "review_request",
                 "replenishment", "back_in_stock", "price_drop", "vip_tier_upgrade", "high_value_at_risk",
-                "nps_promoter_referral", "nps_detractor_alert", "welcome", "sunset", "sms_opt_in_confirmation"}
+                "nps_promoter_referral", "nps_detractor_alert", "welcome", "sunset", "sms_opt_in_confirmation",
+                "browse_abandonment"}
 
 
 def test_shipped_campaigns_load_with_every_default_campaign():
