@@ -16,7 +16,7 @@ from tests.activation_fixtures import CONFIG
 SHIPPED_KEYS = {"abandoned_cart", "win_back", "birthday", "anniversary", "post_purchase_thank_you", "review_request",
                 "replenishment", "back_in_stock", "price_drop", "vip_tier_upgrade", "high_value_at_risk",
                 "nps_promoter_referral", "nps_detractor_alert", "welcome", "sunset", "sms_opt_in_confirmation",
-                "browse_abandonment"}
+                "browse_abandonment", "bounceback"}
 
 
 def test_shipped_campaigns_load_with_every_default_campaign():
@@ -60,6 +60,18 @@ def test_shipped_welcome_and_sunset_share_the_newsletter_group_and_come_before_o
     assert len(sunset.steps) == 1 and welcome.unsubscribe_group == sunset.unsubscribe_group == 1007
     offers = [c.priority for c in campaigns if c.is_promotional and c.key not in ("welcome", "sunset")]
     assert sunset.priority < welcome.priority < min(offers)  # the last question is never crowded out
+
+
+def test_shipped_journeys_exit_on_what_ends_them_and_the_bounceback_carries_a_code():
+    campaigns = load_campaigns()
+    browse = campaigns.get("browse_abandonment")
+    assert browse.is_promotional and browse.discount is None
+    assert set(browse.steps[0].exit_when) == {"ordered_since_trigger", "carted_since_trigger"}
+    assert browse.priority > campaigns.get("abandoned_cart").priority  # a started checkout says more
+    bounceback = campaigns.get("bounceback")
+    assert bounceback.is_promotional and bounceback.steps[0].discount and bounceback.discount.prefix == "NEXT"
+    assert bounceback.steps[0].exit_when == ("ordered_again",)
+    assert "{coupon_code}" in bounceback.sms_body
 
 
 def test_environment_variable_points_at_another_file(tmp_path, monkeypatch):
