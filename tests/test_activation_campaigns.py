@@ -16,7 +16,7 @@ from tests.activation_fixtures import CONFIG
 SHIPPED_KEYS = {"abandoned_cart", "win_back", "birthday", "anniversary", "post_purchase_thank_you", "review_request",
                 "replenishment", "back_in_stock", "price_drop", "vip_tier_upgrade", "high_value_at_risk",
                 "nps_promoter_referral", "nps_detractor_alert", "welcome", "sunset", "sms_opt_in_confirmation",
-                "browse_abandonment", "bounceback"}
+                "browse_abandonment", "bounceback", "order_shipped", "order_delivered", "order_delay_alert"}
 
 
 def test_shipped_campaigns_load_with_every_default_campaign():
@@ -62,7 +62,7 @@ def test_shipped_welcome_and_sunset_share_the_newsletter_group_and_come_before_o
     assert sunset.priority < welcome.priority < min(offers)  # the last question is never crowded out
 
 
-def test_shipped_journeys_exit_on_what_ends_them_and_the_bounceback_carries_a_code():
+def test_shipped_journeys_exits_channels_and_codes():
     campaigns = load_campaigns()
     browse = campaigns.get("browse_abandonment")
     assert browse.is_promotional and browse.discount is None
@@ -72,6 +72,10 @@ def test_shipped_journeys_exit_on_what_ends_them_and_the_bounceback_carries_a_co
     assert bounceback.is_promotional and bounceback.steps[0].discount and bounceback.discount.prefix == "NEXT"
     assert bounceback.steps[0].exit_when == ("ordered_again",)
     assert "{coupon_code}" in bounceback.sms_body
+    for key in ("order_shipped", "order_delivered", "order_delay_alert"):  # SMS first, news of their own order
+        notice = campaigns.get(key)
+        assert notice.kind == "transactional" and notice.channels == ("sms", "email") and notice.discount is None
+    assert campaigns.get("order_shipped").steps[0].exit_when == ("delivered",)
 
 
 def test_environment_variable_points_at_another_file(tmp_path, monkeypatch):
