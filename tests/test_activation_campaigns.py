@@ -17,7 +17,7 @@ SHIPPED_KEYS = {"abandoned_cart", "win_back", "birthday", "anniversary", "post_p
                 "replenishment", "back_in_stock", "price_drop", "vip_tier_upgrade", "high_value_at_risk",
                 "nps_promoter_referral", "nps_detractor_alert", "welcome", "sunset", "sms_opt_in_confirmation",
                 "browse_abandonment", "bounceback", "order_shipped", "order_delivered", "order_delay_alert",
-                "negative_review_alert"}
+                "negative_review_alert", "nps_survey"}
 
 
 def test_shipped_campaigns_load_with_every_default_campaign():
