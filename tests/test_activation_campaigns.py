@@ -3,10 +3,14 @@ campaign, field and reason in the message."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 import pytest
 
 from retention.activation.campaigns import (
     CAMPAIGNS_ENV,
+    SHIPPED_FILE,
     CampaignConfigError,
     load_campaigns,
     parse_campaigns,
@@ -97,6 +101,8 @@ def _cart(extra: str = "", steps: str = "    steps: [{delay_hours: 4}]\n", head:
             f"    email_template_id: d-cart\n    unsubscribe_group: 1\n{extra}{steps}")
 
 
+_ONE_STEP = "    steps: [{delay_hours: 0}]\n"
+
 CONFIG_ERRORS = {
     "unknown campaign field": (_cart("    holdout_shre: 0.1\n"), "cart", "holdout_shre", "unknown key"),
     "unknown settings key": (_cart(head="settings:\n  quiet: 1\n"), "settings", "quiet", "unknown key"),
@@ -152,6 +158,30 @@ CONFIG_ERRORS = {
     "staff recipients on a customer campaign": (_cart("    internal_recipients: [a@b.example]\n"), "cart",
                                                 "internal_recipients", "only internal"),
     "missing required field": (_cart().replace("    priority: 10\n", ""), "cart", "priority", "required"),
+    "broadcast without send_at": (_cart("    broadcast: {segment: tier_gold}\n", _ONE_STEP), "cart",
+                                  "broadcast.send_at", "required"),
+    "broadcast to an unknown segment": (_cart("    broadcast: {segment: tier_gould, send_at: '2026-11-27 09:00'}\n",
+                                              _ONE_STEP), "cart", "broadcast.segment", "'tier_gould' is not a segment"),
+    "broadcast at no clock time": (_cart("    broadcast: {segment: tier_gold, send_at: 'Black Friday'}\n",
+                                         _ONE_STEP), "cart", "broadcast.send_at", "YYYY-MM-DD HH:MM"),
+    "broadcast at a UTC instant": (_cart("    broadcast: {segment: tier_gold, send_at: 2026-11-27T09:00:00Z}\n",
+                                         _ONE_STEP), "cart", "broadcast.send_at", "local time of each recipient"),
+    "broadcast in two steps": (_cart("    broadcast: {segment: tier_gold, send_at: '2026-11-27 09:00'}\n",
+                                     "    steps: [{delay_hours: 0}, {delay_hours: 24}]\n"), "cart", "steps",
+                               "sends once"),
+    "broadcast with a delay": (_cart("    broadcast: {segment: tier_gold, send_at: '2026-11-27 09:00'}\n"),
+                               "cart", "steps", "delay_hours 0"),
+    "broadcast with an exit": (_cart("    broadcast: {segment: tier_gold, send_at: '2026-11-27 09:00'}\n",
+                                     "    steps: [{delay_hours: 0, exit_when: [ordered_since_trigger]}]\n"), "cart",
+                               "steps[1].exit_when", "no exit conditions"),
+    "broadcast late forever": (_cart("    broadcast: {segment: tier_gold, send_at: '2026-11-27 09:00', "
+                                     "send_within_hours: 1000}\n", _ONE_STEP), "cart",
+                               "broadcast.send_within_hours", "maximum"),
+    "broadcast to staff": (
+        "campaigns:\n  alert:\n    kind: internal\n    priority: 0\n    channels: [email]\n"
+        "    email_template_id: d-alert\n    internal_recipients: [a@b.example]\n"
+        "    broadcast: {segment: tier_gold, send_at: '2026-11-27 09:00'}\n    steps: [{delay_hours: 0}]\n",
+        "alert", "broadcast", "internal alert cannot be a broadcast"),
 }
 
 
@@ -164,6 +194,22 @@ def test_config_errors_name_file_campaign_field_and_reason(text, campaign, field
     assert campaign in message
     assert field in message
     assert reason in message
+
+
+def test_a_broadcast_reads_every_customer_with_their_segments_at_a_local_time():
+    text = _cart("    broadcast: {segment: [tier_gold, tier_platinum], send_at: 2026-11-27 09:00:00}\n", _ONE_STEP)
+    cart = parse_campaigns(text).get("cart")
+    assert cart.audience == "audience_broadcast"  # one audience for every broadcast, filtered per campaign
+    assert cart.broadcast.segments == ("tier_gold", "tier_platinum")
+    assert cart.broadcast.send_at == datetime(2026, 11, 27, 9, 0) and cart.broadcast.send_within_hours == 24
+    assert parse_campaigns(_cart()).get("cart").broadcast is None
+
+
+def test_the_shipped_file_s_commented_broadcast_example_loads_once_uncommented():
+    text = SHIPPED_FILE.read_text()
+    block = text[text.index("  # flash_sale_black_friday:"):].split("\n\n")[0]
+    example = parse_campaigns("campaigns:\n" + re.sub(r"^  # ", "  ", block, flags=re.M)).get("flash_sale_black_friday")
+    assert example.broadcast.segments == ("tier_gold", "tier_platinum", "rfm_champions")
 
 
 def test_duplicate_campaign_key_is_refused():

@@ -6,10 +6,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from datetime import timedelta
 
+import pandas as pd
 import pytest
 
-from retention.activation.campaigns import CampaignSet, load_campaigns
+from retention.activation.campaigns import CampaignSet, load_campaigns, parse_campaigns
 from retention.activation.engine import activate
 from retention.activation.ledger import Ledger
 from retention.activation.senders import SenderSettings, build_senders
@@ -97,3 +99,54 @@ def test_bounceback_carries_a_code_for_the_next_order_and_stops_after_it(ledger,
     [email] = written(folder, "email")
     data = email["dynamic_template_data"]
     assert data["coupon_code"].startswith("NEXT-") and data["discount_percent"] == 10
+
+
+# ---------------------------------------------------------------- broadcasts
+
+BROADCAST = """
+settings:
+  store_time_zone: America/New_York
+campaigns:
+  flash_sale:
+    kind: promotional
+    priority: 8
+    channels: [email]
+    email_template_id: d-flash-sale
+    unsubscribe_group: 1002
+    broadcast: {segment: [tier_gold, tier_platinum], send_at: "%s"}
+    steps: [{delay_hours: 0}]
+"""
+
+
+def members(*rows: tuple[str, str, str], **fields) -> pd.DataFrame:
+    """audience_broadcast rows: (customer, time zone, segments)."""
+    return audience(*[{**person(key, occurrence="broadcast", time_zone=zone, **fields), "segments": segments}
+                      for key, zone, segments in rows])
+
+
+def test_a_broadcast_goes_to_its_segments_once_at_the_local_time_through_the_gate(ledger, outbox):
+    folder, senders = outbox
+    campaigns = parse_campaigns(BROADCAST % "2026-07-14 09:00")  # NOW is 12:00 in New York
+    frame = members(("ny", "America/New_York", "lifecycle_loyal,tier_gold"),
+                    ("tokyo", "Asia/Tokyo", "tier_platinum"),
+                    ("honolulu", "Pacific/Honolulu", "tier_gold"),  # 09:00 there is 19:00 UTC
+                    ("silver", "America/New_York", "tier_silver"))
+    unsubscribed = members(("left", "America/New_York", "tier_gold"), email_ok=False, email_reason="unsubscribe")
+    frames = {"audience_broadcast": pd.concat([frame, unsubscribed], ignore_index=True)}
+    first = activate(campaigns, frames, ledger, senders, NOW).campaign("flash_sale")
+    assert (first.audience, first.outbox, first.not_due) == (4, 2, 1)
+    assert first.excluded == {"no_consent": 1}
+    later = activate(campaigns, frames, ledger, senders, NOW + timedelta(hours=4)).campaign("flash_sale")
+    assert later.outbox == 1 and later.excluded["already_sent"] == 2
+    sent = [p["to"][0]["email"] for p in written(folder, "email")]
+    assert sorted(sent) == ["honolulu@example.com", "ny@example.com", "tokyo@example.com"]
+    assert set(ledger.rows("flash_sale")["occurrence"]) == {"2026-07-14T09:00"}
+
+
+def test_a_broadcast_past_its_window_is_not_sent_and_a_new_send_at_is_a_new_broadcast(ledger, outbox):
+    folder, senders = outbox
+    frame = {"audience_broadcast": members(("ny", "America/New_York", "tier_gold"))}
+    yesterday = parse_campaigns(BROADCAST % "2026-07-13 09:00")  # 27 hours ago in New York
+    assert activate(yesterday, frame, ledger, senders, NOW).campaign("flash_sale").audience == 0
+    today = parse_campaigns(BROADCAST % "2026-07-14 11:00")
+    assert activate(today, frame, ledger, senders, NOW).campaign("flash_sale").outbox == 1
