@@ -23,6 +23,7 @@ SOURCE_DESCRIPTIONS = {
     "reviews": "Product reviews with ratings",
     "nps": "NPS survey answers",
     "preferences": "Email frequency choices from the preference centre (as usual, weekly, monthly, order updates only)",
+    "subscriptions": "Back-in-stock, price-drop and wish-list sign-ups, per product or variant",
 }
 
 

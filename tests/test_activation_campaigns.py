@@ -3,10 +3,14 @@ campaign, field and reason in the message."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 import pytest
 
 from retention.activation.campaigns import (
     CAMPAIGNS_ENV,
+    SHIPPED_FILE,
     CampaignConfigError,
     load_campaigns,
     parse_campaigns,
@@ -15,7 +19,9 @@ from tests.activation_fixtures import CONFIG
 
 SHIPPED_KEYS = {"abandoned_cart", "win_back", "birthday", "anniversary", "post_purchase_thank_you", "review_request",
                 "replenishment", "back_in_stock", "price_drop", "vip_tier_upgrade", "high_value_at_risk",
-                "nps_promoter_referral", "nps_detractor_alert", "welcome", "sunset", "sms_opt_in_confirmation"}
+                "nps_promoter_referral", "nps_detractor_alert", "welcome", "sunset", "sms_opt_in_confirmation",
+                "browse_abandonment", "bounceback", "order_shipped", "order_delivered", "order_delay_alert",
+                "negative_review_alert", "nps_survey"}
 
 
 def test_shipped_campaigns_load_with_every_default_campaign():
@@ -47,7 +53,8 @@ def test_shipped_channel_preferences_and_kinds():
     assert campaigns.get("post_purchase_thank_you").kind == "transactional"
     alert = campaigns.get("nps_detractor_alert")
     assert alert.kind == "internal" and alert.internal_recipients and alert.holdout_share == 0
-    assert campaigns.by_priority()[0].key == "nps_detractor_alert"
+    first = campaigns.by_priority()[:2]  # the staff alerts go first
+    assert {c.key for c in first} == {"nps_detractor_alert", "negative_review_alert"}
     assert campaigns.get("back_in_stock").quiet_hours["sms"].start.hour == 21
 
 
@@ -59,6 +66,22 @@ def test_shipped_welcome_and_sunset_share_the_newsletter_group_and_come_before_o
     assert len(sunset.steps) == 1 and welcome.unsubscribe_group == sunset.unsubscribe_group == 1007
     offers = [c.priority for c in campaigns if c.is_promotional and c.key not in ("welcome", "sunset")]
     assert sunset.priority < welcome.priority < min(offers)  # the last question is never crowded out
+
+
+def test_shipped_journeys_exits_channels_and_codes():
+    campaigns = load_campaigns()
+    browse = campaigns.get("browse_abandonment")
+    assert browse.is_promotional and browse.discount is None
+    assert set(browse.steps[0].exit_when) == {"ordered_since_trigger", "carted_since_trigger"}
+    assert browse.priority > campaigns.get("abandoned_cart").priority  # a started checkout says more
+    bounceback = campaigns.get("bounceback")
+    assert bounceback.is_promotional and bounceback.steps[0].discount and bounceback.discount.prefix == "NEXT"
+    assert bounceback.steps[0].exit_when == ("ordered_again",)
+    assert "{coupon_code}" in bounceback.sms_body
+    for key in ("order_shipped", "order_delivered", "order_delay_alert"):  # SMS first, news of their own order
+        notice = campaigns.get(key)
+        assert notice.kind == "transactional" and notice.channels == ("sms", "email") and notice.discount is None
+    assert campaigns.get("order_shipped").steps[0].exit_when == ("delivered",)
 
 
 def test_environment_variable_points_at_another_file(tmp_path, monkeypatch):
@@ -77,6 +100,8 @@ def _cart(extra: str = "", steps: str = "    steps: [{delay_hours: 4}]\n", head:
     return (f"{head}campaigns:\n  cart:\n    kind: promotional\n    priority: 10\n    channels: [email]\n"
             f"    email_template_id: d-cart\n    unsubscribe_group: 1\n{extra}{steps}")
 
+
+_ONE_STEP = "    steps: [{delay_hours: 0}]\n"
 
 CONFIG_ERRORS = {
     "unknown campaign field": (_cart("    holdout_shre: 0.1\n"), "cart", "holdout_shre", "unknown key"),
@@ -133,6 +158,30 @@ CONFIG_ERRORS = {
     "staff recipients on a customer campaign": (_cart("    internal_recipients: [a@b.example]\n"), "cart",
                                                 "internal_recipients", "only internal"),
     "missing required field": (_cart().replace("    priority: 10\n", ""), "cart", "priority", "required"),
+    "broadcast without send_at": (_cart("    broadcast: {segment: tier_gold}\n", _ONE_STEP), "cart",
+                                  "broadcast.send_at", "required"),
+    "broadcast to an unknown segment": (_cart("    broadcast: {segment: tier_gould, send_at: '2026-11-27 09:00'}\n",
+                                              _ONE_STEP), "cart", "broadcast.segment", "'tier_gould' is not a segment"),
+    "broadcast at no clock time": (_cart("    broadcast: {segment: tier_gold, send_at: 'Black Friday'}\n",
+                                         _ONE_STEP), "cart", "broadcast.send_at", "YYYY-MM-DD HH:MM"),
+    "broadcast at a UTC instant": (_cart("    broadcast: {segment: tier_gold, send_at: 2026-11-27T09:00:00Z}\n",
+                                         _ONE_STEP), "cart", "broadcast.send_at", "local time of each recipient"),
+    "broadcast in two steps": (_cart("    broadcast: {segment: tier_gold, send_at: '2026-11-27 09:00'}\n",
+                                     "    steps: [{delay_hours: 0}, {delay_hours: 24}]\n"), "cart", "steps",
+                               "sends once"),
+    "broadcast with a delay": (_cart("    broadcast: {segment: tier_gold, send_at: '2026-11-27 09:00'}\n"),
+                               "cart", "steps", "delay_hours 0"),
+    "broadcast with an exit": (_cart("    broadcast: {segment: tier_gold, send_at: '2026-11-27 09:00'}\n",
+                                     "    steps: [{delay_hours: 0, exit_when: [ordered_since_trigger]}]\n"), "cart",
+                               "steps[1].exit_when", "no exit conditions"),
+    "broadcast late forever": (_cart("    broadcast: {segment: tier_gold, send_at: '2026-11-27 09:00', "
+                                     "send_within_hours: 1000}\n", _ONE_STEP), "cart",
+                               "broadcast.send_within_hours", "maximum"),
+    "broadcast to staff": (
+        "campaigns:\n  alert:\n    kind: internal\n    priority: 0\n    channels: [email]\n"
+        "    email_template_id: d-alert\n    internal_recipients: [a@b.example]\n"
+        "    broadcast: {segment: tier_gold, send_at: '2026-11-27 09:00'}\n    steps: [{delay_hours: 0}]\n",
+        "alert", "broadcast", "internal alert cannot be a broadcast"),
 }
 
 
@@ -145,6 +194,22 @@ def test_config_errors_name_file_campaign_field_and_reason(text, campaign, field
     assert campaign in message
     assert field in message
     assert reason in message
+
+
+def test_a_broadcast_reads_every_customer_with_their_segments_at_a_local_time():
+    text = _cart("    broadcast: {segment: [tier_gold, tier_platinum], send_at: 2026-11-27 09:00:00}\n", _ONE_STEP)
+    cart = parse_campaigns(text).get("cart")
+    assert cart.audience == "audience_broadcast"  # one audience for every broadcast, filtered per campaign
+    assert cart.broadcast.segments == ("tier_gold", "tier_platinum")
+    assert cart.broadcast.send_at == datetime(2026, 11, 27, 9, 0) and cart.broadcast.send_within_hours == 24
+    assert parse_campaigns(_cart()).get("cart").broadcast is None
+
+
+def test_the_shipped_file_s_commented_broadcast_example_loads_once_uncommented():
+    text = SHIPPED_FILE.read_text()
+    block = text[text.index("  # flash_sale_black_friday:"):].split("\n\n")[0]
+    example = parse_campaigns("campaigns:\n" + re.sub(r"^  # ", "  ", block, flags=re.M)).get("flash_sale_black_friday")
+    assert example.broadcast.segments == ("tier_gold", "tier_platinum", "rfm_champions")
 
 
 def test_duplicate_campaign_key_is_refused():

@@ -28,7 +28,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 AS_OF = date(2025, 6, 30)
 DBT_GROUPS = ("staging", "intermediate", "marts", "audiences", "predictions")
-INGESTION_GROUPS = ("shopify", "sendgrid", "twilio", "web", "reviews", "nps", "preferences")
+INGESTION_GROUPS = ("shopify", "sendgrid", "twilio", "web", "reviews", "nps", "preferences", "subscriptions")
 # Waits here are on conditions (the server answers, an element shows); this bound only catches a
 # hang, so a loaded machine that is merely slow never fails them.
 HANG_GUARD_SECONDS = 30 * 60

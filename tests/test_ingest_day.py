@@ -47,6 +47,7 @@ def test_source_tables():
         "reviews": ("reviews",),
         "nps": ("responses",),
         "preferences": ("preferences",),
+        "subscriptions": ("subscriptions",),
     }
 
 

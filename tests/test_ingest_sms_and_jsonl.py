@@ -217,3 +217,24 @@ def test_frequency_preferences_land_normalised_and_bad_ones_are_quarantined_alon
     assert reasons[0].endswith("(id p3): email_frequency: not one of as_usual, weekly, monthly, order_updates_only: 'daily'")
     assert reasons[1].endswith("(id p4): customer_id: needs a customer_id or an email")
     assert reasons[2].endswith("(id p5): email_frequency: missing")
+
+
+def test_product_subscriptions_land_and_bad_ones_are_quarantined_alone(tmp_path):
+    wish = {"subscription_id": "s1", "customer_id": 7, "email": None, "product_id": 100, "variant_id": 11,
+            "kind": "back_in_stock", "created_at": "2026-03-14T10:00:00Z", "cancelled_at": None}
+    data = write_inbox(tmp_path, "subscriptions", {"subscriptions-0001.jsonl": jsonl(
+        wish,
+        {**wish, "subscription_id": "s2", "customer_id": None, "email": "b@x.co", "variant_id": None, "kind": "wishlist"},
+        {**wish, "subscription_id": "s3", "kind": "restock"},
+        {**wish, "subscription_id": "s4", "customer_id": None},
+        {**wish, "subscription_id": "s5", "product_id": None},
+        {**wish, "subscription_id": "s6", "kind": "price_drop", "cancelled_at": "2026-03-14T11:00:00Z"},
+    )})
+    report = ingest_day(data, "subscriptions", DAY)
+    assert (report.tables["subscriptions"].landed, report.tables["subscriptions"].quarantined) == (3, 3)
+    assert [(r["subscription_id"], r["variant_id"], r["kind"]) for r in read(data, "subscriptions", "subscriptions")] == [
+        ("s1", 11, "back_in_stock"), ("s2", None, "wishlist"), ("s6", 11, "price_drop")]
+    reasons = [r["reason"] for r in read(data, "subscriptions", "subscriptions", "quarantine")]
+    assert reasons[0].endswith("(id s3): kind: not one of back_in_stock, price_drop, wishlist: 'restock'")
+    assert reasons[1].endswith("(id s4): customer_id: needs a customer_id or an email")
+    assert reasons[2].endswith("(id s5): product_id: missing")

@@ -15,13 +15,14 @@ import re
 import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from retention.activation.messages import CHANNELS
+from retention.reports.segments import DEFINITIONS as SEGMENTS
 
 CAMPAIGNS_ENV = "RETENTION_CAMPAIGNS"
 SHIPPED_FILE = Path(__file__).with_name("campaigns.yml")
@@ -34,6 +35,9 @@ COUPON_PREFIX_PATTERN = re.compile(r"^[A-Z0-9]{1,12}$")
 SMS_MAX_CHARS = 1600  # Twilio's limit for one message body
 DEFAULT_DISCOUNT_EXPIRY_DAYS = 30  # how long a promised code stays valid at least
 MAX_DISCOUNT_EXPIRY_DAYS = 365
+BROADCAST_AUDIENCE = "audience_broadcast"  # every customer with their segments (dbt)
+DEFAULT_BROADCAST_HOURS = 24  # a broadcast later than this after its send_at is not sent: the sale is over
+SEND_AT_FORMAT = "%Y-%m-%d %H:%M"
 
 
 class CampaignConfigError(ValueError):
@@ -79,6 +83,16 @@ class DiscountPolicy:
 
 
 @dataclass(frozen=True)
+class Broadcast:
+    """A one-off send to the members of some segments (customer_segments.segment), due at ``send_at``
+    in each recipient's own time zone and not later than ``send_within_hours`` after it."""
+
+    segments: tuple[str, ...]
+    send_at: datetime  # naive: local to each recipient
+    send_within_hours: float = DEFAULT_BROADCAST_HOURS
+
+
+@dataclass(frozen=True)
 class Step:
     number: int  # 1-based
     delay_hours: float  # after the audience row's triggered_at
@@ -115,6 +129,7 @@ class Campaign:
     internal_recipients: tuple[str, ...] = ()
     # the double opt-in request: the one SMS a subscriber awaiting confirmation may get
     confirms_sms_opt_in: bool = False
+    broadcast: Broadcast | None = None  # a one-off send to segments at a local time (broadcasts.py)
 
     @property
     def is_promotional(self) -> bool:
@@ -389,7 +404,7 @@ class _Validator:
     CAMPAIGN_FIELDS = {"audience", "description", "channels", "email_template_id", "sms_body", "steps",
                        "priority", "kind", "holdout_share", "send_window", "quiet_hours", "unsubscribe_group",
                        "categories", "discount", "purchase_exclusion_days", "internal_recipients",
-                       "confirms_sms_opt_in"}
+                       "confirms_sms_opt_in", "broadcast"}
 
     def campaign(self, key, raw, settings: Settings) -> Campaign:
         if not isinstance(key, str) or not KEY_PATTERN.match(key):
@@ -449,12 +464,14 @@ class _Validator:
                 quiet.update({c: None for c in (raw["quiet_hours"] or {})})
                 quiet.update(self.quiet_hours(raw["quiet_hours"], where, "quiet_hours"))
                 quiet = {c: q for c, q in quiet.items() if q is not None}
+        broadcast = self.broadcast(raw.get("broadcast"), where, kind, steps)
         categories = self.string_list(raw.get("categories", [key]), where, "categories")
         if len(categories) > 10:
             self.fail(where, "categories", "SendGrid accepts at most 10 categories")
         return Campaign(
             key=key,
-            audience=self.text(raw.get("audience", f"audience_{key}"), where, "audience", KEY_PATTERN,
+            audience=self.text(raw.get("audience", BROADCAST_AUDIENCE if broadcast else f"audience_{key}"),
+                               where, "audience", KEY_PATTERN,
                                "a dbt model name"),
             description=str(raw.get("description", "")),
             channels=channels,
@@ -473,6 +490,7 @@ class _Validator:
                                                 "purchase_exclusion_days", 0),
             internal_recipients=recipients,
             confirms_sms_opt_in=confirms,
+            broadcast=broadcast,
         )
 
     def discount(self, raw, where) -> DiscountPolicy | None:
@@ -488,6 +506,42 @@ class _Validator:
             expires_after_days=self.integer(raw.get("expires_after_days", DEFAULT_DISCOUNT_EXPIRY_DAYS), where,
                                             "discount.expires_after_days", 1, MAX_DISCOUNT_EXPIRY_DAYS),
         )
+
+    def broadcast(self, raw, where, kind: str, steps: tuple[Step, ...]) -> Broadcast | None:
+        if raw is None:
+            return None
+        self.mapping(raw, where, "broadcast", {"segment", "send_at", "send_within_hours"}, {"segment", "send_at"})
+        if kind == "internal":
+            self.fail(where, "broadcast", "an internal alert cannot be a broadcast (it goes to staff, not to segments)")
+        if len(steps) != 1 or steps[0].delay_hours != 0:
+            self.fail(where, "steps", "a broadcast sends once, at its send_at: exactly one step with delay_hours 0")
+        if steps[0].exit_when:
+            self.fail(where, "steps[1].exit_when", "a broadcast's audience has no exit conditions")
+        segments = raw["segment"]
+        segments = self.string_list([segments] if isinstance(segments, str) else segments, where, "broadcast.segment")
+        if not segments:
+            self.fail(where, "broadcast.segment", "needs at least one segment")
+        for segment in segments:
+            if segment not in SEGMENTS:
+                self.fail(where, "broadcast.segment", f"{segment!r} is not a segment of customer_segments "
+                                                      f"(known: {', '.join(sorted(SEGMENTS))})")
+        return Broadcast(segments, self.send_at(raw["send_at"], where),
+                         self.number(raw.get("send_within_hours", DEFAULT_BROADCAST_HOURS), where,
+                                     "broadcast.send_within_hours", 1, 168))
+
+    def send_at(self, value, where) -> datetime:
+        if isinstance(value, datetime):  # YAML reads "2026-11-27 09:00:00" as a timestamp
+            moment = value
+        else:
+            try:
+                moment = datetime.strptime(str(value).strip(), SEND_AT_FORMAT)
+            except ValueError:
+                self.fail(where, "broadcast.send_at",
+                          f"expected a local date and time \"YYYY-MM-DD HH:MM\", got {value!r}")
+        if moment.tzinfo is not None:
+            self.fail(where, "broadcast.send_at",
+                      "is the local time of each recipient: give no UTC offset or zone")
+        return moment
 
     def send_window(self, raw, where) -> SendWindow | None:
         if raw is None:

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from retention.activation.broadcasts import SEGMENTS_COLUMN, broadcast_rows
 from retention.activation.campaigns import Campaign, CampaignSet, Step
 from retention.activation.coupons import coupon_code, uses_default_secret
 from retention.activation.discounts import CodeIssuer, DiscountStore, OutboxDiscounts
@@ -128,6 +129,7 @@ def _activate(campaigns: CampaignSet, selected: list[Campaign], audiences: Mappi
             continue
         try:
             _check_columns(campaign, frame)
+            frame = broadcast_rows(campaign, frame, now, campaigns.settings.store_time_zone)  # others: unchanged
             if not dry_run:
                 _check_senders(campaign, senders)
             _CampaignRun(campaign, frame, ledger, senders, gate, now, report.run_id, dry_run,
@@ -228,6 +230,8 @@ def _check_columns(campaign: Campaign, frame: pd.DataFrame) -> None:
         if campaign.is_promotional and campaign.purchase_exclusion_days > 0:
             needed.add("last_order_at")
     needed |= {f"exit_{name}" for step in campaign.steps for name in step.exit_when}
+    if campaign.broadcast is not None:
+        needed |= {SEGMENTS_COLUMN, "time_zone"}
     missing = sorted(needed - set(frame.columns))
     if missing:
         raise ActivationError(f"audience {campaign.audience} for campaign {campaign.key} lacks "

@@ -32,6 +32,7 @@ PARSERS: dict[str, ModuleType] = {
     "reviews": jsonl_sources,
     "nps": jsonl_sources,
     "preferences": jsonl_sources,
+    "subscriptions": jsonl_sources,
 }
 SCHEMAS: dict[str, dict[str, pa.Schema]] = {
     "shopify": shopify.SCHEMAS,

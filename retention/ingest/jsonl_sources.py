@@ -1,5 +1,6 @@
 """JSON Lines sources, one object a line: web events, product reviews, NPS answers, email
-frequency preferences (the preference centre's drop file).
+frequency preferences (the preference centre's drop file), product subscriptions (the store's
+back-in-stock, price-drop and wish-list sign-ups).
 
 ``_raw`` is the line as received; ``_record_index`` its 0-based line number (blank lines are
 skipped but counted). A line that is not JSON is one rejected record of the source's table.
@@ -46,6 +47,12 @@ NPS_RESPONSES = record_schema([
 PREFERENCES = record_schema([
     ("preference_id", STRING), ("customer_id", INT64), ("email", STRING), ("email_frequency", STRING),
     ("submitted_at", TIMESTAMP),
+])
+
+SUBSCRIPTION_KINDS = ("back_in_stock", "price_drop", "wishlist")
+SUBSCRIPTIONS = record_schema([
+    ("subscription_id", STRING), ("customer_id", INT64), ("email", STRING), ("product_id", INT64),
+    ("variant_id", INT64), ("kind", STRING), ("created_at", TIMESTAMP), ("cancelled_at", TIMESTAMP),
 ])
 
 
@@ -129,12 +136,32 @@ def parse_preference(c: Check, r: dict) -> dict:
     return row
 
 
+def parse_subscription(c: Check, r: dict) -> dict:
+    kind = c.text(r, "kind", REQUIRED, nonempty=True)
+    if kind is not None and kind not in SUBSCRIPTION_KINDS:
+        c.error("kind", "not a known kind", f"not one of {', '.join(SUBSCRIPTION_KINDS)}: {show(kind)}")
+    row = {
+        "subscription_id": c.ident(r, "subscription_id", REQUIRED),
+        "customer_id": c.int(r, "customer_id"),
+        "email": c.text(r, "email"),
+        "product_id": c.int(r, "product_id", REQUIRED),
+        "variant_id": c.int(r, "variant_id"),  # null: any variant of the product
+        "kind": kind,
+        "created_at": c.ts(r, "created_at", REQUIRED),
+        "cancelled_at": c.ts(r, "cancelled_at"),
+    }
+    if row["customer_id"] is None and not (row["email"] or "").strip():
+        c.error("customer_id", "names no customer", "needs a customer_id or an email")
+    return row
+
+
 # source -> (table, schema, parser, id key)
 SOURCES = {
     "web": ("events", WEB_EVENTS, parse_web_event, "event_id"),
     "reviews": ("reviews", REVIEWS, parse_review, "review_id"),
     "nps": ("responses", NPS_RESPONSES, parse_nps, "response_id"),
     "preferences": ("preferences", PREFERENCES, parse_preference, "preference_id"),
+    "subscriptions": ("subscriptions", SUBSCRIPTIONS, parse_subscription, "subscription_id"),
 }
 
 

@@ -16,7 +16,7 @@ import great_expectations.expectations as gxe
 import pyarrow as pa
 
 from retention.ingest.day import SCHEMAS
-from retention.ingest.jsonl_sources import EVENT_TYPES
+from retention.ingest.jsonl_sources import EVENT_TYPES, SUBSCRIPTION_KINDS
 from retention.ingest.sendgrid_suppressions import GLOBAL_LISTS
 from retention.preferences import EMAIL_FREQUENCIES
 
@@ -179,6 +179,10 @@ RULES: dict[tuple[str, str], TableRules] = {
         key=("preference_id",), required=("preference_id", "email_frequency", "submitted_at"),
         event_time="submitted_at", emails=("email",), allowed={"email_frequency": EMAIL_FREQUENCIES},
         volume=False),  # people change it now and then: no daily volume to expect
+    ("subscriptions", "subscriptions"): TableRules(
+        key=("subscription_id",), required=("subscription_id", "product_id", "kind", "created_at"),
+        event_time="created_at", emails=("email",), allowed={"kind": SUBSCRIPTION_KINDS},
+        volume=False),  # sign-ups come in bursts (a sold-out product), or not at all
 }
 
 LINEAGE_REQUIRED = ("_source_file", "_ingested_at", "_record_hash")

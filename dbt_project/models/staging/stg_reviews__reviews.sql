@@ -13,6 +13,7 @@ select
     order_id,
     rating,
     title,
+    body,
     verified_buyer,
     {{ to_utc('created_at') }} as created_at,
     date as delivered_on

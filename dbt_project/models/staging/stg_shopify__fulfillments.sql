@@ -12,6 +12,8 @@ select
     latest.status,
     latest.shipment_status,
     latest.tracking_company,
+    latest.tracking_number,
+    latest.tracking_url,
     latest._created_utc as created_at,
     {{ to_utc('latest.updated_at') }} as updated_at,
     case when latest.shipment_status = 'delivered' then {{ to_utc('latest.updated_at') }} end as delivered_at,
