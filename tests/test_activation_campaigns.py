@@ -18,7 +18,7 @@ from tests.warehouse_fixtures import DBT_PROJECT
 SHIPPED_KEYS = {"abandoned_cart", "win_back", "birthday", "anniversary", "post_purchase_thank_you", "review_request",
                 "replenishment", "back_in_stock", "price_drop", "vip_tier_upgrade", "high_value_at_risk",
                 "nps_promoter_referral", "nps_detractor_alert", "welcome", "sunset", "sms_opt_in_confirmation",
-                "loyalty_reward_available", "loyalty_points_expiring"}
+                "loyalty_reward_available", "loyalty_points_expiring", "referral_reward"}
 
 
 def test_shipped_campaigns_load_with_every_default_campaign():

@@ -52,3 +52,10 @@
     {%- endif -%}
     {{ dbt.cast(rounding ~ '(' ~ amount ~ ' * ' ~ var('loyalty_points_per_currency_unit', 1) ~ ')', dbt.type_bigint()) }}
 {%- endmacro %}
+
+{#- A customer's referral code: var referral_code_prefix, '-', the first 10 hex digits (upper case) of
+    the hash of 'referral:<customer_key>'; retention/referrals.py derives the same code. -#}
+{% macro referral_code(customer_key) -%}
+    {{ dbt.concat([dbt.string_literal(var('referral_code_prefix') | upper ~ '-'),
+                   'upper(substr(' ~ dbt.hash(dbt.concat(["'referral:'", customer_key])) ~ ', 1, 10))']) }}
+{%- endmacro %}

@@ -158,6 +158,7 @@ select
     lt.loyalty_tier_reached_on,
     coalesce(lb.points_balance, 0) as points_balance,
     lt.points_to_next_tier,
+    case when p.customer_id is not null then {{ referral_code('k.customer_key') }} end as referral_code,
     -- predictions (models/predictions)
     pr.p_alive,
     pr.p_alive_previous,
