@@ -34,6 +34,7 @@ from retention.store_simulator.config import months_before
 from retention.store_simulator.responses import outbox_files, read_outbox, write_responses
 
 ACTIVATION_HOUR = clock(17, 0)  # UTC: the morning after in the Americas (SMS quiet hours end at 08:00 local)
+DEMO_REFERRAL_RATE = 0.02  # some customers refer friends (a few frauds among them): the referrals to show
 
 
 def run_range(
@@ -163,6 +164,31 @@ def print_warehouse(layout: DataDir) -> None:
         print(f"{segment_type:<14}{segment:<32}{customers:>10,}")
 
 
+def print_loyalty(layout: DataDir) -> None:
+    """Points, referrals and the top referrers (hashed customer keys, shortened; no names)."""
+    with duckdb.connect(str(layout.warehouse), read_only=True) as con:
+        holders, points, redeemed, expired, claimable, expiring = con.execute(
+            """
+            select count(*) filter (where points_balance > 0), coalesce(sum(points_balance), 0),
+                   coalesce(sum(rewards_redeemed), 0), coalesce(sum(points_expired), 0),
+                   count(*) filter (where rewards_available > 0), count(*) filter (where points_expiring_soon > 0)
+            from loyalty_balances
+            """
+        ).fetchall()[0]
+        outcomes = con.execute(
+            "select coalesce(rejection_reason, 'accepted'), count(*) from referrals group by all order by 2 desc, 1"
+        ).fetchall()
+        top = con.execute(
+            "select customer_key, accepted_referrals, friends_net_revenue from top_referrers "
+            "order by referrer_rank, customer_key limit 3"
+        ).fetchall()
+    print(f"Loyalty points: {holders:,} customers hold {points:,} points; {redeemed:,} rewards redeemed, "
+          f"{expired:,} points expired; {claimable:,} can claim a reward, {expiring:,} have points expiring soon.")
+    print("Referrals: " + (", ".join(f"{n:,} {outcome}" for outcome, n in outcomes) or "none yet") + ".")
+    for rank, (key, friends, revenue) in enumerate(top, 1):
+        print(f"  top referrer {rank}: customer {key[:12]}… brought {friends:,} friends ({revenue:,.2f} first-order revenue)")
+
+
 def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
@@ -249,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"Simulating {args.customers:,} customers from {start} to {end} (seed {args.seed}) into {layout.root}")
         started = time.perf_counter()
-        simulate(SimConfig(customers=args.customers, start=start, end=end, seed=args.seed), layout.root)
+        simulate(SimConfig(customers=args.customers, start=start, end=end, seed=args.seed,
+                           referral_rate=DEMO_REFERRAL_RATE), layout.root)
         print(f"  simulated in {time.perf_counter() - started:.1f} s")
 
     results, activations = [], []
@@ -274,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     print_landing(landing_summary(results))
     print()
     print_warehouse(layout)
+    print()
+    print_loyalty(layout)
     print()
     print_activation(activations)
     print()

@@ -51,6 +51,7 @@ SLOW_MODULES = frozenset({
     "test_warehouse_predictions",
     "test_warehouse_suppressions",
     "test_warehouse_redemptions",   # the demo's steps on a small store
+    "test_warehouse_referrals",     # a store that plants referrals, landed and built with dbt
 })
 
 

@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 
 import pytest
+import yaml
 
 from retention.activation.campaigns import (
     CAMPAIGNS_ENV,
@@ -16,12 +17,14 @@ from retention.activation.campaigns import (
     parse_campaigns,
 )
 from tests.activation_fixtures import CONFIG
+from tests.warehouse_fixtures import DBT_PROJECT
 
 SHIPPED_KEYS = {"abandoned_cart", "win_back", "birthday", "anniversary", "post_purchase_thank_you", "review_request",
                 "replenishment", "back_in_stock", "price_drop", "vip_tier_upgrade", "high_value_at_risk",
                 "nps_promoter_referral", "nps_detractor_alert", "welcome", "sunset", "sms_opt_in_confirmation",
                 "browse_abandonment", "bounceback", "order_shipped", "order_delivered", "order_delay_alert",
-                "negative_review_alert", "nps_survey"}
+                "negative_review_alert", "nps_survey", "loyalty_reward_available", "loyalty_points_expiring",
+                "referral_reward"}
 
 
 def test_shipped_campaigns_load_with_every_default_campaign():
@@ -249,3 +252,11 @@ def test_the_double_opt_in_request_must_be_a_transactional_sms_campaign():
                               "    kind: transactional\n    priority: 1\n    confirms_sms_opt_in: true\n", 1)
     with pytest.raises(CampaignConfigError, match="campaign 'thanks'.*confirms_sms_opt_in.*transactional SMS-only"):
         parse_campaigns(as_email, source="x.yml")
+
+
+def test_loyalty_reward_codes_carry_the_prefix_the_warehouse_redeems():
+    # the warehouse spends points on the orders quoting the reward campaign's codes, by their prefix
+    dbt_vars = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]
+    reward = load_campaigns().get("loyalty_reward_available")
+    assert reward.discount.prefix == dbt_vars["loyalty_reward_code_prefix"]
+    assert reward.audience == "audience_loyalty_reward_available" and all(s.discount for s in reward.steps)

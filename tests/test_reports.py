@@ -193,3 +193,16 @@ def test_the_docs_site_describes_every_segment_and_metric(store):
         assert segment in text, segment
     for metric in ("repeat_purchase_rate", "churn_rate", "email_open_rate", "cart_recovery_rate", "retention_rate"):
         assert metric in text, metric
+
+
+def test_top_referrers_are_recognised_by_key_and_counts_only():
+    top = pd.DataFrame({"referrer_rank": [1, 2], "customer_key": ["k<1>", "k2"], "accepted_referrals": [4, 2],
+                        "rejected_referrals": [1, 0], "friends_net_revenue": [310.5, 80.0]})
+    data = ReportData(AS_OF, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
+                      pd.DataFrame(), top)
+    page = render_html(data, [], [], {}, {})
+    section = page[page.index("<h2>Top referrers</h2>"):page.index("<h2>Pictures</h2>")]
+    assert "<code>k&lt;1&gt;</code>" in section and "<code>k2</code>" in section
+    assert section.index("k&lt;1&gt;") < section.index("k2") and "310.50" in section
+    empty = render_html(ReportData(AS_OF, *[pd.DataFrame()] * 6), [], [], {}, {})
+    assert "No accepted referral yet." in empty

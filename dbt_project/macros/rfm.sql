@@ -13,22 +13,3 @@
         else 'Hibernating'
     end
 {%- endmacro %}
-
-{% macro loyalty_tier(spend) -%}
-    case
-        when {{ spend }} >= {{ var('loyalty_tier_platinum_min') }} then 'platinum'
-        when {{ spend }} >= {{ var('loyalty_tier_gold_min') }} then 'gold'
-        when {{ spend }} >= {{ var('loyalty_tier_silver_min') }} then 'silver'
-        when {{ spend }} > 0 then 'bronze'
-        else 'none'
-    end
-{%- endmacro %}
-
-{% macro loyalty_threshold(spend) -%}
-    case
-        when {{ spend }} >= {{ var('loyalty_tier_platinum_min') }} then {{ var('loyalty_tier_platinum_min') }}
-        when {{ spend }} >= {{ var('loyalty_tier_gold_min') }} then {{ var('loyalty_tier_gold_min') }}
-        when {{ spend }} >= {{ var('loyalty_tier_silver_min') }} then {{ var('loyalty_tier_silver_min') }}
-        else 0.01
-    end
-{%- endmacro %}

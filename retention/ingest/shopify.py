@@ -50,7 +50,8 @@ DISCOUNT_CODES = pa.list_(pa.struct([("code", STRING), ("amount", MONEY), ("type
 
 
 def _address_columns(prefix: str) -> list[tuple[str, pa.DataType]]:
-    return [(f"{prefix}_{part}", STRING) for part in ("country", "country_code", "province", "province_code", "city", "zip")]
+    parts = ("country", "country_code", "province", "province_code", "city", "zip", "address_key")
+    return [(f"{prefix}_{part}", STRING) for part in parts]
 
 
 CUSTOMERS = record_schema([
@@ -233,6 +234,19 @@ def record_id(record: dict):
 
 
 # -- shared pieces -----------------------------------------------------------------------------
+def street_address_key(address: dict) -> str | None:
+    """The street address as a hash: two records at one address (however spaced, cased or
+    punctuated) share it, and the street itself never lands (the referral checks compare only this)."""
+    def plain(text) -> str:
+        return re.sub(r"[^a-z0-9]+", " ", str(text or "").lower()).strip()
+
+    street = plain(f"{address.get('address1') or ''} {address.get('address2') or ''}")
+    if not street:
+        return None
+    zip_code = plain(address.get("zip")).replace(" ", "")
+    return sha256_hex(f"{street}|{zip_code}|{plain(address.get('country_code'))}".encode())[:32]
+
+
 def _address(c: Check, record: dict, key: str, prefix: str) -> dict:
     a = c.dict(record, key)
     return {
@@ -242,6 +256,7 @@ def _address(c: Check, record: dict, key: str, prefix: str) -> dict:
         f"{prefix}_province_code": c.text(a, "province_code", at=f"{key}."),
         f"{prefix}_city": c.text(a, "city", at=f"{key}."),
         f"{prefix}_zip": c.text(a, "zip", at=f"{key}."),
+        f"{prefix}_address_key": street_address_key(a) if a else None,
     }
 
 

@@ -142,7 +142,7 @@ def _address(a) -> dict | None:
         return a
     return {"country": a.get("country"), "country_code": a.get("countryCodeV2", a.get("countryCode")),
             "province": a.get("province"), "province_code": a.get("provinceCode"), "city": a.get("city"),
-            "zip": a.get("zip")}
+            "zip": a.get("zip"), "address1": a.get("address1"), "address2": a.get("address2")}
 
 
 def _sum(values) -> str | None:

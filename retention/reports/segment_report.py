@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
+
 from retention.reports import pictures
 from retention.reports.exports import write_atomically, write_exports
 from retention.reports.metrics import Metric, headline_metrics
@@ -72,6 +74,19 @@ def _e(value) -> str:
     return html.escape(str(value), quote=True)
 
 
+def referrers_html(top: pd.DataFrame) -> str:
+    """The customers whose referral code brought the most friends (customer keys, no contact details)."""
+    if top.empty:
+        return "<p>No accepted referral yet.</p>"
+    rows = "\n".join(
+        f"<tr><td class=n>{int(r.referrer_rank)}</td><td><code>{_e(r.customer_key)}</code></td>"
+        f"<td class=n>{int(r.accepted_referrals):,}</td><td class=n>{int(r.rejected_referrals):,}</td>"
+        f"<td class=n>{float(r.friends_net_revenue):,.2f}</td></tr>"
+        for r in top.itertuples())
+    return ("<table><tr><th>rank</th><th>customer</th><th>friends referred</th><th>referrals rejected</th>"
+            f"<th>friends' first-order revenue</th></tr>\n{rows}\n</table>")
+
+
 def render_html(data: ReportData, trends: list[SegmentTrend], metrics: list[Metric], picture_files: dict[str, str],
                 export_files: dict[str, str]) -> str:
     head = "".join(f"<th>{_e('vs ' + str(d) + (' day' if d == 1 else ' days'))}</th>" for d in TREND_DAYS)
@@ -114,6 +129,10 @@ members with their contact details and whether they may be emailed or texted (co
 <table><tr><th>type</th><th>segment</th><th>who is in it</th><th>customers</th>{head}<th>export</th></tr>
 {segment_rows}
 </table>
+<h2>Top referrers</h2>
+<p>Customers whose referral code brought new customers (a friend's first order, after the checks for
+self-referral, existing customers and the code's limit). Their keys find them in the customer exports.</p>
+{referrers_html(data.top_referrers)}
 <h2>Pictures</h2>
 {figures}
 </body></html>

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 HISTORY_DAYS = 30  # the longest trend the page shows
+TOP_REFERRERS = 10  # the referrers the page recognises
 
 MEMBERS_SQL = """
 select s.segment, s.segment_type, s.customer_key, s.email, s.phone, s.first_name,
@@ -37,6 +38,7 @@ class ReportData:
     rfm: pd.DataFrame  # recency_score x frequency_score: customers and net revenue
     metrics: pd.DataFrame  # metrics_daily, the last two windows of HISTORY_DAYS
     performance: pd.DataFrame  # campaign_performance
+    top_referrers: pd.DataFrame = field(default_factory=pd.DataFrame)  # the best TOP_REFERRERS of top_referrers
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
@@ -58,4 +60,7 @@ def read_report_data(warehouse: Path, as_of: date) -> ReportData:
             rfm=_frame(con, RFM_SQL),
             metrics=_frame(con, "select * from metrics_daily where day > ? and day <= ? order by day", [since, as_of]),
             performance=_frame(con, "select * from campaign_performance order by campaign, step"),
+            top_referrers=_frame(con, "select referrer_rank, customer_key, accepted_referrals, rejected_referrals, "
+                                      "friends_net_revenue from top_referrers order by referrer_rank, customer_key "
+                                      "limit ?", [TOP_REFERRERS]),
         )

@@ -20,11 +20,13 @@ def main(argv=None) -> int:
     ap.add_argument("--dirt-rate", type=float, default=0.002)
     ap.add_argument("--workers", type=int, default=2, help="processes (does not change the output)")
     ap.add_argument("--compress", action="store_true", help="gzip every inbox file (name + .gz)")
+    ap.add_argument("--referral-rate", type=float, default=0.0,
+                    help="share of buyers with an account who refer friends (truth: simulation/referrals.jsonl)")
     a = ap.parse_args(argv)
     end = a.end or default_end()
     start = a.start or months_before(end, 18)
     cfg = SimConfig(customers=a.customers, start=start, end=end, seed=a.seed, dirt_rate=a.dirt_rate, workers=a.workers,
-                    compress=a.compress)
+                    compress=a.compress, referral_rate=a.referral_rate)
     try:
         s = simulate(cfg, a.out or default_out_dir())
     except (ForeignInboxError, ValueError) as e:

@@ -64,6 +64,10 @@ class SimConfig:
     campaign_audience_share: float = 0.14
     sms_campaigns_per_month: float = 1.5
 
+    # referrals (store_simulator/referrals.py): share of buyers with an account who refer friends
+    referral_rate: float = 0.0
+    referral_code_limit: int = 5  # the warehouse's var referral_code_limit
+
     # browsing
     browse_sessions_per_week: float = 0.03  # per active person, beyond purchase/checkout sessions
     anonymous_sessions_per_customer: float = 0.45  # over the whole window, per simulated person
@@ -77,6 +81,10 @@ class SimConfig:
             raise ValueError("customers must be >= 1")
         if not (0.0 <= self.dirt_rate <= 0.5):
             raise ValueError("dirt_rate must be in [0, 0.5]")
+        if not (0.0 <= self.referral_rate <= 0.5):
+            raise ValueError("referral_rate must be in [0, 0.5]")
+        if self.referral_code_limit < 1:
+            raise ValueError("referral_code_limit must be >= 1")
         return _replace(self, start=start, end=end)
 
     def to_json(self) -> dict:

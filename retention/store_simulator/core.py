@@ -35,6 +35,7 @@ from .feedback import build_nps, build_reviews, build_web
 from .inventory import build_inventory, truth_frame
 from .marketing import F_BDAY, F_CART, F_REFILL, F_WINBACK, build_email, build_sms
 from .people import ACCOUNT, GUEST, SUBSCRIBER, make_people, make_pools, simulate_purchases
+from .referrals import plant_referrals, write_referral_truth
 from .render import h
 from .writer import SOURCES, DayWriter
 
@@ -110,6 +111,7 @@ def build_world(cfg: SimConfig) -> SimpleNamespace:
         disc[m] = code
     orders.discount = disc
     finish_orders(cfg, rngs[7], cat, orders)
+    referrals = plant_referrals(cfg, ppl, pools, orders, t1)
 
     # checkouts: one per order (index = order index), then never-recovered abandoned ones
     n_ab = len(ab_t)
@@ -143,7 +145,7 @@ def build_world(cfg: SimConfig) -> SimpleNamespace:
         account_sid="AC" + h(cfg.seed, "account", 0),
         v_first=np.searchsorted(cat.v_product, np.arange(cat.n_products)),
         v_count=np.bincount(cat.v_product, minlength=cat.n_products),
-        inventory=build_inventory(cat, cfg.seed, t0, n_days),
+        inventory=build_inventory(cat, cfg.seed, t0, n_days), referrals=referrals,
     )
     lr = np.random.default_rng([cfg.seed, 17])
     rate = cfg.dirt_rate
@@ -324,6 +326,9 @@ def write_ground_truth(w, sim_dir: Path, dirt_rows, summary) -> None:
     })
     prods.to_parquet(sim_dir / "products.parquet", index=False)
     truth_frame(w.inventory, cat).to_parquet(sim_dir / "inventory_levels.parquet", index=False)
+
+    if cfg.referral_rate > 0:
+        write_referral_truth(w.referrals, sim_dir)
 
     dirt = pd.DataFrame(dirt_rows, columns=["source", "table", "day", "file", "kind", "malformed", "record_id", "locator"])
     dirt.to_parquet(sim_dir / "dirt.parquet", index=False)

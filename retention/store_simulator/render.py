@@ -245,6 +245,9 @@ class Renderer:
             dcodes = [{"code": code, "amount": money(o.disc[k]), "type": dtype}]
             dapps = [{"target_type": "line_item", "type": "discount_code", "value": f"{val:.1f}",
                       "value_type": dtype, "allocation_method": "across", "target_selection": "all", "code": code}]
+        referral = o.referral_code[k]
+        if referral is not None:  # a friend's first order names the advocate's code (store_simulator/referrals.py)
+            dcodes = [*dcodes, {"code": referral, "amount": "0.00", "type": "fixed_amount"}]
         sub, tax, total, disc, ship = int(o.subtotal[k]), int(o.tax[k]), int(o.total[k]), int(o.disc[k]), int(o.shipping[k])
         cur_sub, cur_tax, cur_total, cur_disc = sub, tax, total, disc
         fin = "paid"

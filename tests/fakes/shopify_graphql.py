@@ -83,7 +83,8 @@ def ref(kind: str, rid) -> dict | None:
 def address_node(a: dict | None) -> dict | None:
     if a is None:
         return None
-    return {"country": a.get("country"), "countryCodeV2": a.get("country_code"), "province": a.get("province"),
+    return {"address1": a.get("address1"), "address2": a.get("address2"), "country": a.get("country"),
+            "countryCodeV2": a.get("country_code"), "province": a.get("province"),
             "provinceCode": a.get("province_code"), "city": a.get("city"), "zip": a.get("zip")}
 
 

@@ -156,6 +156,9 @@ select
     coalesce(lt.loyalty_tier, 'none') as loyalty_tier,
     coalesce(lt.net_spend_12m, 0) as net_spend_12m,
     lt.loyalty_tier_reached_on,
+    coalesce(lb.points_balance, 0) as points_balance,
+    lt.points_to_next_tier,
+    case when p.customer_id is not null then {{ referral_code('k.customer_key') }} end as referral_code,
     -- predictions (models/predictions)
     pr.p_alive,
     pr.p_alive_previous,
@@ -199,6 +202,7 @@ left join {{ ref('int_consent') }} cs on cs.customer_key = k.customer_key
 left join {{ ref('int_email_frequency') }} ef on ef.customer_key = k.customer_key
 left join {{ ref('int_customer_rfm') }} rfm on rfm.customer_key = k.customer_key
 left join {{ ref('int_loyalty') }} lt on lt.customer_key = k.customer_key
+left join {{ ref('loyalty_balances') }} lb on lb.customer_key = k.customer_key
 left join {{ ref('customer_predictions') }} pr on pr.customer_key = k.customer_key
 left join email_engagement ee on ee.customer_key = k.customer_key
 left join sms_engagement se on se.customer_key = k.customer_key

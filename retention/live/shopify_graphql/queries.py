@@ -13,7 +13,7 @@ its page size and asks again.
 from __future__ import annotations
 
 M = "shopMoney { amount currencyCode }"
-ADDRESS = "country countryCodeV2 province provinceCode city zip"
+ADDRESS = "address1 address2 country countryCodeV2 province provinceCode city zip"
 
 
 def conn(mode: str, name: str, first: int, body: str, args: str = "") -> str:
