@@ -32,7 +32,7 @@ select
     default_address_country_code as country_code,
     default_address_province_code as province_code,
     default_address_city as city,
-    default_address_address_key as address_key,
+    {{ landed_column(source('shopify', 'customers'), 'default_address_address_key', dbt.type_string()) }} as address_key,
     date as delivered_on,
     _source_file,
     _record_hash

@@ -35,7 +35,7 @@ select
     cart_token,
     buyer_accepts_marketing,
     shipping_country_code,
-    shipping_address_key,
+    {{ landed_column(source('shopify', 'orders'), 'shipping_address_key', dbt.type_string()) }} as shipping_address_key,
     line_item_count,
     discount_codes,
     date as delivered_on,
