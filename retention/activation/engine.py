@@ -63,6 +63,7 @@ from retention.activation.ledger import Ledger, LedgerRecord, send_id_for
 from retention.activation.messages import RESULT_STATUSES, OutgoingMessage, Sender, SendResult
 from retention.activation.render import RenderError, plain, render_message, sample_of
 from retention.activation.report import ActivationReport, CampaignReport
+from retention.experiments.assignment import assign, with_variant
 
 log = logging.getLogger("retention.activation.engine")
 BATCH_SIZE = 1000  # SendGrid's personalizations per request; one claim transaction per batch
@@ -117,6 +118,7 @@ def _activate(campaigns: CampaignSet, selected: list[Campaign], audiences: Mappi
     broken: dict[str, str] = dict(paused or {})
     store = discounts if discounts is not None else _outbox_store(senders, ledger)
     issuer = None if dry_run or store is None else CodeIssuer(ledger, store)
+    winners = ledger.experiment_winners()
     for campaign in selected:
         campaign_report = report.campaign(campaign.key)
         frame = audiences.get(campaign.audience)
@@ -131,7 +133,7 @@ def _activate(campaigns: CampaignSet, selected: list[Campaign], audiences: Mappi
             if not dry_run:
                 _check_senders(campaign, senders)
             _CampaignRun(campaign, frame, ledger, senders, gate, now, report.run_id, dry_run,
-                         campaign_report, broken, issuer, code_attempts).run()
+                         campaign_report, broken, issuer, code_attempts, winners).run()
         except ActivationError as exc:
             campaign_report.error = str(exc)
             log.error("campaign %s not activated: %s", campaign.key, exc)
@@ -246,7 +248,8 @@ def _check_senders(campaign: Campaign, senders: Mapping[str, Sender]) -> None:
 class _CampaignRun:
     def __init__(self, campaign: Campaign, frame: pd.DataFrame, ledger: Ledger, senders: Mapping[str, Sender],
                  gate: Gate, now: datetime, run_id: str, dry_run: bool, report: CampaignReport,
-                 broken: dict[str, str], issuer: CodeIssuer | None = None, code_attempts: int = CODE_ATTEMPTS):
+                 broken: dict[str, str], issuer: CodeIssuer | None = None, code_attempts: int = CODE_ATTEMPTS,
+                 winners: Mapping[str, str] | None = None):
         self.campaign, self.frame, self.ledger, self.senders = campaign, frame, ledger, senders
         self.gate, self.now, self.run_id, self.dry_run, self.report = gate, now, run_id, dry_run, report
         self.decisions: list[dict[str, Any]] = []  # held out, deferred, dead letters: written in batches
@@ -257,6 +260,8 @@ class _CampaignRun:
         self.broken = broken  # channel -> why its sender stopped in this run (shared by campaigns)
         self.as_of_days: dict[tuple, str | None] = {}  # Timestamp and zone -> day, see _audience_as_of
         self.issuer, self.code_attempts = issuer, code_attempts
+        self.winners = winners or {}  # experiment -> its recorded winner, which everyone now gets
+        self.views: dict[tuple[int, str], tuple[Campaign, Step]] = {}  # (step, variant) -> as it sends
 
     def run(self) -> None:
         records = self.ledger.campaign_records(self.campaign.key)
@@ -323,7 +328,8 @@ class _CampaignRun:
         if status is None and not step_is_due(step, as_utc(row.get("triggered_at")), self.now):
             self.report.not_due += 1
             return
-        decision = self.gate.decide(self.campaign, step, row, status)
+        campaign, step, variant = self._variant_of(step, str(row["customer_key"]))
+        decision = self.gate.decide(campaign, step, row, status)
         send_id = send_id_for(self.campaign.key, step.number, str(row["customer_key"]), occurrence)
         if decision.outcome == "excluded":
             self.report.excluded[decision.reason] += 1
@@ -332,6 +338,7 @@ class _CampaignRun:
             return
         self.report.eligible += 1
         base = self._base_row(send_id, step, row, occurrence, decision)
+        base["variant"] = variant
         if decision.outcome == "deferred":
             self.report.deferred += 1
             snapshot = json.dumps({k: plain(v) for k, v in row.items()}, default=str)
@@ -339,10 +346,10 @@ class _CampaignRun:
                                    "snapshot": snapshot})
         elif decision.outcome == "held_out":
             self.report.held_out += 1
-            self.decisions.append({**base, "status": "held_out"})
+            self.decisions.append({**base, "status": "held_out", "variant": None})  # in no variant
         else:
             base["prior_attempts"] = record.attempts if record else 0  # the code's refusals so far
-            self._render(base, step, row, decision, to)
+            self._render(campaign, base, step, row, decision, to)
 
     def _next_step(self, steps: Mapping[int, LedgerRecord]) -> Step:
         """The first step not yet delivered; the last one when the sequence is complete."""
@@ -351,6 +358,17 @@ class _CampaignRun:
             if record is None or record.status not in DELIVERED_STATUSES:
                 return step
         return self.campaign.steps[-1]
+
+    def _variant_of(self, step: Step, customer_key: str) -> tuple[Campaign, Step, str | None]:
+        """The campaign and step as the customer's variant sends them, and the variant's name."""
+        experiment = step.experiment
+        if experiment is None:
+            return self.campaign, step, None
+        variant = assign(customer_key, self.campaign.key, experiment, self.winners.get(experiment.key))
+        view = self.views.get((step.number, variant.name))
+        if view is None:
+            view = self.views[(step.number, variant.name)] = with_variant(self.campaign, step, variant)
+        return (*view, variant.name)
 
     def _base_row(self, send_id: str, step: Step, row, occurrence: str, decision: Decision) -> dict[str, Any]:
         return {"send_id": send_id, "campaign": self.campaign.key, "step": step.number,
@@ -370,28 +388,30 @@ class _CampaignRun:
             self.as_of_days[key] = _day_text(value)
         return self.as_of_days[key]
 
-    def _render(self, base: dict[str, Any], step: Step, row, decision: Decision, to: str | None) -> None:
+    def _render(self, campaign: Campaign, base: dict[str, Any], step: Step, row, decision: Decision,
+                to: str | None) -> None:
         code = None
-        if step.discount and self.campaign.discount:
-            code = coupon_code(self.campaign.discount, self.campaign.key, base["customer_key"],
-                               row_occurrence(row))
+        if step.discount and campaign.discount:
+            code = coupon_code(campaign.discount, campaign.key, base["customer_key"], row_occurrence(row))
         try:
-            message = render_message(self.campaign, step, row, decision.channel, base["send_id"], code, to)
+            message = render_message(campaign, step, row, decision.channel, base["send_id"], code, to,
+                                     base.get("variant"))
         except RenderError as exc:
             self.report.dead_letter += 1
             self.decisions.append({**base, "status": "dead_letter", "error": str(exc), "coupon_code": code,
                                    "request_body": None})
             return
         if len(self.report.samples) < SAMPLES_PER_CAMPAIGN:
-            self.report.samples.append(sample_of(message, self.campaign.sms_body_for(step)))
+            self.report.samples.append(sample_of(message, campaign.sms_body_for(step)))
         if self.dry_run:
             self.report.would_send += 1
             return
         pending = self.pending[message.channel]
         base["coupon_code"] = code
-        base["coupon_percent"] = self.campaign.discount.percent if code else None
+        base["coupon_percent"] = campaign.discount.percent if code else None
         if code:
             base["audience_row"] = row  # for a deferral, should the store not create the code
+            base["offer"] = campaign  # the variant's discount percent decides the store discount
         pending.append((message, base))
         if len(pending) >= BATCH_SIZE:
             self._flush(message.channel)
@@ -431,7 +451,14 @@ class _CampaignRun:
             log.error("campaign %s: %d discounted messages wait: no store for their codes", self.campaign.key,
                       len(coded))
             return plain_items
-        outcome = self.issuer.ensure(self.campaign, coded, self.now)
+        offers: dict[float, tuple[Campaign, list[str]]] = {}  # one store discount per percent
+        for _, row in items:
+            if row.get("coupon_code"):
+                offer = row["offer"]
+                offers.setdefault(offer.discount.percent, (offer, []))[1].append(row["coupon_code"])
+        outcome = {}
+        for offer, codes in offers.values():
+            outcome.update(self.issuer.ensure(offer, codes, self.now))
         ready, decisions = [], []
         for message, row in items:
             code = row.get("coupon_code")
@@ -442,7 +469,7 @@ class _CampaignRun:
             if result.whole_discount and self.report.error is None:
                 self.report.error = result.error
             attempts = row.get("prior_attempts", 0) + (1 if result.rejected else 0)
-            decision = {k: v for k, v in row.items() if k not in ("audience_row", "prior_attempts")}
+            decision = {k: v for k, v in row.items() if k not in ("audience_row", "prior_attempts", "offer")}
             if result.rejected and attempts >= self.code_attempts:
                 self.report.dead_letter += 1
                 decisions.append({**decision, "status": "dead_letter", "attempts": 1, "request_body": None,
