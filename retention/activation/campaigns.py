@@ -78,6 +78,7 @@ class DiscountPolicy:
     expires_after_days: int = DEFAULT_DISCOUNT_EXPIRY_DAYS
 
 
+SEND_TIMES = ("fixed", "optimised")  # optimised: each customer's best local hour (customer_send_hours)
 METRICS = ("open_rate", "click_rate", "conversion_rate")  # what an experiment's winner rule may judge
 
 
@@ -94,6 +95,7 @@ class Variant:
     discount_percent: float | None = None
     send_hour: int | None = None  # local hour the message goes out in (deferred until then)
     channel: str | None = None  # the only channel this variant uses
+    send_time: str | None = None  # "optimised": each customer's best hour (customer_send_hours)
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ class Campaign:
     internal_recipients: tuple[str, ...] = ()
     # the double opt-in request: the one SMS a subscriber awaiting confirmation may get
     confirms_sms_opt_in: bool = False
+    send_time: str = "fixed"  # "optimised": deferred to each customer's best local hour, when known
 
     @property
     def is_promotional(self) -> bool:
@@ -447,7 +450,7 @@ class _Validator:
     CAMPAIGN_FIELDS = {"audience", "description", "channels", "email_template_id", "sms_body", "steps",
                        "priority", "kind", "holdout_share", "send_window", "quiet_hours", "unsubscribe_group",
                        "categories", "discount", "purchase_exclusion_days", "internal_recipients",
-                       "confirms_sms_opt_in", "variants", "experiment"}
+                       "confirms_sms_opt_in", "variants", "experiment", "send_time"}
 
     def campaign(self, key, raw, settings: Settings) -> Campaign:
         if not isinstance(key, str) or not KEY_PATTERN.match(key):
@@ -537,6 +540,7 @@ class _Validator:
                                                 "purchase_exclusion_days", 0),
             internal_recipients=recipients,
             confirms_sms_opt_in=confirms,
+            send_time=self.send_time(raw.get("send_time", "fixed"), where, "send_time"),
         )
 
     def discount(self, raw, where) -> DiscountPolicy | None:
@@ -565,7 +569,7 @@ class _Validator:
 
     EXPERIMENT_FIELDS = {"name", "metric", "min_recipients", "probability", "max_days"}
     VARIANT_FIELDS = {"name", "weight", "paused", "subject", "email_template_id", "sms_body", "discount_percent",
-                      "send_hour", "channel"}
+                      "send_hour", "channel", "send_time"}
 
     def experiment(self, raw, where, prefix: str, default_key: str, channels: tuple[str, ...],
                    discount: DiscountPolicy | None) -> Experiment | None:
@@ -640,9 +644,19 @@ class _Validator:
         subject = spec.get("subject")
         if subject is not None:
             self.text(subject, where, f"{name}.subject")
+        send_time = spec.get("send_time")
+        if send_time is not None:
+            self.send_time(send_time, where, f"{name}.send_time")
+            if hour is not None:
+                self.fail(where, f"{name}.send_time", "a variant has either a send_hour or an optimised send_time")
         return Variant(label, self.number(spec["weight"], where, f"{name}.weight", 0.0001),
                        self.boolean(spec.get("paused", False), where, f"{name}.paused"), subject, template, body,
-                       percent, hour, channel)
+                       percent, hour, channel, send_time)
+
+    def send_time(self, value, where, name) -> str:
+        if value not in SEND_TIMES:
+            self.fail(where, name, f"{value!r} is not one of {', '.join(SEND_TIMES)}")
+        return value
 
     def steps(self, raw, where, discount: DiscountPolicy | None, campaign_key: str = "",
               channels: tuple[str, ...] = (), shared: Experiment | None = None) -> tuple[Step, ...]:

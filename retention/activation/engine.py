@@ -63,7 +63,7 @@ from retention.activation.ledger import Ledger, LedgerRecord, send_id_for
 from retention.activation.messages import RESULT_STATUSES, OutgoingMessage, Sender, SendResult
 from retention.activation.render import RenderError, plain, render_message, sample_of
 from retention.activation.report import ActivationReport, CampaignReport
-from retention.experiments.assignment import assign, with_variant
+from retention.experiments.assignment import assign, at_best_hour, with_variant
 
 log = logging.getLogger("retention.activation.engine")
 BATCH_SIZE = 1000  # SendGrid's personalizations per request; one claim transaction per batch
@@ -85,14 +85,17 @@ def activate(campaigns: CampaignSet, audiences: Mapping[str, pd.DataFrame], ledg
              only: Iterable[str] | None = None, run_id: str | None = None,
              lookup_settle: timedelta = LOOKUP_SETTLE, discounts: DiscountStore | None = None,
              code_attempts: int = CODE_ATTEMPTS, paused: Mapping[str, str] | None = None,
-             lease_wait: timedelta = LEASE_WAIT, lease_ttl: timedelta = LEASE_TTL) -> ActivationReport:
+             lease_wait: timedelta = LEASE_WAIT, lease_ttl: timedelta = LEASE_TTL,
+             send_hours: Mapping[str, int] | None = None) -> ActivationReport:
     """Run the campaigns (``only``: some of them) at ``now``, the real time of sending: delays,
     quiet hours and caps are measured from it. ``audiences`` maps dbt model names to frames.
     ``discounts``: where discount codes are created before their messages leave (default: the
     outbox, see the module's docstring). ``paused``: channel -> why its provider account may not
     send now (``retention.activation.accounts``); its messages are decided and postponed to a later
     run, as when a provider stops answering. ``lease_wait``: how long to wait for another sending
-    run on this ledger before ``lease.LeaseBusy``; ``lease_ttl``: how long a silent holder keeps it."""
+    run on this ledger before ``lease.LeaseBusy``; ``lease_ttl``: how long a silent holder keeps it.
+    ``send_hours``: customer -> best local hour (dbt ``customer_send_hours``), for the campaigns and
+    variants with ``send_time: optimised``."""
     now = as_utc(now)
     selected = _select(campaigns, only)
     report = ActivationReport(run_id or uuid.uuid4().hex[:12], now, dry_run,
@@ -101,14 +104,14 @@ def activate(campaigns: CampaignSet, audiences: Mapping[str, pd.DataFrame], ledg
         if lease is not None:
             report.lease_wait, report.waited_for = lease.waited, lease.waited_for and lease.waited_for.run_id
         _activate(campaigns, selected, audiences, ledger, senders, report, only, lookup_settle, discounts,
-                  code_attempts, paused)
+                  code_attempts, paused, send_hours or {})
     return report
 
 
 def _activate(campaigns: CampaignSet, selected: list[Campaign], audiences: Mapping[str, pd.DataFrame],
               ledger: Ledger, senders: Mapping[str, Sender], report: ActivationReport,
               only: Iterable[str] | None, lookup_settle: timedelta, discounts: DiscountStore | None,
-              code_attempts: int, paused: Mapping[str, str] | None) -> None:
+              code_attempts: int, paused: Mapping[str, str] | None, send_hours: Mapping[str, int]) -> None:
     now, dry_run = report.now, report.dry_run
     if not dry_run and uses_default_secret() and any(s.mode == "live" for s in senders.values()):
         log.warning("live sends with the simulator's coupon secret: set RETENTION_COUPON_SECRET")
@@ -133,7 +136,7 @@ def _activate(campaigns: CampaignSet, selected: list[Campaign], audiences: Mappi
             if not dry_run:
                 _check_senders(campaign, senders)
             _CampaignRun(campaign, frame, ledger, senders, gate, now, report.run_id, dry_run,
-                         campaign_report, broken, issuer, code_attempts, winners).run()
+                         campaign_report, broken, issuer, code_attempts, winners, send_hours).run()
         except ActivationError as exc:
             campaign_report.error = str(exc)
             log.error("campaign %s not activated: %s", campaign.key, exc)
@@ -249,7 +252,7 @@ class _CampaignRun:
     def __init__(self, campaign: Campaign, frame: pd.DataFrame, ledger: Ledger, senders: Mapping[str, Sender],
                  gate: Gate, now: datetime, run_id: str, dry_run: bool, report: CampaignReport,
                  broken: dict[str, str], issuer: CodeIssuer | None = None, code_attempts: int = CODE_ATTEMPTS,
-                 winners: Mapping[str, str] | None = None):
+                 winners: Mapping[str, str] | None = None, send_hours: Mapping[str, int] | None = None):
         self.campaign, self.frame, self.ledger, self.senders = campaign, frame, ledger, senders
         self.gate, self.now, self.run_id, self.dry_run, self.report = gate, now, run_id, dry_run, report
         self.decisions: list[dict[str, Any]] = []  # held out, deferred, dead letters: written in batches
@@ -262,6 +265,8 @@ class _CampaignRun:
         self.issuer, self.code_attempts = issuer, code_attempts
         self.winners = winners or {}  # experiment -> its recorded winner, which everyone now gets
         self.views: dict[tuple[int, str], tuple[Campaign, Step]] = {}  # (step, variant) -> as it sends
+        self.send_hours = send_hours or {}
+        self.timed: dict[tuple[int, str | None, int], Campaign] = {}  # (step, variant, best hour) -> as it sends
 
     def run(self) -> None:
         records = self.ledger.campaign_records(self.campaign.key)
@@ -329,6 +334,7 @@ class _CampaignRun:
             self.report.not_due += 1
             return
         campaign, step, variant = self._variant_of(step, str(row["customer_key"]))
+        campaign = self._timed(campaign, step, variant, str(row["customer_key"]))
         decision = self.gate.decide(campaign, step, row, status)
         send_id = send_id_for(self.campaign.key, step.number, str(row["customer_key"]), occurrence)
         if decision.outcome == "excluded":
@@ -369,6 +375,16 @@ class _CampaignRun:
         if view is None:
             view = self.views[(step.number, variant.name)] = with_variant(self.campaign, step, variant)
         return (*view, variant.name)
+
+    def _timed(self, campaign: Campaign, step: Step, variant: str | None, customer_key: str) -> Campaign:
+        """At the customer's best hour when the campaign (or variant) sends at optimised times."""
+        hour = self.send_hours.get(customer_key) if campaign.send_time == "optimised" else None
+        if hour is None:
+            return campaign
+        key = (step.number, variant, hour)
+        if key not in self.timed:
+            self.timed[key] = at_best_hour(campaign, hour)
+        return self.timed[key]
 
     def _base_row(self, send_id: str, step: Step, row, occurrence: str, decision: Decision) -> dict[str, Any]:
         return {"send_id": send_id, "campaign": self.campaign.key, "step": step.number,

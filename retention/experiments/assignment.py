@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import time
 
 from retention.activation.campaigns import Campaign, Experiment, SendWindow, Step, Variant
 
@@ -56,6 +57,20 @@ def with_variant(campaign: Campaign, step: Step, variant: Variant) -> tuple[Camp
         changes["channels"] = (variant.channel,)
     if variant.send_hour is not None:  # a one-hour window: the gate defers to it as to quiet hours
         changes["send_window"] = SendWindow(variant.send_hour, variant.send_hour + 1)
+    if variant.send_time is not None:
+        changes["send_time"] = variant.send_time
     if variant.discount_percent is not None and campaign.discount is not None:
         changes["discount"] = replace(campaign.discount, percent=variant.discount_percent)
     return (replace(campaign, **changes) if changes else campaign), step
+
+
+def at_best_hour(campaign: Campaign, hour: int | None) -> Campaign:
+    """An optimised campaign as it sends to a customer whose best local hour is ``hour``: a one-hour
+    window there, so the gate defers to it as to quiet hours. Quiet hours still win: a best hour
+    inside the campaign's moves to the hour they end. Unknown: the campaign as it is."""
+    if campaign.send_time != "optimised" or hour is None:
+        return campaign
+    for quiet in campaign.quiet_hours.values():
+        if quiet.contains(time(hour)):
+            hour = quiet.end.hour
+    return replace(campaign, send_window=SendWindow(hour, hour + 1))

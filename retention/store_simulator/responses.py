@@ -61,10 +61,12 @@ def preferred_hour(to: str, rates: ResponseRates) -> int:
 
 
 def open_probability(message: Sent, rates: ResponseRates) -> float:
-    """email_open, plus the variant's uplift, plus the preferred hour's when it arrives then."""
+    """email_open, plus the variant's uplift, plus the preferred hour's: all of it in that local
+    hour, half of it an hour either side (a preference is a peak, not a single hour)."""
     rate = rates.email_open + rates.variant_open_uplift.get(message.custom_args.get("variant", ""), 0.0)
-    if message.sent_at.astimezone(ZoneInfo(rates.local_time_zone)).hour == preferred_hour(message.to, rates):
-        rate += rates.preferred_hour_open_uplift
+    hour = message.sent_at.astimezone(ZoneInfo(rates.local_time_zone)).hour
+    distance = abs(hour - preferred_hour(message.to, rates))
+    rate += rates.preferred_hour_open_uplift * max(0.0, 1 - min(distance, 24 - distance) / 2)
     return min(rate, 1.0)
 
 
