@@ -1,5 +1,6 @@
-"""Winner roll-out: an experiment whose rule is met gets its winner recorded in the ledger, with
-the evidence, once; from then on the engine gives every later send the winner (assignment.assign).
+"""What activation reads of the experiments, and the winner roll-out: an experiment whose rule is
+met gets its winner recorded in the ledger with the evidence, once; from then on the engine gives
+every later send the winner (assignment.assign).
 
     recorded = record_winners(results, ledger, now)   # results: the experiment_results table
 """
@@ -19,15 +20,25 @@ RESULTS_MODEL = "experiment_results"  # the dbt model the winners are read from
 EVIDENCE = ("recipients", "metric", "metric_successes", "metric_trials", "probability_best", "p_value_holm")
 
 
-def read_results(warehouse: Path) -> pd.DataFrame:
-    """The warehouse's experiment_results; empty before the warehouse or the model is built."""
+def _read(warehouse: Path, sql: str) -> pd.DataFrame:
+    """A query of the warehouse; empty before the warehouse or the model is built."""
     if not Path(warehouse).exists():
         return pd.DataFrame()
     with duckdb.connect(str(warehouse), read_only=True) as con:
         try:
-            return con.sql(f"select * from {RESULTS_MODEL}").df()
+            return con.sql(sql).df()
         except duckdb.CatalogException:
             return pd.DataFrame()
+
+
+def read_results(warehouse: Path) -> pd.DataFrame:
+    return _read(warehouse, f"select * from {RESULTS_MODEL}")
+
+
+def read_send_hours(warehouse: Path) -> dict[str, int]:
+    """customer -> best local hour (dbt customer_send_hours), for optimised send times."""
+    frame = _read(warehouse, "select customer_key, best_hour from customer_send_hours")
+    return dict(zip(frame["customer_key"].astype(str), frame["best_hour"].astype(int), strict=True)) if len(frame) else {}
 
 
 def evidence_of(group: pd.DataFrame) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -37,6 +37,7 @@ class ReportData:
     rfm: pd.DataFrame  # recency_score x frequency_score: customers and net revenue
     metrics: pd.DataFrame  # metrics_daily, the last two windows of HISTORY_DAYS
     performance: pd.DataFrame  # campaign_performance
+    experiments: pd.DataFrame = field(default_factory=pd.DataFrame)  # experiment_results
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
@@ -58,4 +59,5 @@ def read_report_data(warehouse: Path, as_of: date) -> ReportData:
             rfm=_frame(con, RFM_SQL),
             metrics=_frame(con, "select * from metrics_daily where day > ? and day <= ? order by day", [since, as_of]),
             performance=_frame(con, "select * from campaign_performance order by campaign, step"),
+            experiments=_frame(con, "select * from experiment_results order by experiment, step, variant"),
         )
