@@ -21,14 +21,14 @@ def experiment_lines(results: pd.DataFrame) -> list[dict[str, str]]:
     for _, r in results.sort_values(["experiment", "step", "is_control"], ascending=[True, True, False]).iterrows():
         metric = str(r["metric"])
         status = "winner" if r["is_winner"] else ("lost" if r["status"] == "winner" else str(r["status"]))
+        variant = f"{r['variant']} (control)" if r["is_control"] else str(r["variant"])
+        p_holm, mde = r["p_value_holm"], r["minimum_detectable_effect"]
         lines.append({
             "experiment": f"{r['experiment']} ({metric.replace('_', ' ')})", "step": str(int(r["step"])),
-            "variant": f"{r['variant']} (control)" if r["is_control"] else str(r["variant"]), "recipients": f"{int(r['recipients']):,}", "rate": _pct(r[metric]),
+            "variant": variant, "recipients": f"{int(r['recipients']):,}", "rate": _pct(r[metric]),
             "interval": f"{_pct(r[metric + '_low'])} - {_pct(r[metric + '_high'])}",
-            "P(best)": _pct(r["probability_best"]), "p (Holm)": "" if pd.isna(r["p_value_holm"]) else
-            f"{float(r['p_value_holm']):.3f}", "MDE": _pct(r["minimum_detectable_effect"])
-            if not pd.isna(r["minimum_detectable_effect"]) else "",
-            "status": status,
+            "P(best)": _pct(r["probability_best"]), "p (Holm)": "" if pd.isna(p_holm) else f"{float(p_holm):.3f}",
+            "MDE": "" if pd.isna(mde) else _pct(mde), "status": status,
         })
     return lines
 
