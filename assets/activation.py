@@ -31,6 +31,7 @@ from retention.activation.engine import activate
 from retention.activation.lease import LEASE_TTL, LEASE_WAIT, LeaseBusy
 from retention.activation.ledger import Ledger
 from retention.activation.list_health import HEALTH_MODEL, paused_campaigns
+from retention.experiments.rollout import read_results, read_send_hours, record_winners
 from retention.ingest.landing import write_day
 from retention.quality.validate import validate_frame
 
@@ -141,12 +142,15 @@ def send_campaigns(context: dg.AssetExecutionContext, config: ActivationConfig, 
     layout.activation.mkdir(parents=True, exist_ok=True)
     runnable = [c.key for c in selected if c.audience in allowed and c.key not in unhealthy]
     with Ledger.open(layout) as ledger:
+        # experiments whose winner rule is met: recorded once, so this run already sends the winner
+        winners = {} if config.dry_run else record_winners(read_results(layout.warehouse), ledger, now)
         try:
             report = activate(campaigns, allowed, ledger, senders(layout.outbox, sendgrid, twilio), now,
                               dry_run=config.dry_run, only=runnable,
                               run_id=context.run.run_id, discounts=shopify.discounts(), paused=paused,
                               lease_wait=timedelta(seconds=config.lease_wait_seconds),
-                              lease_ttl=timedelta(seconds=config.lease_ttl_seconds))
+                              lease_ttl=timedelta(seconds=config.lease_ttl_seconds),
+                              send_hours=read_send_hours(layout.warehouse))
         except LeaseBusy as busy:  # nothing was decided or sent: the holder's run does the work
             raise dg.Failure(description=f"Activation did not run: {busy}", allow_retries=False,
                              metadata={"lease_holder": busy.holder.run_id,
@@ -171,6 +175,7 @@ def send_campaigns(context: dg.AssetExecutionContext, config: ActivationConfig, 
         "now": now.isoformat(),
         "landed_rows": written,
         "lease_wait_seconds": round(report.lease_wait, 1),
+        "experiment_winners_recorded": len(winners),
     }
     if refused:
         metadata["refused"] = dg.MetadataValue.json(refused)

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets.activation import send_campaigns
+from assets.experiments import experiment_checks
 from assets.ingest import ingest_assets
 from assets.live import live_assets
 from assets.privacy import privacy_requests
@@ -35,7 +36,7 @@ resources = {
 
 defs = dg.Definitions(
     assets=[*live_assets, *ingest_assets, warehouse, send_campaigns, segment_report],
-    asset_checks=[*quality_checks],
+    asset_checks=[*quality_checks, *experiment_checks],
     jobs=[pull_live_sources, ingest_inbox, daily_refresh, activate_segments, privacy_requests],
     schedules=[pull_live_sources_schedule, daily_refresh_schedule],
     sensors=sensors,

@@ -25,9 +25,11 @@ import pandas as pd
 from assets.activation import SEND_OP
 from assets.live import connected_live_sources
 from orchestration.definitions import defs, resources
+from retention.experiments.rollout import read_results
 from retention.ingest import SOURCE_TABLES
 from retention.paths import DataDir
 from retention.reports.docs import DocsError, build_docs
+from retention.reports.experiments import experiments_text
 from retention.reports.metrics import headline_metrics
 from retention.store_simulator import SimConfig, simulate
 from retention.store_simulator.config import months_before
@@ -248,6 +250,13 @@ def print_campaign_performance(layout: DataDir) -> None:
               f"{converted:>7,}{float(revenue or 0):>11,.2f}{redeemed:>10,}{float(by_code or 0):>11,.2f}{shown:>26}")
 
 
+def print_experiments(layout: DataDir) -> None:
+    """The campaigns' experiments (experiment_results), as the segment report shows them."""
+    print("Experiments (experiment_results; winner: enough recipients, P(best) over the rule's threshold and "
+          "significant against the control):")
+    print(experiments_text(read_results(layout.warehouse)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=5000)
@@ -307,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     print_activation(activations)
     print()
     print_campaign_performance(layout)
+    print()
+    print_experiments(layout)
     print()
     try:
         docs = build_docs(layout)

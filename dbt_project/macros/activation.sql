@@ -24,6 +24,7 @@
         ['decided_at', dbt.type_timestamp()], ['sent_at', dbt.type_timestamp()], ['not_before', dbt.type_timestamp()],
         ['provider_message_id', dbt.type_string()], ['coupon_code', dbt.type_string()], ['error', dbt.type_string()],
         ['attempts', dbt.type_int()], ['audience_as_of', 'date'], ['run_id', dbt.type_string()], ['date', 'date'],
+        ['variant', dbt.type_string()],
     ]) }}
 {%- endmacro %}
 
@@ -39,7 +40,10 @@
 {% macro activation_sends_source() -%}
     {%- set src = source('activation', 'sends') -%}
     {%- if retention.landing_files_exist(activation_sends_glob()) -%}
+    {#- by name with the empty relation: files landed before a column existed still give it, as null -#}
     select * from {{ src }}
+    union all by name
+    {{ activation_sends_empty() }}
     {%- else -%}
     {{ activation_sends_empty() }}
     {%- endif -%}

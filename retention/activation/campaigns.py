@@ -82,6 +82,52 @@ class DiscountPolicy:
     expires_after_days: int = DEFAULT_DISCOUNT_EXPIRY_DAYS
 
 
+SEND_TIMES = ("fixed", "optimised")  # optimised: each customer's best local hour (customer_send_hours)
+METRICS = ("open_rate", "click_rate", "conversion_rate")  # what an experiment's winner rule may judge
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One arm of an experiment: its share of the traffic and what it changes in the message."""
+
+    name: str
+    weight: float
+    paused: bool = False  # stops being assigned; its customers are spread over the others
+    subject: str | None = None  # dynamic template data ``subject``
+    email_template_id: str | None = None
+    sms_body: str | None = None
+    discount_percent: float | None = None
+    send_hour: int | None = None  # local hour the message goes out in (deferred until then)
+    channel: str | None = None  # the only channel this variant uses
+    send_time: str | None = None  # "optimised": each customer's best hour (customer_send_hours)
+
+
+@dataclass(frozen=True)
+class WinnerRule:
+    """When an experiment is decided: every active variant has ``min_recipients`` recipients and
+    one variant is best on ``metric`` with posterior probability >= ``probability``; after
+    ``max_days`` without a winner the experiment is reported as inconclusive."""
+
+    metric: str = "open_rate"
+    min_recipients: int = 500
+    probability: float = 0.9
+    max_days: int = 28
+
+
+@dataclass(frozen=True)
+class Experiment:
+    key: str  # names the experiment in the ledger and in experiment_results
+    variants: tuple[Variant, ...]  # the first one is the control
+    rule: WinnerRule = WinnerRule()
+
+    @property
+    def control(self) -> Variant:
+        return self.variants[0]
+
+    def variant(self, name: str | None) -> Variant | None:
+        return next((v for v in self.variants if v.name == name), None)
+
+
 @dataclass(frozen=True)
 class Broadcast:
     """A one-off send to the members of some segments (customer_segments.segment), due at ``send_at``
@@ -100,6 +146,8 @@ class Step:
     discount: bool = False
     email_template_id: str | None = None  # overrides the campaign's for this step
     sms_body: str | None = None
+    subject: str | None = None  # set by a variant: the template's subject line
+    experiment: Experiment | None = None  # the step's own variants, else the campaign's
 
 
 @dataclass(frozen=True)
@@ -130,6 +178,7 @@ class Campaign:
     # the double opt-in request: the one SMS a subscriber awaiting confirmation may get
     confirms_sms_opt_in: bool = False
     broadcast: Broadcast | None = None  # a one-off send to segments at a local time (broadcasts.py)
+    send_time: str = "fixed"  # "optimised": deferred to each customer's best local hour, when known
 
     @property
     def is_promotional(self) -> bool:
@@ -147,6 +196,14 @@ class Campaign:
 
     def sms_body_for(self, step: Step) -> str | None:
         return step.sms_body or self.sms_body
+
+    @property
+    def experiments(self) -> tuple[Experiment, ...]:
+        found: dict[str, Experiment] = {}
+        for step in self.steps:
+            if step.experiment is not None:
+                found.setdefault(step.experiment.key, step.experiment)
+        return tuple(found.values())
 
 
 @dataclass(frozen=True)
@@ -200,6 +257,9 @@ class CampaignSet:
     def by_priority(self) -> list[Campaign]:
         return sorted(self.campaigns, key=lambda c: (c.priority, c.key))
 
+    def experiments(self) -> list[tuple[Campaign, Experiment]]:
+        return [(c, e) for c in self.campaigns for e in c.experiments]
+
 
 # ---------------------------------------------------------------- loading
 
@@ -244,6 +304,7 @@ def parse_campaigns(text: str, source: str = "<string>") -> CampaignSet:
 class _Validator:
     def __init__(self, source: str):
         self.source = source
+        self.experiment_keys: set[str] = set()
 
     def fail(self, where: str, field_name: str, reason: str):
         raise CampaignConfigError(f"{self.source}: {where}, field '{field_name}': {reason}")
@@ -404,7 +465,7 @@ class _Validator:
     CAMPAIGN_FIELDS = {"audience", "description", "channels", "email_template_id", "sms_body", "steps",
                        "priority", "kind", "holdout_share", "send_window", "quiet_hours", "unsubscribe_group",
                        "categories", "discount", "purchase_exclusion_days", "internal_recipients",
-                       "confirms_sms_opt_in", "broadcast"}
+                       "confirms_sms_opt_in", "broadcast", "variants", "experiment", "send_time"}
 
     def campaign(self, key, raw, settings: Settings) -> Campaign:
         if not isinstance(key, str) or not KEY_PATTERN.match(key):
@@ -427,11 +488,17 @@ class _Validator:
         if sms_body is not None:
             self.sms_template(sms_body, where, "sms_body")
         discount = self.discount(raw.get("discount"), where)
-        steps = self.steps(raw["steps"], where, discount)
+        shared = self.experiment(raw, where, "", key, channels, discount)
+        steps = self.steps(raw["steps"], where, discount, key, channels, shared)
+        self.unique_experiments(steps, where)
         if "email" in channels and not all(template or s.email_template_id for s in steps):
             self.fail(where, "email_template_id", "an email campaign needs a template id (for every step)")
         if "sms" in channels and not all(sms_body or s.sms_body for s in steps):
             self.fail(where, "sms_body", "an SMS campaign needs an sms_body (for every step)")
+        for step in steps:
+            for variant in step.experiment.variants if step.experiment else ():
+                if variant.channel == "sms" and not (variant.sms_body or step.sms_body or sms_body):
+                    self.fail(where, f"variants.{variant.name}.channel", "an SMS variant needs an sms_body")
         if discount and discount.from_step > len(steps):
             self.fail(where, "discount.from_step", f"{discount.from_step} is past the last step ({len(steps)})")
         holdout = self.number(raw.get("holdout_share", 0.0), where, "holdout_share", 0.0)
@@ -491,6 +558,7 @@ class _Validator:
             internal_recipients=recipients,
             confirms_sms_opt_in=confirms,
             broadcast=broadcast,
+            send_time=self.send_time(raw.get("send_time", "fixed"), where, "send_time"),
         )
 
     def discount(self, raw, where) -> DiscountPolicy | None:
@@ -553,14 +621,106 @@ class _Validator:
             self.fail(where, "send_window", "start_hour and end_hour are equal")
         return SendWindow(start, end)
 
-    def steps(self, raw, where, discount: DiscountPolicy | None) -> tuple[Step, ...]:
+    EXPERIMENT_FIELDS = {"name", "metric", "min_recipients", "probability", "max_days"}
+    VARIANT_FIELDS = {"name", "weight", "paused", "subject", "email_template_id", "sms_body", "discount_percent",
+                      "send_hour", "channel", "send_time"}
+
+    def experiment(self, raw, where, prefix: str, default_key: str, channels: tuple[str, ...],
+                   discount: DiscountPolicy | None) -> Experiment | None:
+        """``variants:`` (and the optional ``experiment:`` rule beside it) on a campaign or a step."""
+        spec = raw.get("experiment")
+        if "variants" not in raw:
+            if spec is not None:
+                self.fail(where, f"{prefix}experiment", "an experiment needs a variants list beside it")
+            return None
+        spec = {} if spec is None else spec
+        self.mapping(spec, where, f"{prefix}experiment", self.EXPERIMENT_FIELDS)
+        key = self.text(spec.get("name", default_key), where, f"{prefix}experiment.name", KEY_PATTERN,
+                        "lower_snake_case")
+        defaults = WinnerRule()
+        metric = spec.get("metric", defaults.metric)
+        if metric not in METRICS:
+            self.fail(where, f"{prefix}experiment.metric", f"{metric!r} is not one of {', '.join(METRICS)}")
+        rule = WinnerRule(
+            metric=metric,
+            min_recipients=self.integer(spec.get("min_recipients", defaults.min_recipients), where,
+                                        f"{prefix}experiment.min_recipients", 1),
+            probability=self.number(spec.get("probability", defaults.probability), where,
+                                    f"{prefix}experiment.probability", 0.5, 0.9999),
+            max_days=self.integer(spec.get("max_days", defaults.max_days), where, f"{prefix}experiment.max_days", 1),
+        )
+        items = raw["variants"]
+        if not isinstance(items, list) or len(items) < 2:
+            self.fail(where, f"{prefix}variants", "expected a list of at least two variants (the first is the control)")
+        variants = tuple(self.variant(item, where, f"{prefix}variants[{n}]", channels, discount)
+                         for n, item in enumerate(items, start=1))
+        names = [v.name for v in variants]
+        if len(set(names)) != len(names):
+            self.fail(where, f"{prefix}variants", "two variants have the same name")
+        if all(v.paused for v in variants):
+            self.fail(where, f"{prefix}variants", "every variant is paused: nothing could be sent")
+        return Experiment(key, variants, rule)
+
+    def unique_experiments(self, steps: tuple[Step, ...], where: str) -> None:
+        """Results and winners are kept per experiment name: two experiments may not share one."""
+        seen: dict[str, Experiment] = {}
+        for experiment in (s.experiment for s in steps if s.experiment is not None):
+            if seen.setdefault(experiment.key, experiment) is not experiment:
+                self.fail(where, "experiment.name", f"two experiments are named {experiment.key!r}")
+        for key in seen:
+            if key in self.experiment_keys:
+                self.fail(where, "experiment.name", f"{key!r} already names an experiment of another campaign")
+        self.experiment_keys.update(seen)
+
+    def variant(self, spec, where, name, channels: tuple[str, ...], discount: DiscountPolicy | None) -> Variant:
+        self.mapping(spec, where, name, self.VARIANT_FIELDS, {"name", "weight"})
+        label = self.text(spec["name"], where, f"{name}.name", KEY_PATTERN, "lower_snake_case")
+        name = f"variants.{label}"
+        template = spec.get("email_template_id")
+        if template is not None:
+            self.text(template, where, f"{name}.email_template_id", TEMPLATE_PATTERN,
+                      "a SendGrid dynamic template id (d-...)")
+        body = spec.get("sms_body")
+        if body is not None:
+            self.sms_template(body, where, f"{name}.sms_body")
+        percent = spec.get("discount_percent")
+        if percent is not None:
+            percent = self.number(percent, where, f"{name}.discount_percent", 0.01, 100)
+            if discount is None:
+                self.fail(where, f"{name}.discount_percent", "needs the campaign's discount policy")
+        hour = spec.get("send_hour")
+        if hour is not None:
+            self.integer(hour, where, f"{name}.send_hour", 0, 23)
+        channel = spec.get("channel")
+        if channel is not None and channel not in channels:
+            self.fail(where, f"{name}.channel", f"{channel!r} is not one of the campaign's channels "
+                                                f"({', '.join(channels)})")
+        subject = spec.get("subject")
+        if subject is not None:
+            self.text(subject, where, f"{name}.subject")
+        send_time = spec.get("send_time")
+        if send_time is not None:
+            self.send_time(send_time, where, f"{name}.send_time")
+            if hour is not None:
+                self.fail(where, f"{name}.send_time", "a variant has either a send_hour or an optimised send_time")
+        return Variant(label, self.number(spec["weight"], where, f"{name}.weight", 0.0001),
+                       self.boolean(spec.get("paused", False), where, f"{name}.paused"), subject, template, body,
+                       percent, hour, channel, send_time)
+
+    def send_time(self, value, where, name) -> str:
+        if value not in SEND_TIMES:
+            self.fail(where, name, f"{value!r} is not one of {', '.join(SEND_TIMES)}")
+        return value
+
+    def steps(self, raw, where, discount: DiscountPolicy | None, campaign_key: str = "",
+              channels: tuple[str, ...] = (), shared: Experiment | None = None) -> tuple[Step, ...]:
         if not isinstance(raw, list) or not raw:
             self.fail(where, "steps", "expected a non-empty list of steps")
         steps: list[Step] = []
         for index, spec in enumerate(raw, start=1):
             name = f"steps[{index}]"
-            self.mapping(spec, where, name, {"delay_hours", "exit_when", "discount", "email_template_id", "sms_body"},
-                         {"delay_hours"})
+            self.mapping(spec, where, name, {"delay_hours", "exit_when", "discount", "email_template_id", "sms_body",
+                                             "variants", "experiment"}, {"delay_hours"})
             delay = self.number(spec["delay_hours"], where, f"{name}.delay_hours", 0)
             if steps and delay <= steps[-1].delay_hours:
                 self.fail(where, f"{name}.delay_hours",
@@ -580,5 +740,7 @@ class _Validator:
             body = spec.get("sms_body")
             if body is not None:
                 self.sms_template(body, where, f"{name}.sms_body")
-            steps.append(Step(index, delay, exits, wants_discount, template, body))
+            experiment = self.experiment(spec, where, f"{name}.", f"{campaign_key}_step{index}", channels,
+                                         discount) or shared
+            steps.append(Step(index, delay, exits, wants_discount, template, body, experiment=experiment))
         return tuple(steps)

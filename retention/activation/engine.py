@@ -64,6 +64,7 @@ from retention.activation.ledger import Ledger, LedgerRecord, send_id_for
 from retention.activation.messages import RESULT_STATUSES, OutgoingMessage, Sender, SendResult
 from retention.activation.render import RenderError, plain, render_message, sample_of
 from retention.activation.report import ActivationReport, CampaignReport
+from retention.experiments.assignment import assign, at_best_hour, with_variant
 
 log = logging.getLogger("retention.activation.engine")
 BATCH_SIZE = 1000  # SendGrid's personalizations per request; one claim transaction per batch
@@ -85,14 +86,17 @@ def activate(campaigns: CampaignSet, audiences: Mapping[str, pd.DataFrame], ledg
              only: Iterable[str] | None = None, run_id: str | None = None,
              lookup_settle: timedelta = LOOKUP_SETTLE, discounts: DiscountStore | None = None,
              code_attempts: int = CODE_ATTEMPTS, paused: Mapping[str, str] | None = None,
-             lease_wait: timedelta = LEASE_WAIT, lease_ttl: timedelta = LEASE_TTL) -> ActivationReport:
+             lease_wait: timedelta = LEASE_WAIT, lease_ttl: timedelta = LEASE_TTL,
+             send_hours: Mapping[str, int] | None = None) -> ActivationReport:
     """Run the campaigns (``only``: some of them) at ``now``, the real time of sending: delays,
     quiet hours and caps are measured from it. ``audiences`` maps dbt model names to frames.
     ``discounts``: where discount codes are created before their messages leave (default: the
     outbox, see the module's docstring). ``paused``: channel -> why its provider account may not
     send now (``retention.activation.accounts``); its messages are decided and postponed to a later
     run, as when a provider stops answering. ``lease_wait``: how long to wait for another sending
-    run on this ledger before ``lease.LeaseBusy``; ``lease_ttl``: how long a silent holder keeps it."""
+    run on this ledger before ``lease.LeaseBusy``; ``lease_ttl``: how long a silent holder keeps it.
+    ``send_hours``: customer -> best local hour (dbt ``customer_send_hours``), for the campaigns and
+    variants with ``send_time: optimised``."""
     now = as_utc(now)
     selected = _select(campaigns, only)
     report = ActivationReport(run_id or uuid.uuid4().hex[:12], now, dry_run,
@@ -101,14 +105,14 @@ def activate(campaigns: CampaignSet, audiences: Mapping[str, pd.DataFrame], ledg
         if lease is not None:
             report.lease_wait, report.waited_for = lease.waited, lease.waited_for and lease.waited_for.run_id
         _activate(campaigns, selected, audiences, ledger, senders, report, only, lookup_settle, discounts,
-                  code_attempts, paused)
+                  code_attempts, paused, send_hours or {})
     return report
 
 
 def _activate(campaigns: CampaignSet, selected: list[Campaign], audiences: Mapping[str, pd.DataFrame],
               ledger: Ledger, senders: Mapping[str, Sender], report: ActivationReport,
               only: Iterable[str] | None, lookup_settle: timedelta, discounts: DiscountStore | None,
-              code_attempts: int, paused: Mapping[str, str] | None) -> None:
+              code_attempts: int, paused: Mapping[str, str] | None, send_hours: Mapping[str, int]) -> None:
     now, dry_run = report.now, report.dry_run
     if not dry_run and uses_default_secret() and any(s.mode == "live" for s in senders.values()):
         log.warning("live sends with the simulator's coupon secret: set RETENTION_COUPON_SECRET")
@@ -118,6 +122,7 @@ def _activate(campaigns: CampaignSet, selected: list[Campaign], audiences: Mappi
     broken: dict[str, str] = dict(paused or {})
     store = discounts if discounts is not None else _outbox_store(senders, ledger)
     issuer = None if dry_run or store is None else CodeIssuer(ledger, store)
+    winners = ledger.experiment_winners()
     for campaign in selected:
         campaign_report = report.campaign(campaign.key)
         frame = audiences.get(campaign.audience)
@@ -133,7 +138,7 @@ def _activate(campaigns: CampaignSet, selected: list[Campaign], audiences: Mappi
             if not dry_run:
                 _check_senders(campaign, senders)
             _CampaignRun(campaign, frame, ledger, senders, gate, now, report.run_id, dry_run,
-                         campaign_report, broken, issuer, code_attempts).run()
+                         campaign_report, broken, issuer, code_attempts, winners, send_hours).run()
         except ActivationError as exc:
             campaign_report.error = str(exc)
             log.error("campaign %s not activated: %s", campaign.key, exc)
@@ -250,7 +255,8 @@ def _check_senders(campaign: Campaign, senders: Mapping[str, Sender]) -> None:
 class _CampaignRun:
     def __init__(self, campaign: Campaign, frame: pd.DataFrame, ledger: Ledger, senders: Mapping[str, Sender],
                  gate: Gate, now: datetime, run_id: str, dry_run: bool, report: CampaignReport,
-                 broken: dict[str, str], issuer: CodeIssuer | None = None, code_attempts: int = CODE_ATTEMPTS):
+                 broken: dict[str, str], issuer: CodeIssuer | None = None, code_attempts: int = CODE_ATTEMPTS,
+                 winners: Mapping[str, str] | None = None, send_hours: Mapping[str, int] | None = None):
         self.campaign, self.frame, self.ledger, self.senders = campaign, frame, ledger, senders
         self.gate, self.now, self.run_id, self.dry_run, self.report = gate, now, run_id, dry_run, report
         self.decisions: list[dict[str, Any]] = []  # held out, deferred, dead letters: written in batches
@@ -261,6 +267,10 @@ class _CampaignRun:
         self.broken = broken  # channel -> why its sender stopped in this run (shared by campaigns)
         self.as_of_days: dict[tuple, str | None] = {}  # Timestamp and zone -> day, see _audience_as_of
         self.issuer, self.code_attempts = issuer, code_attempts
+        self.winners = winners or {}  # experiment -> its recorded winner, which everyone now gets
+        self.views: dict[tuple[int, str], tuple[Campaign, Step]] = {}  # (step, variant) -> as it sends
+        self.send_hours = send_hours or {}
+        self.timed: dict[tuple[int, str | None, int], Campaign] = {}  # (step, variant, best hour) -> as it sends
 
     def run(self) -> None:
         records = self.ledger.campaign_records(self.campaign.key)
@@ -327,7 +337,9 @@ class _CampaignRun:
         if status is None and not step_is_due(step, as_utc(row.get("triggered_at")), self.now):
             self.report.not_due += 1
             return
-        decision = self.gate.decide(self.campaign, step, row, status)
+        campaign, step, variant = self._variant_of(step, str(row["customer_key"]))
+        campaign = self._timed(campaign, step, variant, str(row["customer_key"]))
+        decision = self.gate.decide(campaign, step, row, status)
         send_id = send_id_for(self.campaign.key, step.number, str(row["customer_key"]), occurrence)
         if decision.outcome == "excluded":
             self.report.excluded[decision.reason] += 1
@@ -336,6 +348,7 @@ class _CampaignRun:
             return
         self.report.eligible += 1
         base = self._base_row(send_id, step, row, occurrence, decision)
+        base["variant"] = variant
         if decision.outcome == "deferred":
             self.report.deferred += 1
             snapshot = json.dumps({k: plain(v) for k, v in row.items()}, default=str)
@@ -343,10 +356,10 @@ class _CampaignRun:
                                    "snapshot": snapshot})
         elif decision.outcome == "held_out":
             self.report.held_out += 1
-            self.decisions.append({**base, "status": "held_out"})
+            self.decisions.append({**base, "status": "held_out", "variant": None})  # in no variant
         else:
             base["prior_attempts"] = record.attempts if record else 0  # the code's refusals so far
-            self._render(base, step, row, decision, to)
+            self._render(campaign, base, step, row, decision, to)
 
     def _next_step(self, steps: Mapping[int, LedgerRecord]) -> Step:
         """The first step not yet delivered; the last one when the sequence is complete."""
@@ -355,6 +368,27 @@ class _CampaignRun:
             if record is None or record.status not in DELIVERED_STATUSES:
                 return step
         return self.campaign.steps[-1]
+
+    def _variant_of(self, step: Step, customer_key: str) -> tuple[Campaign, Step, str | None]:
+        """The campaign and step as the customer's variant sends them, and the variant's name."""
+        experiment = step.experiment
+        if experiment is None:
+            return self.campaign, step, None
+        variant = assign(customer_key, self.campaign.key, experiment, self.winners.get(experiment.key))
+        view = self.views.get((step.number, variant.name))
+        if view is None:
+            view = self.views[(step.number, variant.name)] = with_variant(self.campaign, step, variant)
+        return (*view, variant.name)
+
+    def _timed(self, campaign: Campaign, step: Step, variant: str | None, customer_key: str) -> Campaign:
+        """At the customer's best hour when the campaign (or variant) sends at optimised times."""
+        hour = self.send_hours.get(customer_key) if campaign.send_time == "optimised" else None
+        if hour is None:
+            return campaign
+        key = (step.number, variant, hour)
+        if key not in self.timed:
+            self.timed[key] = at_best_hour(campaign, hour)
+        return self.timed[key]
 
     def _base_row(self, send_id: str, step: Step, row, occurrence: str, decision: Decision) -> dict[str, Any]:
         return {"send_id": send_id, "campaign": self.campaign.key, "step": step.number,
@@ -374,28 +408,30 @@ class _CampaignRun:
             self.as_of_days[key] = _day_text(value)
         return self.as_of_days[key]
 
-    def _render(self, base: dict[str, Any], step: Step, row, decision: Decision, to: str | None) -> None:
+    def _render(self, campaign: Campaign, base: dict[str, Any], step: Step, row, decision: Decision,
+                to: str | None) -> None:
         code = None
-        if step.discount and self.campaign.discount:
-            code = coupon_code(self.campaign.discount, self.campaign.key, base["customer_key"],
-                               row_occurrence(row))
+        if step.discount and campaign.discount:
+            code = coupon_code(campaign.discount, campaign.key, base["customer_key"], row_occurrence(row))
         try:
-            message = render_message(self.campaign, step, row, decision.channel, base["send_id"], code, to)
+            message = render_message(campaign, step, row, decision.channel, base["send_id"], code, to,
+                                     base.get("variant"))
         except RenderError as exc:
             self.report.dead_letter += 1
             self.decisions.append({**base, "status": "dead_letter", "error": str(exc), "coupon_code": code,
                                    "request_body": None})
             return
         if len(self.report.samples) < SAMPLES_PER_CAMPAIGN:
-            self.report.samples.append(sample_of(message, self.campaign.sms_body_for(step)))
+            self.report.samples.append(sample_of(message, campaign.sms_body_for(step)))
         if self.dry_run:
             self.report.would_send += 1
             return
         pending = self.pending[message.channel]
         base["coupon_code"] = code
-        base["coupon_percent"] = self.campaign.discount.percent if code else None
+        base["coupon_percent"] = campaign.discount.percent if code else None
         if code:
             base["audience_row"] = row  # for a deferral, should the store not create the code
+            base["offer"] = campaign  # the variant's discount percent decides the store discount
         pending.append((message, base))
         if len(pending) >= BATCH_SIZE:
             self._flush(message.channel)
@@ -435,7 +471,14 @@ class _CampaignRun:
             log.error("campaign %s: %d discounted messages wait: no store for their codes", self.campaign.key,
                       len(coded))
             return plain_items
-        outcome = self.issuer.ensure(self.campaign, coded, self.now)
+        offers: dict[float, tuple[Campaign, list[str]]] = {}  # one store discount per percent
+        for _, row in items:
+            if row.get("coupon_code"):
+                offer = row["offer"]
+                offers.setdefault(offer.discount.percent, (offer, []))[1].append(row["coupon_code"])
+        outcome = {}
+        for offer, codes in offers.values():
+            outcome.update(self.issuer.ensure(offer, codes, self.now))
         ready, decisions = [], []
         for message, row in items:
             code = row.get("coupon_code")
@@ -446,7 +489,7 @@ class _CampaignRun:
             if result.whole_discount and self.report.error is None:
                 self.report.error = result.error
             attempts = row.get("prior_attempts", 0) + (1 if result.rejected else 0)
-            decision = {k: v for k, v in row.items() if k not in ("audience_row", "prior_attempts")}
+            decision = {k: v for k, v in row.items() if k not in ("audience_row", "prior_attempts", "offer")}
             if result.rejected and attempts >= self.code_attempts:
                 self.report.dead_letter += 1
                 decisions.append({**decision, "status": "dead_letter", "attempts": 1, "request_body": None,

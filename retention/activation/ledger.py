@@ -25,6 +25,10 @@ doubt: the next run looks it up in the store), ``created``, ``outbox`` (the requ
 ``outbox/shopify/``) or ``rejected`` (the store's reason; ``attempts`` counts refusals). Both
 tables are created by ``CREATE TABLE IF NOT EXISTS`` when an older ledger is opened.
 
+Experiments: each send records its ``variant`` (null outside an experiment and for the holdout; a
+column ``ALTER TABLE``d onto an older ledger, ``ADDED_COLUMNS``), and ``experiment_winners`` holds
+each decided experiment's winner with its evidence (JSON): from then on every send gets the winner.
+
 WAL journal (readers never block the writer), ``synchronous=FULL`` (a committed claim survives a
 power cut, which is the whole point of claiming first), a checkpoint every ~40 MB of WAL rather
 than after every batch, a busy timeout for concurrent runs, and one ``BEGIN IMMEDIATE``
@@ -60,7 +64,7 @@ COUNTED_STATUSES = ("claimed", "sent", "outbox")  # count towards frequency caps
 # the columns a decision writes, in the order of _row_values
 UPSERT_COLUMNS = ("send_id", "campaign", "step", "customer_key", "occurrence", "channel", "status", "mode", "batch_id",
                   "decided_at", "not_before", "coupon_code", "error", "attempts", "audience_as_of", "run_id",
-                  "snapshot")
+                  "snapshot", "variant")
 CLAIM_LOOKUP_CHUNK = 500  # send_ids per "IN (...)" query when reading back a claim
 # Claiming 1,000 sends in a ledger of 100,000 dirties ~1,800 pages (random keys in two indexes):
 # at SQLite's default of 1,000 pages every claim also ran a checkpoint (the pages copied into the
@@ -69,7 +73,7 @@ CLAIM_LOOKUP_CHUNK = 500  # send_ids per "IN (...)" query when reading back a cl
 WAL_CHECKPOINT_PAGES = 10_000
 EXPORT_COLUMNS = ("send_id", "campaign", "step", "customer_key", "occurrence", "channel", "status", "mode",
                   "batch_id", "decided_at", "sent_at", "not_before", "provider_message_id", "coupon_code",
-                  "error", "attempts", "audience_as_of", "run_id")
+                  "error", "attempts", "audience_as_of", "run_id", "variant")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sends (
@@ -155,7 +159,16 @@ CREATE TABLE IF NOT EXISTS store_codes (
     confirmed_at TEXT
 );
 CREATE INDEX IF NOT EXISTS store_codes_by_state ON store_codes (state);
+CREATE TABLE IF NOT EXISTS experiment_winners (
+    experiment TEXT PRIMARY KEY,
+    campaign TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    decided_at TEXT NOT NULL,
+    evidence TEXT NOT NULL
+);
 """
+# Columns added after a table was first shipped: ALTER TABLE on an older ledger when it is opened.
+ADDED_COLUMNS = {"sends": (("variant", "TEXT"),)}
 
 
 def send_id_for(campaign: str, step: int, customer_key: str, occurrence: str) -> str:
@@ -228,6 +241,7 @@ class Ledger:
         self.conn.execute("PRAGMA synchronous = FULL")
         self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         self.conn.executescript(SCHEMA + LEASE_SCHEMA)
+        self._add_columns()
         self.lease_token: str | None = None  # set while this run holds the lease (lease.RunLease)
 
     @classmethod
@@ -235,6 +249,13 @@ class Ledger:
         ledger = cls(data_dir.activation / LEDGER_FILE, busy_timeout_ms)
         ledger.data_dir = data_dir
         return ledger
+
+    def _add_columns(self) -> None:
+        for table, columns in ADDED_COLUMNS.items():
+            have = {row["name"] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns:
+                if name not in have:
+                    self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def erased(self) -> Tombstones | None:
         """The erasure tombstones (``retention.privacy``) the gate excludes; none for a ledger opened by path."""
@@ -510,6 +531,22 @@ class Ledger:
     def store_discounts(self) -> pd.DataFrame:
         return pd.read_sql_query("SELECT * FROM store_discounts ORDER BY requested_at, discount_key", self.conn)
 
+    # ------------------------------------------------------------ experiments
+
+    def experiment_winners(self) -> dict[str, str]:
+        """experiment -> the variant everyone gets since it won."""
+        return {r["experiment"]: r["variant"] for r in self.conn.execute("SELECT experiment, variant FROM "
+                                                                         "experiment_winners")}
+
+    def record_winner(self, experiment: str, campaign: str, variant: str, evidence: str, now: datetime) -> bool:
+        """Record a winner once (the first decision stands); True when this call recorded it."""
+        with self.transaction() as conn:
+            return conn.execute("INSERT OR IGNORE INTO experiment_winners VALUES (?, ?, ?, ?, ?)",
+                                (experiment, campaign, variant, ts(now), evidence)).rowcount == 1
+
+    def winners(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM experiment_winners ORDER BY decided_at, experiment", self.conn)
+
     # ------------------------------------------------------------ reading out
 
     def rows(self, campaign: str | None = None) -> pd.DataFrame:
@@ -535,6 +572,7 @@ class Ledger:
             frame[column] = pd.to_datetime(frame[column], utc=True, format="%Y-%m-%dT%H:%M:%S.%fZ")
         frame["step"] = frame["step"].astype("int64")
         frame["attempts"] = frame["attempts"].astype("int64")
+        frame["variant"] = frame["variant"].astype("string")  # typed even on a day with no experiment
         return frame
 
     # ------------------------------------------------------------ internals
@@ -550,7 +588,8 @@ class Ledger:
                 batch_id = excluded.batch_id, decided_at = excluded.decided_at, not_before = excluded.not_before,
                 coupon_code = excluded.coupon_code, error = excluded.error,
                 attempts = sends.attempts + excluded.attempts, audience_as_of = excluded.audience_as_of,
-                run_id = excluded.run_id, snapshot = excluded.snapshot, sent_at = NULL, provider_message_id = NULL
+                run_id = excluded.run_id, snapshot = excluded.snapshot, variant = excluded.variant, sent_at = NULL,
+                provider_message_id = NULL
             WHERE sends.status IN {OPEN_STATUSES}""", values)
 
     def _dead_letter(self, conn, row: Mapping[str, Any], http_status, reason, request_body, created_at: str) -> None:
@@ -586,7 +625,8 @@ def _row_values(row: Mapping[str, Any], status: str, batch_id: str | None) -> tu
     return (get("send_id"), get("campaign"), get("step"), get("customer_key"), get("occurrence"), get("channel"),
             status, get("mode"), batch_id, decided_at,
             ts(not_before) if isinstance(not_before, datetime) else None, get("coupon_code"), get("error"),
-            1 if status == "claimed" else get("attempts") or 0, get("audience_as_of"), get("run_id"), get("snapshot"))
+            1 if status == "claimed" else get("attempts") or 0, get("audience_as_of"), get("run_id"), get("snapshot"),
+            get("variant"))
 
 
 def _record(row: sqlite3.Row) -> LedgerRecord:

@@ -23,6 +23,7 @@ class OutgoingMessage:
     data: dict = field(default_factory=dict)  # dynamic_template_data (email)
     categories: tuple[str, ...] = ()
     asm_group_id: int | None = None
+    variant: str | None = None  # the experiment variant the customer was assigned
 
 
 @dataclass(frozen=True)

@@ -67,12 +67,14 @@ def payload_of(campaign: Campaign, row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def template_data(campaign: Campaign, step: Step, row: Mapping[str, Any], coupon_code: str | None) -> dict:
-    """The payload plus what the engine adds: first_name, coupon_code, discount_percent, step."""
+    """The payload plus what the engine adds: first_name, coupon_code, discount_percent, step, and
+    the subject line when an experiment's variant sets one."""
     payload = payload_of(campaign, row)
     first_name = plain(row.get("first_name")) or payload.get("first_name") or None  # templates greet without
     percent = campaign.discount.percent if (coupon_code and campaign.discount) else None
+    subject = {"subject": step.subject} if step.subject else {}
     return {**payload, "first_name": first_name, "coupon_code": coupon_code,
-            "discount_percent": _whole(percent), "step": step.number}
+            "discount_percent": _whole(percent), "step": step.number, **subject}
 
 
 def sms_text(campaign: Campaign, step: Step, data: Mapping[str, Any], customer_key: str) -> str:
@@ -96,7 +98,7 @@ def sms_text(campaign: Campaign, step: Step, data: Mapping[str, Any], customer_k
 
 
 def render_message(campaign: Campaign, step: Step, row: Mapping[str, Any], channel: str, send_id: str,
-                   coupon_code: str | None, to: str | None = None) -> OutgoingMessage:
+                   coupon_code: str | None, to: str | None = None, variant: str | None = None) -> OutgoingMessage:
     customer_key = str(row["customer_key"])
     data = template_data(campaign, step, row, coupon_code)
     address = to or plain(row.get("email" if channel == "email" else "phone"))
@@ -108,7 +110,8 @@ def render_message(campaign: Campaign, step: Step, row: Mapping[str, Any], chann
         template_id, body, data = None, sms_text(campaign, step, data, customer_key), {}
     return OutgoingMessage(send_id=send_id, campaign=campaign.key, step=step.number, customer_key=customer_key,
                            channel=channel, to=str(address), template_id=template_id, body=body, data=data,
-                           categories=campaign.categories, asm_group_id=campaign.unsubscribe_group)
+                           categories=campaign.categories, asm_group_id=campaign.unsubscribe_group,
+                           variant=variant)
 
 
 def sample_of(message: OutgoingMessage, sms_template: str | None = None) -> dict[str, Any]:

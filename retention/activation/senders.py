@@ -113,7 +113,10 @@ def batch_id(channel: str, send_ids: Sequence[str]) -> str:
 
 def custom_args(message: OutgoingMessage) -> dict[str, str]:
     # SendGrid wants string values; ids only, never personal data (they come back in every event).
-    return {"campaign": message.campaign, "step": str(message.step), "send_id": message.send_id}
+    args = {"campaign": message.campaign, "step": str(message.step), "send_id": message.send_id}
+    if message.variant:  # so every event of the message names its variant
+        args["variant"] = message.variant
+    return args
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from retention.reports import pictures
+from retention.reports.experiments import COLUMNS as EXPERIMENT_COLUMNS
+from retention.reports.experiments import experiment_lines
 from retention.reports.exports import write_atomically, write_exports
 from retention.reports.metrics import Metric, headline_metrics
 from retention.reports.segments import TREND_DAYS, SegmentTrend, definition, segment_trends, sizes_by_day
@@ -107,6 +109,11 @@ def render_html(data: ReportData, trends: list[SegmentTrend], metrics: list[Metr
         "</figcaption></figure>"
         for name, src in picture_files.items()
     )
+    experiment_rows = "\n".join(
+        "<tr>" + "".join(f"<td>{_e(line[c])}</td>" for c in EXPERIMENT_COLUMNS) + "</tr>"
+        for line in experiment_lines(data.experiments)
+    ) or f"<tr><td colspan={len(EXPERIMENT_COLUMNS)}>No experiment has sent anything yet.</td></tr>"
+    experiment_head = "".join(f"<th>{_e(c)}</th>" for c in EXPERIMENT_COLUMNS)
     as_of = _e(data.as_of.isoformat())
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Segments as of {as_of}</title>
@@ -133,6 +140,13 @@ members with their contact details and whether they may be emailed or texted (co
 <p>Customers whose referral code brought new customers (a friend's first order, after the checks for
 self-referral, existing customers and the code's limit). Their keys find them in the customer exports.</p>
 {referrers_html(data.top_referrers)}
+<h2>Experiments</h2>
+<p>Each variant's rate on the experiment's metric with its 95% interval, the probability that it is the
+best, its p-value against the control (Holm-corrected) and the smallest difference its size can detect.
+A winner is sent to everyone from the next activation on.</p>
+<table><tr>{experiment_head}</tr>
+{experiment_rows}
+</table>
 <h2>Pictures</h2>
 {figures}
 </body></html>

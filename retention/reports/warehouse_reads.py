@@ -39,6 +39,7 @@ class ReportData:
     metrics: pd.DataFrame  # metrics_daily, the last two windows of HISTORY_DAYS
     performance: pd.DataFrame  # campaign_performance
     top_referrers: pd.DataFrame = field(default_factory=pd.DataFrame)  # the best TOP_REFERRERS of top_referrers
+    experiments: pd.DataFrame = field(default_factory=pd.DataFrame)  # experiment_results
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
@@ -63,4 +64,5 @@ def read_report_data(warehouse: Path, as_of: date) -> ReportData:
             top_referrers=_frame(con, "select referrer_rank, customer_key, accepted_referrals, rejected_referrals, "
                                       "friends_net_revenue from top_referrers order by referrer_rank, customer_key "
                                       "limit ?", [TOP_REFERRERS]),
+            experiments=_frame(con, "select * from experiment_results order by experiment, step, variant"),
         )

@@ -10,6 +10,11 @@ Some recipients who click an email carrying a discount code buy with it: an orde
 lands in ``inbox/shopify`` on the day of the purchase, and the truth (which send's code became
 which order, for how much) is written to ``simulation/redemptions.jsonl``. The redemptions draw
 from their own random stream, so the provider events are the same with or without them.
+
+Two truths are planted for the experiments to find (``simulation/response_truth.json``): a named
+variant opens more (``ResponseRates.variant_open_uplift``, read from the send's ``custom_args``),
+and every recipient has a preferred local hour (drawn from a hash of the address and
+``preference_seed``) in which a message is opened more often (``preferred_hour_open_uplift``).
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -37,6 +43,31 @@ class ResponseRates:
     email_spam_report: float = 0.0005
     sms_undelivered: float = 0.03
     email_redeem: float = 0.3  # of clicked emails that carry a discount code: an order quoting it
+    # added to email_open for a variant (custom_args "variant"): the shipped subject-line test's
+    # challenger is truly better, so the demo's experiment has a winner to find
+    variant_open_uplift: Mapping[str, float] = field(default_factory=lambda: {"question": 0.08})
+    preferred_hour_open_uplift: float = 0.25  # added to email_open in the recipient's preferred local hour
+    preference_seed: int = 42  # the store's: preferred hours stay the same from one day's answers to the next
+    local_time_zone: str = "America/New_York"  # recipients' local time (the simulated store's zone)
+
+
+PREFERRED_HOURS = range(6, 23)  # waking hours: where a recipient's preferred hour falls
+
+
+def preferred_hour(to: str, rates: ResponseRates) -> int:
+    """The recipient's true preferred local hour: the same for every message and day."""
+    digest = hashlib.sha256(f"{rates.preference_seed}|hour|{to.strip().lower()}".encode()).digest()
+    return PREFERRED_HOURS[int.from_bytes(digest[:8], "big") % len(PREFERRED_HOURS)]
+
+
+def open_probability(message: Sent, rates: ResponseRates) -> float:
+    """email_open, plus the variant's uplift, plus the preferred hour's: all of it in that local
+    hour, half of it an hour either side (a preference is a peak, not a single hour)."""
+    rate = rates.email_open + rates.variant_open_uplift.get(message.custom_args.get("variant", ""), 0.0)
+    hour = message.sent_at.astimezone(ZoneInfo(rates.local_time_zone)).hour
+    distance = abs(hour - preferred_hour(message.to, rates))
+    rate += rates.preferred_hour_open_uplift * max(0.0, 1 - min(distance, 24 - distance) / 2)
+    return min(rate, 1.0)
 
 
 @dataclass(frozen=True)
@@ -101,7 +132,7 @@ def email_events(message: Sent, rates: ResponseRates, seed: int) -> list[dict]:
                                status="5.1.1", bounce_classification="Invalid Address")]
     events.append(event("delivered", rng.integers(2, 60), response="250 OK"))
     opened_after = rng.exponential(4 * 3600)
-    if rng.random() < rates.email_open:
+    if rng.random() < open_probability(message, rates):
         events.append(event("open", 60 + opened_after))
         if rng.random() < rates.email_click:
             events.append(event("click", 90 + opened_after + rng.exponential(120),
@@ -182,6 +213,7 @@ def write_responses(data_dir: DataDir, messages: Iterable[Sent], seed: int = 0,
 
     Files are named by ``tag`` and replaced, so answering the same outbox twice changes nothing.
     """
+    messages = list(messages)
     email_by_day: dict[str, list[dict]] = defaultdict(list)
     sms_by_stamp: dict[datetime, list[str]] = defaultdict(list)
     orders_by_day: dict[str, list[dict]] = defaultdict(list)
@@ -209,6 +241,8 @@ def write_responses(data_dir: DataDir, messages: Iterable[Sent], seed: int = 0,
         _write(data_dir.inbox / "shopify" / day / f"orders-{tag}.json", json.dumps({"orders": orders}))
     if truths:
         _record_redemptions(data_dir.simulation / "redemptions.jsonl", truths)
+    _record_response_truth(data_dir.simulation / "response_truth.json", rates,
+                           {m.to for m in messages if m.channel == "email"})
     return {"email_events": sum(map(len, email_by_day.values())),
             "sms_callbacks": sum(map(len, sms_by_stamp.values())), "redemptions": len(truths)}
 
@@ -220,6 +254,21 @@ def _record_redemptions(path: Path, truths: list[dict]) -> None:
         known = {r["order_id"]: r for r in map(json.loads, path.read_text().splitlines()) if r}
     known.update({r["order_id"]: r for r in truths})
     _write(path, "".join(json.dumps(known[k], sort_keys=True) + "\n" for k in sorted(known)))
+
+
+def address_hash(to: str) -> str:
+    """How the truth names a recipient: no address in the file, yet tests can join on it."""
+    return hashlib.sha256(to.strip().lower().encode()).hexdigest()[:16]
+
+
+def _record_response_truth(path: Path, rates: ResponseRates, addresses: set[str]) -> None:
+    """The planted uplifts and every answered recipient's preferred hour, merged over runs."""
+    hours = json.loads(path.read_text())["preferred_hours"] if path.exists() else {}
+    hours.update({address_hash(to): preferred_hour(to, rates) for to in addresses})
+    _write(path, json.dumps({"variant_open_uplift": dict(rates.variant_open_uplift),
+                             "preferred_hour_open_uplift": rates.preferred_hour_open_uplift,
+                             "email_open": rates.email_open, "local_time_zone": rates.local_time_zone,
+                             "preferred_hours": dict(sorted(hours.items()))}, indent=1))
 
 
 def _write(path: Path, text: str) -> None:

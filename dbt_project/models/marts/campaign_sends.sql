@@ -100,6 +100,7 @@ select
     s.attempts,
     s.audience_as_of,
     s.run_id,
+    s.variant,
     s.is_treated,
     s.is_holdout,
     s.touched_at,

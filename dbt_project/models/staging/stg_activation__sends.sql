@@ -23,6 +23,7 @@ typed as (
         cast(attempts as {{ dbt.type_int() }}) as attempts,
         cast(audience_as_of as date) as audience_as_of,
         cast(run_id as {{ dbt.type_string() }}) as run_id,
+        cast(variant as {{ dbt.type_string() }}) as variant,
         cast({{ adapter.quote('date') }} as date) as delivered_on
     from src
     where {{ delivered_by_as_of(adapter.quote('date')) }}
@@ -41,6 +42,6 @@ ranked as (
 select
     send_id, campaign, step, customer_key, occurrence, channel, status, mode, batch_id, decided_at,
     sent_at,
-    not_before, provider_message_id, coupon_code, error, attempts, audience_as_of, run_id, delivered_on
+    not_before, provider_message_id, coupon_code, error, attempts, audience_as_of, run_id, variant, delivered_on
 from ranked
 where _version_rank = 1

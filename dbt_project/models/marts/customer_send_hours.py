@@ -1,0 +1,20 @@
+"""Each customer's best local hour for email, from the open rate of what they were sent at each
+hour, shrunk toward the store's hourly profile (retention/experiments/send_time.py)."""
+
+import pandas as pd
+
+from retention.experiments.send_time import best_send_hours, local_hours
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    sends = dbt.ref("campaign_sends").df()
+    zones = dbt.ref("int_audience_recipients").df()[["customer_key", "time_zone"]]
+    sends = sends[sends["is_treated"].fillna(False).astype(bool) & (sends["channel"] == "email")
+                  & sends["is_delivered"].fillna(False).astype(bool)]
+    sends = sends.merge(zones, on="customer_key", how="left")
+    sends["time_zone"] = sends["time_zone"].fillna(dbt.config.get("store_time_zone"))
+    sends["local_hour"] = local_hours(sends["touched_at"], sends["time_zone"])
+    hours = best_send_hours(sends.assign(opened=sends["is_opened"].fillna(False).astype(bool)))
+    hours["as_of"] = pd.Timestamp(dbt.config.get("as_of")).date()
+    return hours

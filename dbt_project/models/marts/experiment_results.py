@@ -1,0 +1,14 @@
+"""Per experiment, step and variant as of as_of: recipients, delivery, opens, clicks, conversions,
+revenue, rates with Wilson intervals, probability of being best, z-test against the control with
+Holm's correction, minimum detectable effect and the winner rule (retention/experiments/analysis.py)."""
+
+import pandas as pd
+
+from retention.activation.campaigns import load_campaigns
+from retention.experiments.analysis import experiment_results
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    sends = dbt.ref("campaign_sends").df()
+    return experiment_results(sends, load_campaigns(), pd.Timestamp(dbt.config.get("as_of")).date())
