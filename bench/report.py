@@ -11,7 +11,7 @@ from bench.profiles import PROFILES, SCALE_PROFILES
 DEFAULT_RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 RESULTS_MD = PROJECT_ROOT / "bench" / "RESULTS.md"
 STAGE_ROWS = ("simulate", "ingest_history", "ingest_day", "dbt_full_refresh", "dbt_incremental", "intraday_increment",
-              "clv_fit", "activation")
+              "clv_fit", "activation", "erasure")
 COMPARISON_ROWS = ("customer_summary", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
 DUCKDB_OPTIONS = ("duckdb_memory_limit", "duckdb_threads")
 
@@ -76,6 +76,9 @@ def _note(r: dict) -> str:
                 f"{scale['recipients_per_second']:,.0f} recipients/s")
     if r["name"] == "clv_fit":
         return f"{d['customers']:,} customers, BG/NBD {d['bg_nbd_s']} s, Gamma-Gamma {d['gamma_gamma_s']} s"
+    if r["name"] == "erasure":
+        return (f"one customer ({d['orders_of_the_customer']} orders): {d['records_erased']:,} records, "
+                f"{d['files_changed']:,} files changed of {d['data_dir_files']:,} ({d['data_dir_mb']:,} MB)")
     if r["name"] == "simulate" and d:
         return f"{d['orders']:,} orders, {d['records']:,} records, {d['inbox_mb']} MB"
     return ""

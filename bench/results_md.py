@@ -156,6 +156,9 @@ def render(results_dir: Path) -> str:
             "(the most any increment re-reads) and rebuilds the trigger audiences with their parents, minus the "
             "daily-only models (dbt selector `intraday_triggers`).",
             "- `clv_fit`: the customer summary in warehouse SQL, then BG/NBD and Gamma-Gamma maximum likelihood.",
+            "- `erasure`: `retention.privacy.erase` of the customer with the most orders (email, phone and Shopify id "
+            "given) from a copy of the store (files erasure replaces whole are linked, the warehouse and SQLite files "
+            "copied, unmeasured); it reads every file of the data directory once, so its cost follows the directory.",
             "- `activation`: the shipped demo campaigns over the warehouse's audiences, then `vip_tier_upgrade` "
             "(one immediate transactional email) over a synthetic audience of 10,000 recipients at S, 100,000 at M and "
             "1,000,000 at L built from the warehouse's customers, all consenting; `retention.activation.engine.activate` "

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.activation import PER_RECIPIENT_SUBSET, THROUGHPUT_RECIPIENTS, compare_send_ids
 from bench.comparisons import compare_summary_files, compare_warehouses
+from bench.erasure import prepare_copy
 from bench.machine import PROJECT_ROOT, machine_facts
 from bench.measure import Measurement, measure
 from bench.profiles import Profile
@@ -30,7 +31,8 @@ STAGE_ORDER = (
     "dbt_incremental_vs_full_refresh",
     "activation",
     "activation_batched_vs_per_recipient",
-    "intraday_increment",  # last: it rebuilds the trigger audiences as of the new day's closing tick
+    "intraday_increment",  # it rebuilds the trigger audiences as of the new day's closing tick
+    "erasure",  # on a copy: the cached store keeps the customer
 )
 COMPARISONS = ("customer_summary", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
 STATE_FILE = "bench_state.json"
@@ -176,6 +178,17 @@ class BenchRun:
             raise StageError(f"the warehouse is not as of {self.profile.next_day}: run dbt_incremental first")
         closing_tick = self.profile.next_day + timedelta(days=1)
         return self._dbt_stage("intraday_increment", as_of_time=f"{closing_tick.isoformat()}T00:00:00+00:00")
+
+    def erasure(self) -> dict:
+        """One customer erased (``retention.privacy.erase``) from a copy of the store, made unmeasured."""
+        self._warehouse_as_of()
+        copy = self.bench_root / self.profile.name / f"erasure-{self.run_id}"
+        try:
+            held = prepare_copy(self.data_dir, copy)
+            m, details = self._child("erasure", "erasure", copy_dir=str(copy))
+            return self._record("stage", "erasure", ok=True, **m.figures(), details={**held, **details})
+        finally:
+            remove_tree(copy, self.bench_root)
 
     def clv_fit(self) -> dict:
         return self._measured_stage("clv_fit", as_of=self._warehouse_as_of())

@@ -248,6 +248,13 @@ def stage_activation_side(ctx: dict) -> dict:
         return run_batch_side(con, _day(ctx, "as_of"), ctx["recipients"], ctx["batch_size"], ctx["send_ids_path"])
 
 
+def stage_erasure(ctx: dict) -> dict:
+    """One customer erased from the copy the harness prepared (bench/erasure.py)."""
+    from bench.erasure import erase_one
+
+    return erase_one(Path(ctx["copy_dir"]))
+
+
 def remove_tree(path: Path, inside: Path) -> None:
     """rmtree that refuses anything outside the benchmark's own data directory."""
     path, inside = Path(path).resolve(), Path(inside).resolve()
@@ -268,4 +275,5 @@ STAGES = {
     "clv_fit": stage_clv_fit,
     "activation": stage_activation,
     "activation_side": stage_activation_side,
+    "erasure": stage_erasure,
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +20,6 @@ from pathlib import Path
 import orjson
 
 from retention.paths import DataDir
-from retention.privacy.dagster_history import erase_history
 from retention.privacy.identity import Matcher, Subject, resolve
 from retention.privacy.requests import PrivacyRequest, landed_requests, manual
 from retention.privacy.stores import Walk
@@ -63,14 +62,13 @@ def erase(data_dir: DataDir, subject: Subject, request_id: str | None = None,
     return report
 
 
-def erase_shop(data_dir: DataDir, request_id: str, also: Iterable[Path] = (),
-               keep_run: str | None = None) -> ErasureReport:
+def erase_shop(data_dir: DataDir, request_id: str, forget_runs: Callable[[], int] | None = None) -> ErasureReport:
     """shop/redact: the shop's data goes whole; the ledger keeps its tombstones and nothing else.
-    ``also``: Dagster's storage, whose runs go too, but ``keep_run`` (the run acting on the request)."""
+    ``forget_runs``: deletes the orchestrator's other runs (the Dagster job passes it) and says how many."""
     started = time.perf_counter()
     counts = {}
-    for home in also:
-        counts["dagster_runs"] = counts.get("dagster_runs", 0) + erase_history(Path(home), keep_run)
+    if forget_runs is not None:
+        counts["dagster_runs"] = forget_runs()
     for name in SHOP_STORES:
         path = data_dir.root / name
         if path.is_dir():
@@ -107,25 +105,26 @@ def done_requests(data_dir: DataDir) -> set[str]:
     return {orjson.loads(line)["request_id"] for line in path.read_bytes().splitlines() if line.strip()}
 
 
-def act_on_landed(data_dir: DataDir, also: Iterable[Path] = (), keep_run: str | None = None) -> list[ErasureReport]:
-    """Every landed Shopify privacy request not yet acted on, in delivery order (``keep_run``: the
-    Dagster run acting on them, which a shop/redact leaves in place)."""
+def act_on_landed(data_dir: DataDir, also: Iterable[Path] = (),
+                  forget_runs: Callable[[], int] | None = None) -> list[ErasureReport]:
+    """Every landed Shopify privacy request not yet acted on, in delivery order (``forget_runs``: see
+    ``erase_shop``)."""
     reports = []
     done = done_requests(data_dir)
     for request in landed_requests(data_dir):
         if request.request_id in done:
             continue
-        reports.append(act(data_dir, request, also, keep_run))
+        reports.append(act(data_dir, request, also, forget_runs))
         done.add(request.request_id)
     return reports
 
 
 def act(data_dir: DataDir, request: PrivacyRequest, also: Iterable[Path] = (),
-        keep_run: str | None = None) -> ErasureReport:
+        forget_runs: Callable[[], int] | None = None) -> ErasureReport:
     from retention.privacy.access import export
 
     if request.kind == "erase_shop":
-        return erase_shop(data_dir, request.request_id, also, keep_run)
+        return erase_shop(data_dir, request.request_id, forget_runs)
     if request.kind == "erase":
         return erase(data_dir, request.subject, request.request_id, also)
     return export(data_dir, request.subject, request.request_id)
