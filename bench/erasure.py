@@ -11,8 +11,9 @@ from pathlib import Path
 
 import duckdb
 
+from retention.privacy.stores import SQLITE_HEADER
+
 HARNESS_FILES = {"bench_runs", "bench_state.json", ".bench-simulated.json", "warehouse.last_day.duckdb"}
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def _changed_in_place(path: Path, top: str) -> bool:
