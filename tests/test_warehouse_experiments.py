@@ -4,35 +4,28 @@ and the sample-ratio check runs on it in the daily refresh."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
 import pytest
 
-from retention.store_simulator.responses import ResponseRates, outbox_files, read_outbox, write_responses
-from tests.warehouse_fixtures import build_store, demo_instance
+from retention.store_simulator.responses import ResponseRates
+from tests.warehouse_fixtures import answered_morning, build_store, demo_instance
 
 AS_OF = date(2025, 6, 30)
-RATES = ResponseRates(email_open=0.5)
+# every delivered email opens: the store mails a handful of cart reminders, too few for a 50% rate to
+# be sure of one open
+RATES = ResponseRates(email_open=1.0)
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from orchestration.demo import ACTIVATION_HOUR, run_activation, run_range
-
     root = tmp_path_factory.mktemp("experiments")
     layout = build_store(root, customers=300, start=AS_OF - timedelta(days=120), end=AS_OF + timedelta(days=2),
                          seed=11, dirt_rate=0.0)
-    log = root / "runs.log"
     with demo_instance(root) as instance:
-        assert run_range(instance, "daily_refresh", AS_OF, AS_OF, log).success
-        now = datetime.combine(AS_OF + timedelta(days=1), ACTIVATION_HOUR, tzinfo=UTC)
-        before = outbox_files(layout.outbox)
-        assert run_activation(instance, now, log).success
-        write_responses(layout, read_outbox(outbox_files(layout.outbox) - before, now), seed=3, rates=RATES)
-        assert run_range(instance, "daily_refresh", AS_OF + timedelta(days=1), AS_OF + timedelta(days=2),
-                         log).success
+        answered_morning(instance, layout, AS_OF, RATES)
         checks = [e.event_log_entry.dagster_event.event_specific_data
                   for e in instance.get_event_records(dg.EventRecordsFilter(
                       dg.DagsterEventType.ASSET_CHECK_EVALUATION)) if e.event_log_entry.dagster_event]

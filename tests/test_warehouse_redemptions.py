@@ -11,13 +11,13 @@ or two coded emails clicked); a share of the clickers redeems, with the simulato
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import duckdb
 import pytest
 
-from retention.store_simulator.responses import ResponseRates, outbox_files, read_outbox, write_responses
-from tests.warehouse_fixtures import build_store, demo_instance
+from retention.store_simulator.responses import ResponseRates
+from tests.warehouse_fixtures import answered_morning, build_store, demo_instance
 
 AS_OF = date(2025, 6, 30)
 RATES = ResponseRates(email_open=1.0, email_click=1.0, email_redeem=0.5)
@@ -25,22 +25,11 @@ RATES = ResponseRates(email_open=1.0, email_click=1.0, email_redeem=0.5)
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from orchestration.demo import ACTIVATION_HOUR, run_activation, run_range
-
     root = tmp_path_factory.mktemp("redemptions")
     layout = build_store(root, customers=300, start=AS_OF - timedelta(days=150), end=AS_OF + timedelta(days=2),
                          seed=11, dirt_rate=0.0)
-    log = root / "runs.log"
     with demo_instance(root) as instance:
-        assert run_range(instance, "daily_refresh", AS_OF, AS_OF, log).success
-        now = datetime.combine(AS_OF + timedelta(days=1), ACTIVATION_HOUR, tzinfo=UTC)
-        before = outbox_files(layout.outbox)
-        assert run_activation(instance, now, log).success
-        answered = write_responses(layout, read_outbox(outbox_files(layout.outbox) - before, now), seed=3,
-                                   rates=RATES)
-        # the answers' days again (their store data landed before the answers), then built as of the last
-        assert run_range(instance, "daily_refresh", AS_OF + timedelta(days=1), AS_OF + timedelta(days=2),
-                         log).success
+        answered = answered_morning(instance, layout, AS_OF, RATES)
     return layout, answered
 
 

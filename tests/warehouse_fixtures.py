@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -57,6 +57,23 @@ def demo_instance(root: Path):
 
         with dg.DagsterInstance.get() as instance:
             yield instance
+
+
+def answered_morning(instance, layout: DataDir, as_of: date, rates) -> list:
+    """The demo's own steps for one day: the daily refresh as of ``as_of``, the next morning's
+    activation into the outbox, the recipients' answers (``rates``), then the refresh of the answers'
+    two days (their store data landed before the answers). Returns what the answers wrote."""
+    from orchestration.demo import ACTIVATION_HOUR, run_activation, run_range
+    from retention.store_simulator.responses import outbox_files, read_outbox, write_responses
+
+    log = layout.root / "runs.log"
+    assert run_range(instance, "daily_refresh", as_of, as_of, log).success
+    now = datetime.combine(as_of + timedelta(days=1), ACTIVATION_HOUR, tzinfo=UTC)
+    before = outbox_files(layout.outbox)
+    assert run_activation(instance, now, log).success
+    answered = write_responses(layout, read_outbox(outbox_files(layout.outbox) - before, now), seed=3, rates=rates)
+    assert run_range(instance, "daily_refresh", as_of + timedelta(days=1), as_of + timedelta(days=2), log).success
+    return answered
 
 
 def land_store(root, customers: int = 1000, start: date = date(2025, 1, 1), end: date = date(2025, 2, 28)) -> DataDir:
