@@ -69,7 +69,12 @@ def fit_models(summary: pd.DataFrame) -> ModelFits:
         rows.append(_run_row("gamma_gamma", gg.params, gg.log_likelihood, gg.n_customers, gg.seconds))
     except (ValueError, clv.ConvergenceError) as exc:
         rows.append(_run_row("gamma_gamma", {}, None, int(repeat.sum()), 0.0, error=str(exc)))
-    return ModelFits(bg, gg, pd.DataFrame(rows))
+    # Typed, so a day whose fits all succeed (no error text) stores the same column types as one that fails.
+    return ModelFits(bg, gg, pd.DataFrame(rows).astype(RUN_TYPES))
+
+
+RUN_TYPES = {"model": "string", "status": "string", "parameters": "string", "log_likelihood": "float64",
+             "customers": "int64", "seconds": "float64", "error": "string"}
 
 
 def _run_row(model, params, log_likelihood, customers, seconds, error=None) -> dict:

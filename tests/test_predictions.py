@@ -94,6 +94,20 @@ def test_store_too_young_to_fit_gives_failed_rows_and_empty_predictions():
     assert list(out["churn_risk"]) == ["low", "low"]  # one-time buyers are banded by age, model or not
 
 
+def test_fits_that_succeed_and_fits_that_fail_store_the_same_column_types(summary):
+    """clv_model_runs keeps every day's rows: a first day with no error text must not type the error
+    column so that a later day's failure cannot be stored."""
+    import duckdb
+
+    young = pd.DataFrame({"customer_key": ["a"], "frequency": [0.0], "recency": [0.0], "t": [2.0],
+                          "monetary_value": [0.0]})
+    fitted, failed = fit_models(summary).runs, fit_models(young).runs
+    assert set(fitted["status"]) == {"fitted"} and set(failed["status"]) == {"failed"}
+    with duckdb.connect() as con:
+        types = [con.sql("select * from frame").types for frame in (fitted, failed)]
+    assert types[0] == types[1] and "NULL" not in map(str, types[0])
+
+
 @pytest.mark.parametrize(
     "frequency, p_alive, days, band",
     [
