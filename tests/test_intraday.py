@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 
 from assets.activation import SEND_OP
+from retention.activation.campaigns import load_campaigns
 from retention.activation.eligibility import in_holdout
 from retention.ingest import SOURCE_TABLES, ingest_day
 from retention.live.webhooks import ReceiverConfig, WebhookServer
@@ -63,7 +64,9 @@ def pick_shoppers(data_dir: DataDir) -> dict[str, dict]:
     with duckdb.connect(str(data_dir.warehouse), read_only=True) as con:
         audiences = [r[0] for r in con.execute("select table_name from information_schema.columns where column_name = "
                                                "'customer_key' and table_name like 'audience\\_%' escape '\\'").fetchall()]
-        others = " union all ".join(f"select a.customer_key from {a} a" for a in audiences if a != "audience_win_back")
+        read = {c.audience for c in load_campaigns()}  # audience_broadcast, everyone, waits for a broadcast
+        others = " union all ".join(f"select a.customer_key from {a} a" for a in audiences
+                                    if a in read and a != "audience_win_back")
         people = con.sql(f"""
             select c.customer_key, c.email, cast(i.identifier_value as bigint) as shopify_id,
                    c.customer_key in (select customer_key from audience_win_back) as lapsed,
