@@ -20,7 +20,7 @@ from assets.resources import (
 from assets.transform import warehouse
 from orchestration.intraday import intraday_increment, intraday_triggers
 from orchestration.jobs import activate_segments, daily_refresh, ingest_inbox, pull_live_sources
-from orchestration.schedules import daily_refresh_schedule, pull_live_sources_schedule
+from orchestration.schedules import activate_due_messages, daily_refresh_schedule, pull_live_sources_schedule
 from orchestration.sensors import sensors
 
 # Every resource (assets/resources.py) under the key the assets, ops, schedules and sensors ask for.
@@ -38,7 +38,7 @@ defs = dg.Definitions(
     assets=[*live_assets, *ingest_assets, warehouse, send_campaigns, segment_report],
     asset_checks=[*quality_checks, *experiment_checks],
     jobs=[pull_live_sources, ingest_inbox, daily_refresh, activate_segments, privacy_requests],
-    schedules=[pull_live_sources_schedule, daily_refresh_schedule],
+    schedules=[pull_live_sources_schedule, daily_refresh_schedule, activate_due_messages],
     sensors=sensors,
     resources=resources,
 )

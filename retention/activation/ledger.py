@@ -297,6 +297,12 @@ class Ledger:
             records.setdefault((record.customer_key, record.occurrence), {})[record.step] = record
         return records
 
+    def campaigns_with_due_deferrals(self, now: datetime) -> set[str]:
+        """Campaigns holding a deferral whose ``not_before`` has come (retention.activation.due)."""
+        rows = self.conn.execute("SELECT DISTINCT campaign FROM sends WHERE status = 'deferred' AND not_before <= ?",
+                                 (ts(now),))
+        return {row["campaign"] for row in rows}
+
     def recent_sends(self, since: datetime) -> list[RecentSend]:
         """Sends (claimed, sent or outbox) after ``since``: what frequency caps and the daily slot count."""
         query = f"""SELECT customer_key, channel, campaign, COALESCE(sent_at, decided_at) AS at FROM sends
