@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from retention.activation.campaigns import CampaignConfigError, parse_campaigns
+from retention.activation.campaigns import CampaignConfigError, DiscountPolicy, parse_campaigns
 from retention.activation.coupons import coupon_code
 from retention.activation.discounts import (
     CodeIssuer,
@@ -29,6 +29,7 @@ from retention.activation.discounts import (
 from retention.activation.engine import activate
 from retention.activation.ledger import Ledger
 from retention.activation.senders import OutboxSender, SendGridSender
+from retention.referrals import referral_code
 from tests.activation_fixtures import NOW, audience, campaign_set, person
 from tests.fakes.providers import FakeSendGrid
 from tests.fakes.shopify_discounts import FakeShopifyDiscounts
@@ -423,6 +424,71 @@ campaigns:
     assert parse_campaigns(config % "7", source="t.yml").by_priority()[0].discount.expires_after_days == 7
     for bad in ("0", "400", "1.5", "soon"):
         with pytest.raises(CampaignConfigError, match="expires_after_days"):
+            parse_campaigns(config % bad, source="t.yml")
+
+
+# ---------------------------------------------------------------- referral codes
+
+
+REFERRAL = DiscountPolicy(prefix="FRIEND", percent=10, code="referral", uses=5)
+
+
+def advocate(key: str, occurrence: str = "o1", **payload) -> dict:
+    """A win_back row asking for referrals: its payload carries the warehouse's referral code."""
+    fields = {"products": [], "recommendations": [], "referral_code": referral_code(key)} | payload
+    return person(key, occurrence=occurrence, payload=fields)
+
+
+def test_a_referral_ask_shares_the_customer_s_own_code_created_once_with_no_end(ledger, shop, sendgrid):
+    campaigns = campaign_set(win_back={"discount": REFERRAL})
+    first = activate(campaigns, {"audience_win_back": audience(advocate("a"), advocate("b"))}, ledger,
+                     {"email": CheckingSender(sendgrid, shop)}, NOW, only=["win_back"], discounts=store_for(shop))
+    assert first.campaign("win_back").sent == 2
+    assert sorted(sent_codes(sendgrid)) == sorted([referral_code("a"), referral_code("b")])
+    (spec,) = shop.discounts.values()
+    assert spec["codes"] >= {referral_code("a"), referral_code("b")}
+    assert spec["usageLimit"] == 5 and spec["appliesOncePerCustomer"] is True and spec["endsAt"] is None
+    assert spec["customerGets"]["value"]["percentage"] == 0.1 and "friend" in spec["title"]
+    # asked again months later (a new occurrence): the same code, already in the store, nothing requested
+    later = NOW + timedelta(days=120)
+    again = activate(campaigns, {"audience_win_back": audience(advocate("a", occurrence="o2"))}, ledger,
+                     {"email": CheckingSender(sendgrid, shop)}, later, only=["win_back"], discounts=store_for(shop))
+    assert again.campaign("win_back").sent == 1 and sent_codes(sendgrid).count(referral_code("a")) == 2
+    assert shop.discount_creations == 1 and shop.code_creations == 2 and shop.duplicate_code_requests == 0
+    coupons = ledger.coupons()
+    assert sorted(coupons["code"]) == sorted([referral_code("a"), referral_code("b")])
+
+
+def test_a_row_without_a_usable_referral_code_is_a_dead_letter_and_its_neighbours_go(ledger, shop, sendgrid):
+    campaigns = campaign_set(win_back={"discount": REFERRAL})
+    rows = audience(advocate("a"), advocate("guest", referral_code=None), advocate("odd", referral_code="REF-1"))
+    report = activate(campaigns, {"audience_win_back": rows}, ledger, {"email": CheckingSender(sendgrid, shop)},
+                      NOW, only=["win_back"], discounts=store_for(shop))
+    assert report.campaign("win_back").sent == 1 and report.campaign("win_back").dead_letter == 2
+    reasons = ledger.dead_letters().set_index("customer_key")["reason"]
+    assert "no referral_code" in reasons["guest"]
+    assert "prefix FRIEND" in reasons["odd"] and "REF-1" not in reasons["odd"]  # a code is never logged
+    assert sent_codes(sendgrid) == [referral_code("a")]
+
+
+def test_referral_code_policies_are_validated():
+    config = """
+campaigns:
+  ask:
+    kind: promotional
+    priority: 1
+    channels: [email]
+    email_template_id: d-ask
+    unsubscribe_group: 1
+    discount: {prefix: FRIEND, percent: 10, %s}
+    steps: [{delay_hours: 0}]
+"""
+    policy = parse_campaigns(config % "code: referral, uses: 5", source="t.yml").by_priority()[0].discount
+    assert (policy.code, policy.uses) == ("referral", 5)
+    assert parse_campaigns(config % "expires_after_days: 7", source="t.yml").by_priority()[0].discount.code == "message"
+    for bad, field in (("code: random", "discount.code"), ("uses: 3", "discount.uses"),
+                       ("code: referral, uses: 0", "discount.uses")):
+        with pytest.raises(CampaignConfigError, match=field.replace(".", r"\.")):
             parse_campaigns(config % bad, source="t.yml")
 
 

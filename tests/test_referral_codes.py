@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import yaml
 
+from retention.activation.campaigns import load_campaigns
 from retention.ingest.shopify import street_address_key
 from retention.referrals import REFERRAL_CODE_PREFIX, customer_key, referral_code
 from tests.warehouse_fixtures import DBT_PROJECT
@@ -18,6 +19,14 @@ def test_the_prefix_is_the_warehouse_s_and_codes_are_stable():
     assert referral_code("adv") == "FRIEND-22051B6BE4"
     assert customer_key("shopify:1") == "af31687066d32e0f152b2cf48b8b593c"  # md5, as dbt.hash (key_of)
     assert referral_code(customer_key("shopify:1")) != referral_code(customer_key("shopify:2"))
+
+
+def test_the_referral_ask_creates_the_warehouse_s_codes_with_its_limit():
+    """nps_promoter_referral shares the code the warehouse recognises, good as often as it credits."""
+    dbt_vars = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]
+    policy = load_campaigns().get("nps_promoter_referral").discount
+    assert policy.code == "referral" and policy.prefix == dbt_vars["referral_code_prefix"]
+    assert policy.uses == dbt_vars["referral_code_limit"]
 
 
 def test_street_address_key_ignores_spacing_case_and_punctuation():

@@ -35,6 +35,8 @@ COUPON_PREFIX_PATTERN = re.compile(r"^[A-Z0-9]{1,12}$")
 SMS_MAX_CHARS = 1600  # Twilio's limit for one message body
 DEFAULT_DISCOUNT_EXPIRY_DAYS = 30  # how long a promised code stays valid at least
 MAX_DISCOUNT_EXPIRY_DAYS = 365
+DISCOUNT_CODES = ("message", "referral")  # what a campaign's discount code is (DiscountPolicy.code)
+MAX_REFERRAL_USES = 1000
 BROADCAST_AUDIENCE = "audience_broadcast"  # every customer with their segments (dbt)
 DEFAULT_BROADCAST_HOURS = 24  # a broadcast later than this after its send_at is not sent: the sale is over
 SEND_AT_FORMAT = "%Y-%m-%d %H:%M"
@@ -80,6 +82,11 @@ class DiscountPolicy:
     # store discount is renewed every expires_after_days and ends 2 x expires_after_days after
     # its window starts (see discounts.discount_spec).
     expires_after_days: int = DEFAULT_DISCOUNT_EXPIRY_DAYS
+    # "message": a code per message (coupons.coupon_code). "referral": the recipient's own referral
+    # code, the audience payload's referral_code (the warehouse derives it, and recognises it on
+    # the friend's order), for friends to use up to `uses` times; it does not expire.
+    code: str = "message"
+    uses: int = 1
 
 
 SEND_TIMES = ("fixed", "optimised")  # optimised: each customer's best local hour (customer_send_hours)
@@ -564,8 +571,13 @@ class _Validator:
     def discount(self, raw, where) -> DiscountPolicy | None:
         if raw is None:
             return None
-        self.mapping(raw, where, "discount", {"prefix", "percent", "from_step", "expires_after_days"},
+        self.mapping(raw, where, "discount", {"prefix", "percent", "from_step", "expires_after_days", "code", "uses"},
                      {"prefix", "percent"})
+        code = self.text(raw.get("code", "message"), where, "discount.code")
+        if code not in DISCOUNT_CODES:
+            self.fail(where, "discount.code", f"must be one of {', '.join(DISCOUNT_CODES)}")
+        if code == "message" and "uses" in raw:
+            self.fail(where, "discount.uses", "a code per message is used once; uses is for referral codes")
         return DiscountPolicy(
             prefix=self.text(raw["prefix"], where, "discount.prefix", COUPON_PREFIX_PATTERN,
                              "1-12 capital letters or digits"),
@@ -573,6 +585,8 @@ class _Validator:
             from_step=self.integer(raw.get("from_step", 1), where, "discount.from_step", 1),
             expires_after_days=self.integer(raw.get("expires_after_days", DEFAULT_DISCOUNT_EXPIRY_DAYS), where,
                                             "discount.expires_after_days", 1, MAX_DISCOUNT_EXPIRY_DAYS),
+            code=code,
+            uses=self.integer(raw.get("uses", 1), where, "discount.uses", 1, MAX_REFERRAL_USES),
         )
 
     def broadcast(self, raw, where, kind: str, steps: tuple[Step, ...]) -> Broadcast | None:

@@ -8,7 +8,8 @@
 One store discount per campaign, percentage and renewal window (``discount_spec``): created once
 with the Admin GraphQL API's ``discountCodeBasicCreate`` (title from the campaign, the policy's
 percentage on every item, ``usageLimit: 1``, ``appliesOncePerCustomer: true``, ``endsAt`` from
-``expires_after_days``), then the recipients' codes added to it in bulk with
+``expires_after_days``; referral codes share one discount per campaign with no end and the policy's
+``uses`` as each code's limit), then the recipients' codes added to it in bulk with
 ``discountRedeemCodeBulkAdd`` (at most 250 codes a call in the 2025-10 reference, 100 in the
 2024-01 one: the client uses 250 from 2025-10 on and 100 before, the safe side).
 Shopify creates bulk codes asynchronously: ``discountRedeemCodeBulkCreation(id)`` is polled until
@@ -110,24 +111,25 @@ def short_hash(text: str) -> str:
 
 @dataclass(frozen=True)
 class DiscountSpec:
-    key: str  # campaign|percent|window start: one store discount each
+    key: str  # campaign|percent|window start (referral codes: |referral): one store discount each
     campaign: str
     title: str
     percent: float
     starts_at: datetime
-    ends_at: datetime
+    ends_at: datetime | None  # referral codes do not expire
     anchor_code: str
+    usage_limit: int = 1  # per code
 
     def variables(self) -> dict:
         return {"basicCodeDiscount": {
             "title": self.title,
             "code": self.anchor_code,
             "startsAt": _iso(self.starts_at),
-            "endsAt": _iso(self.ends_at),
+            "endsAt": _iso(self.ends_at) if self.ends_at else None,
             "context": {"all": "ALL"},  # every buyer (current versions; older ones took customerSelection)
             "customerGets": {"value": {"percentage": round(self.percent / 100, 4)}, "items": {"all": True}},
             # on a discount with many codes, Shopify applies the usage limit to each code
-            "usageLimit": 1,
+            "usageLimit": self.usage_limit,
             "appliesOncePerCustomer": True,
         }}
 
@@ -140,6 +142,18 @@ def discount_spec(campaign: Campaign, now: datetime, secret: bytes | None = None
     policy = campaign.discount
     if policy is None:
         raise ValueError(f"campaign {campaign.key} offers no discount")
+    if policy.code == "referral":
+        # One discount for every advocate's code, from the first ask on: a code shared once keeps working.
+        return DiscountSpec(
+            key=f"{campaign.key}|{policy.percent:g}|referral",
+            campaign=campaign.key,
+            title=f"{campaign.key.replace('_', ' ').capitalize()}: {policy.percent:g}% off with a friend's code",
+            percent=policy.percent,
+            starts_at=datetime.combine(now.astimezone(UTC).date(), clock(), tzinfo=UTC),  # the first ask
+            ends_at=None,
+            anchor_code=coupon_code(policy, campaign.key, ANCHOR_CUSTOMER, "referral", secret),
+            usage_limit=policy.uses,
+        )
     days = policy.expires_after_days
     today = now.astimezone(UTC).date()
     start_day = EPOCH + timedelta(days=(today - EPOCH).days // days * days)

@@ -48,7 +48,7 @@ import pandas as pd
 
 from retention.activation.broadcasts import SEGMENTS_COLUMN, broadcast_rows
 from retention.activation.campaigns import Campaign, CampaignSet, Step
-from retention.activation.coupons import coupon_code, uses_default_secret
+from retention.activation.coupons import message_code, uses_default_secret
 from retention.activation.discounts import CodeIssuer, DiscountStore, OutboxDiscounts
 from retention.activation.eligibility import (
     DELIVERED_STATUSES,
@@ -62,7 +62,7 @@ from retention.activation.eligibility import (
 from retention.activation.lease import LEASE_TTL, LEASE_WAIT, RunLease
 from retention.activation.ledger import Ledger, LedgerRecord, send_id_for
 from retention.activation.messages import RESULT_STATUSES, OutgoingMessage, Sender, SendResult
-from retention.activation.render import RenderError, plain, render_message, sample_of
+from retention.activation.render import RenderError, payload_of, plain, render_message, sample_of
 from retention.activation.report import ActivationReport, CampaignReport
 from retention.experiments.assignment import assign, at_best_hour, with_variant
 
@@ -411,9 +411,10 @@ class _CampaignRun:
     def _render(self, campaign: Campaign, base: dict[str, Any], step: Step, row, decision: Decision,
                 to: str | None) -> None:
         code = None
-        if step.discount and campaign.discount:
-            code = coupon_code(campaign.discount, campaign.key, base["customer_key"], row_occurrence(row))
         try:
+            if step.discount and campaign.discount:
+                code = message_code(campaign.discount, campaign.key, base["customer_key"], row_occurrence(row),
+                                    payload_of(campaign, row) if campaign.discount.code == "referral" else {})
             message = render_message(campaign, step, row, decision.channel, base["send_id"], code, to,
                                      base.get("variant"))
         except RenderError as exc:

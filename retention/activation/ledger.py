@@ -613,7 +613,9 @@ class Ledger:
                 conn.execute("""INSERT OR IGNORE INTO coupons (code, campaign, customer_key, occurrence, percent,
                                 created_at) VALUES (?, ?, ?, ?, ?, ?)""",
                              (row["coupon_code"], *owner, row.get("coupon_percent"), _decided_at(row)))
-            elif tuple(existing) != owner:
+            elif existing["customer_key"] != row["customer_key"]:
+                # A code is one customer's: their referral code comes again with every ask (the row
+                # of the first stays); a message code of someone else's would hand over their discount.
                 raise CouponCollisionError(f"coupon code collision in campaign {row['campaign']}")
 
 

@@ -1,5 +1,6 @@
 {#- NPS promoter referral ask: latest NPS answer was a promoter (9-10) in the last nps_followup_days
-    days (segment nps_promoter_referral). Occurrence = the date of that answer (YYYY-MM-DD). -#}
+    days (segment nps_promoter_referral). Occurrence = the date of that answer (YYYY-MM-DD). The ask
+    shares the customer's own referral code, which only account holders have. -#}
 with entries as (
     {{ audience_segment_entries('nps_promoter_referral', audience_date_text('t.triggered_at')) }}
 ),
@@ -17,5 +18,7 @@ select
     {{ audience_payload([
         ['nps_score', audience_json_value('c.latest_nps_score')],
         ['answered_at', audience_json_value('e.triggered_at')],
+        ['referral_code', audience_json_value('c.referral_code')],
     ]) }} as payload
 {{ audience_from_entries() }}
+where c.referral_code is not null
