@@ -62,7 +62,7 @@ demo: install dbt-manifest $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.demo --customers $(CUSTOMERS) --months $(MONTHS) --seed $(SEED)
 
 test: install dbt-manifest
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15 -rfE
 
 # the same checks as .pre-commit-config.yaml
 lint: install
