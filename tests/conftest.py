@@ -25,6 +25,7 @@ from tests.fakes.providers import STOP_NUMBER, FakeSendGrid, FakeTwilio
 SLOW_MODULES = frozenset({
     "test_activation_pipeline",     # dbt build of a simulated store, Dagster jobs, the pipeline in subprocesses
     "test_warehouse_experiments",   # dbt builds and Dagster jobs on a simulated store with the shipped experiment
+    "test_warehouse_subscriptions",  # a simulated store with product subscriptions, landed and built with dbt
     "test_activation_concurrency",  # concurrent activations and a kill -9 in subprocesses
     "test_activation_discounts",    # kill -9 of the engine in subprocesses, then reruns
     "test_activation_log_privacy",  # Dagster runs of the activation asset with every log captured

@@ -17,7 +17,7 @@ import pytest
 
 from retention.store_simulator import ForeignInboxError, SimConfig, simulate
 
-SMALL = dict(customers=300, start=date(2024, 1, 1), end=date(2024, 4, 30), dirt_rate=0.01)
+SMALL = dict(customers=300, start=date(2024, 1, 1), end=date(2024, 4, 30), dirt_rate=0.01, subscription_rate=0.3)
 MONEY = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -96,6 +96,10 @@ def jsonl_ok(source: str, r: dict) -> bool:
     if source == "reviews":
         return (bool(r.get("review_id")) and _int(r.get("product_id")) and _int(r.get("rating"))
                 and 1 <= r["rating"] <= 5 and _is_ts(r.get("created_at")))
+    if source == "subscriptions":
+        return (bool(r.get("subscription_id")) and _int(r.get("product_id")) and _int(r.get("variant_id"))
+                and r.get("kind") in ("back_in_stock", "price_drop", "wishlist") and _is_ts(r.get("created_at"))
+                and (r.get("cancelled_at") is None or _is_ts(r["cancelled_at"])))
     return bool(r.get("response_id")) and _int(r.get("score")) and 0 <= r["score"] <= 10 and _is_ts(r.get("submitted_at"))
 
 
@@ -103,8 +107,9 @@ def read_inbox(inbox: Path):
     """Parse every file with plain json / urllib.parse; count records and rejects per (source, table)."""
     records: Counter = Counter()
     rejects: Counter = Counter()
-    parsed: dict = {"shopify": {}, "sendgrid": [], "twilio_status": [], "twilio_inbound": [], "web": [], "reviews": [], "nps": []}
-    tables = {"web": "events", "reviews": "reviews", "nps": "responses"}
+    parsed: dict = {"shopify": {}, "sendgrid": [], "twilio_status": [], "twilio_inbound": [], "web": [], "reviews": [], "nps": [],
+                    "subscriptions": []}
+    tables = {"web": "events", "reviews": "reviews", "nps": "responses", "subscriptions": "subscriptions"}
     for p in sorted(inbox.rglob("*")):
         if not p.is_file():
             continue

@@ -22,11 +22,15 @@ def main(argv=None) -> int:
     ap.add_argument("--compress", action="store_true", help="gzip every inbox file (name + .gz)")
     ap.add_argument("--referral-rate", type=float, default=0.0,
                     help="share of buyers with an account who refer friends (truth: simulation/referrals.jsonl)")
+    ap.add_argument("--subscription-rate", type=float, default=0.0,
+                    help="mean back-in-stock / wish-list sign-ups per stock-out and price-drop sign-ups per sale "
+                         "(truth: simulation/subscriptions.parquet)")
     a = ap.parse_args(argv)
     end = a.end or default_end()
     start = a.start or months_before(end, 18)
     cfg = SimConfig(customers=a.customers, start=start, end=end, seed=a.seed, dirt_rate=a.dirt_rate, workers=a.workers,
-                    compress=a.compress, referral_rate=a.referral_rate)
+                    compress=a.compress, referral_rate=a.referral_rate,
+                    subscription_rate=a.subscription_rate)
     try:
         s = simulate(cfg, a.out or default_out_dir())
     except (ForeignInboxError, ValueError) as e:

@@ -67,6 +67,8 @@ class SimConfig:
     # referrals (store_simulator/referrals.py): share of buyers with an account who refer friends
     referral_rate: float = 0.0
     referral_code_limit: int = 5  # the warehouse's var referral_code_limit
+    # product subscriptions (store_simulator/subscriptions.py): mean sign-ups per stock-out and per sale
+    subscription_rate: float = 0.0
 
     # browsing
     browse_sessions_per_week: float = 0.03  # per active person, beyond purchase/checkout sessions
@@ -85,6 +87,8 @@ class SimConfig:
             raise ValueError("referral_rate must be in [0, 0.5]")
         if self.referral_code_limit < 1:
             raise ValueError("referral_code_limit must be >= 1")
+        if not (0.0 <= self.subscription_rate <= 20.0):
+            raise ValueError("subscription_rate must be in [0, 20]")
         return _replace(self, start=start, end=end)
 
     def to_json(self) -> dict:

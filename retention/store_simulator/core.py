@@ -37,6 +37,7 @@ from .marketing import F_BDAY, F_CART, F_REFILL, F_WINBACK, build_email, build_s
 from .people import ACCOUNT, GUEST, SUBSCRIBER, make_people, make_pools, simulate_purchases
 from .referrals import plant_referrals, write_referral_truth
 from .render import h
+from .subscriptions import build_subscriptions, write_subscription_truth
 from .writer import SOURCES, DayWriter
 
 
@@ -146,6 +147,7 @@ def build_world(cfg: SimConfig) -> SimpleNamespace:
         v_first=np.searchsorted(cat.v_product, np.arange(cat.n_products)),
         v_count=np.bincount(cat.v_product, minlength=cat.n_products),
         inventory=build_inventory(cat, cfg.seed, t0, n_days), referrals=referrals,
+        subscriptions=build_subscriptions(cat, ppl, cfg.seed, cfg.subscription_rate, t0, n_days),
     )
     lr = np.random.default_rng([cfg.seed, 17])
     rate = cfg.dirt_rate
@@ -329,6 +331,8 @@ def write_ground_truth(w, sim_dir: Path, dirt_rows, summary) -> None:
 
     if cfg.referral_rate > 0:
         write_referral_truth(w.referrals, sim_dir)
+    if cfg.subscription_rate > 0:
+        write_subscription_truth(w.subscriptions, sim_dir)
 
     dirt = pd.DataFrame(dirt_rows, columns=["source", "table", "day", "file", "kind", "malformed", "record_id", "locator"])
     dirt.to_parquet(sim_dir / "dirt.parquet", index=False)

@@ -16,8 +16,9 @@ import orjson
 from .clock import DAY
 from .inventory import LOCATIONS, LOCATIONS_CREATED_DAYS_BEFORE, level_record, location_record
 from .render import Renderer, phone_style
+from .subscriptions import subscription_record
 
-SOURCES = ["shopify", "sendgrid", "twilio", "web", "reviews", "nps"]
+SOURCES = ["shopify", "sendgrid", "twilio", "web", "reviews", "nps", "subscriptions"]
 PAGE = 250
 SG_BATCH = 1000
 
@@ -93,7 +94,23 @@ class DayWriter:
         self._jsonl(day, ds, stats, dirt, "web", "events", "events.jsonl", self.w.em_web, self.r.web_event, "event_id")
         self._jsonl(day, ds, stats, dirt, "reviews", "reviews", "reviews.jsonl", self.w.em_reviews, self.r.review, "review_id")
         self._jsonl(day, ds, stats, dirt, "nps", "responses", "responses.jsonl", self.w.em_nps, self.r.nps, "response_id")
+        self._subscriptions(day, ds, stats)
         return stats, dirt
+
+    def _subscriptions(self, day, ds, stats):
+        """The day's sign-ups, and the day's cancellations (the same line with cancelled_at; one made
+        and withdrawn the same day is exported once, withdrawn)."""
+        subs = self.w.subscriptions
+        if subs.empty:
+            return
+        withdrawn_today = (subs["cancelled_t"] >= 0) & (subs["cancelled_t"] // DAY == day)
+        made = subs[(subs["created_t"] // DAY == day) & ~withdrawn_today]
+        withdrawn = subs[withdrawn_today]
+        lines = [orjson.dumps(subscription_record(row, self.w.clock.utc, cancelled))
+                 for frame, cancelled in ((made, False), (withdrawn, True)) for row in frame.itertuples()]
+        if lines:
+            self._write(f"subscriptions/{ds}/subscriptions.jsonl", b"\n".join(lines) + b"\n", stats,
+                        "subscriptions", len(lines))
 
     # -- shopify ---------------------------------------------------------------------
     def _shopify(self, day, ds, stats, dirt):
