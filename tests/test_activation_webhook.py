@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import re
@@ -12,7 +11,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from retention.activation.campaigns import SHIPPED_FILE, CampaignConfigError, CampaignSet, parse_campaigns
+from retention.activation.campaigns import SHIPPED_FILE, CampaignConfigError, parse_campaigns
 from retention.activation.engine import activate
 from retention.activation.ledger import Ledger, send_id_for
 from retention.activation.retry import RetryPolicy
@@ -25,30 +24,11 @@ from retention.activation.webhook import (
     sign,
     verify_signature,
 )
-from tests.activation_fixtures import NOW, audience, person
+from tests.activation_fixtures import NOW, PUSH_CONFIG, audience, person, push_campaign_set, pushed
 from tests.fakes.providers import Drop, Fail, Hang
 from tests.fakes.webhook import NO_DEVICE, FakeWebhookReceiver
 
 SECRET = "whsec-test"
-CONFIG = """
-settings:
-  store_time_zone: America/New_York
-  quiet_hours:
-    webhook: {start: "21:00", end: "08:00"}
-  webhook: {url: "http://127.0.0.1:9/unused", batch_size: 2, timeout_seconds: 2}
-campaigns:
-  push_order:
-    kind: transactional
-    priority: 1
-    channels: [webhook, email]
-    email_template_id: d-order
-    steps: [{delay_hours: 0}]
-  push_cart:
-    kind: promotional
-    priority: 10
-    channels: [webhook]
-    steps: [{delay_hours: 0}]
-"""
 
 
 class Sleeps(list):
@@ -56,17 +36,6 @@ class Sleeps(list):
 
     def __call__(self, seconds):
         self.append(seconds)
-
-
-def campaigns(**changes_by_key) -> CampaignSet:
-    parsed = parse_campaigns(CONFIG, source="test-push.yml")
-    replaced = tuple(dataclasses.replace(c, **changes_by_key.get(c.key, {})) for c in parsed)
-    return CampaignSet(parsed.settings, replaced, parsed.source)
-
-
-def pushed(*keys: str, opt_in=True, **fields):
-    rows = [{**person(key, **fields), "push_opt_in": opt_in} for key in keys]
-    return audience(*rows)
 
 
 def sender(receiver, secret=SECRET, batch_size=2, timeout=2.0, sleeps=None):
@@ -77,7 +46,7 @@ def sender(receiver, secret=SECRET, batch_size=2, timeout=2.0, sleeps=None):
 def run(ledger, push, frame, tmp_path, only=("push_cart",), at=NOW, campaign_set=None, **kwargs):
     senders = {"webhook": push, "email": OutboxSender(tmp_path / "outbox", "email")}
     audiences = {"audience_push_cart": frame, "audience_push_order": frame}
-    return activate(campaign_set or campaigns(), audiences, ledger, senders, at, only=list(only), **kwargs)
+    return activate(campaign_set or push_campaign_set(), audiences, ledger, senders, at, only=list(only), **kwargs)
 
 
 def statuses(ledger) -> dict[str, str]:
@@ -149,7 +118,7 @@ def test_the_engine_sends_signed_batches_split_at_the_batch_size_and_a_rerun_sen
 
 
 def test_webhook_include_adds_only_the_fields_the_campaign_asks_for(tmp_path):
-    asking = campaigns(push_cart={"webhook_include": ("email",)})
+    asking = push_campaign_set(push_cart={"webhook_include": ("email",)})
     with FakeWebhookReceiver(SECRET) as receiver, Ledger(":memory:") as ledger:
         run(ledger, sender(receiver), pushed("c1"), tmp_path, campaign_set=asking)
     data = receiver.recipients()[0]["data"]
@@ -246,7 +215,7 @@ def test_the_gate_holds_push_for_consent_quiet_hours_holdout_and_caps(tmp_path):
 
 def test_a_push_holdout_is_recorded_and_not_sent(tmp_path):
     keys = [f"c{i}" for i in range(12)]
-    held = campaigns(push_cart={"holdout_share": 0.5})
+    held = push_campaign_set(push_cart={"holdout_share": 0.5})
     with FakeWebhookReceiver(SECRET) as receiver, Ledger(":memory:") as ledger:
         report = run(ledger, sender(receiver, batch_size=100), pushed(*keys), tmp_path, campaign_set=held)
         got = statuses(ledger)
@@ -269,8 +238,8 @@ def test_without_an_endpoint_the_bodies_go_to_the_outbox_and_count_as_sent(tmp_p
     built = build_senders(tmp_path / "outbox", SenderSettings.from_mapping({}), WebhookEndpoint(batch_size=2))
     frame = pushed("c1", "c2", "c3")
     with Ledger(":memory:") as ledger:
-        first = activate(campaigns(), {"audience_push_cart": frame}, ledger, built, NOW, only=["push_cart"])
-        again = activate(campaigns(), {"audience_push_cart": frame}, ledger, built, NOW + timedelta(hours=1),
+        first = activate(push_campaign_set(), {"audience_push_cart": frame}, ledger, built, NOW, only=["push_cart"])
+        again = activate(push_campaign_set(), {"audience_push_cart": frame}, ledger, built, NOW + timedelta(hours=1),
                          only=["push_cart"])
         ids = set(ledger.rows()["send_id"])
     files = sorted((tmp_path / "outbox" / "webhook").glob("*.json"))
@@ -289,14 +258,14 @@ def test_an_endpoint_is_live_only_with_a_secret(tmp_path, caplog):
     unsigned = build_senders(tmp_path, SenderSettings.from_mapping({}), endpoint)
     assert "webhook" not in unsigned and "RETENTION_WEBHOOK_SECRET is not" in caplog.text
     with Ledger(":memory:") as ledger:
-        report = activate(campaigns(), {"audience_push_cart": pushed("c1")}, ledger, unsigned, NOW,
+        report = activate(push_campaign_set(), {"audience_push_cart": pushed("c1")}, ledger, unsigned, NOW,
                           only=["push_cart"])
     assert report.campaigns[0].error == "campaign push_cart needs a sender for webhook"
 
 
 def test_no_email_phone_or_name_reaches_the_logs(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
-    asking = campaigns(push_cart={"webhook_include": ("email", "phone")})
+    asking = push_campaign_set(push_cart={"webhook_include": ("email", "phone")})
     frame = pushed("c1", "c2", "c3")
     with FakeWebhookReceiver(SECRET, no_device={"c2"}) as receiver, Ledger(":memory:") as ledger:
         receiver.script(Fail(429, {"Retry-After": "0"}), Fail(400))
@@ -310,12 +279,12 @@ def test_no_email_phone_or_name_reaches_the_logs(tmp_path, caplog):
 
 def test_campaign_file_rejects_a_misconfigured_webhook():
     cases = {
-        "only a campaign with the webhook channel": CONFIG.replace(
+        "only a campaign with the webhook channel": PUSH_CONFIG.replace(
             "channels: [webhook, email]\n", "channels: [email]\n    webhook_include: [email]\n"),
-        "'first_name' is not one of email, phone": CONFIG.replace(
+        "'first_name' is not one of email, phone": PUSH_CONFIG.replace(
             "channels: [webhook]\n", "channels: [webhook]\n    webhook_include: [first_name]\n"),
-        "webhook.url": CONFIG.replace("http://127.0.0.1:9/unused", "ftp://x"),
-        "webhook.batch_size": CONFIG.replace("batch_size: 2", "batch_size: 5000"),
+        "webhook.url": PUSH_CONFIG.replace("http://127.0.0.1:9/unused", "ftp://x"),
+        "webhook.batch_size": PUSH_CONFIG.replace("batch_size: 2", "batch_size: 5000"),
     }
     for reason, text in cases.items():
         with pytest.raises(CampaignConfigError, match=re.escape(reason)):
