@@ -1,6 +1,7 @@
 """Senders: what turns decided messages into provider requests (live) or outbox files (no keys).
 
-    senders = build_senders(outbox, SenderSettings.from_mapping(settings))   # {"email": ..., "sms": ...}
+    senders = build_senders(outbox, SenderSettings.from_mapping(settings), campaigns.settings.webhook)
+    # {"email": ..., "sms": ..., "webhook": ...}
     results = senders["email"].send(messages)              # list[SendResult], same order
     found = senders["email"].lookup(send_ids)              # send_id -> True | False | None
 
@@ -13,8 +14,10 @@ Every sender follows ``messages.Sender``: ``channel``, ``mode`` ("live" | "outbo
   ``X-Message-Id`` plus ``#<personalization index>``.
 - ``TwilioSender``: the official ``twilio`` client, one request per message, at most
   ``concurrency`` in flight. Error 21610 (the recipient replied STOP) gives status "suppressed".
+- ``WebhookSender``: push, signed JSON batches of ``batch_size`` to one endpoint (``webhook.py``
+  has the contract); a 2xx may reject single recipients, which become dead letters.
 - ``OutboxSender``: writes the request bodies the live sender would send, built by the same
-  code (``EmailRequests`` / ``SmsRequests``), to ``<outbox>/<channel>/<batch_id>.json``.
+  code (``EmailRequests`` / ``SmsRequests`` / ``WebhookRequests``), to ``<outbox>/<channel>/<batch_id>.json``.
 
 Failures. 429, 5xx and connections that were never made are retried (``retry.RetryPolicy``).
 Any other 4xx turns every message of that request into a "dead_letter" result carrying the
@@ -29,7 +32,8 @@ Lookup. Outbox: the send id is in a written file. SendGrid: the Email Activity A
 add-on; 403/404 -> None, unknown); its data lags the send by minutes, so a False for a request
 made moments ago is not yet proof. Twilio: messages to the number since ``since`` (default 3
 days) whose body matches; it needs the ``OutgoingMessage`` (number and body), so a bare send id
-gives None.
+gives None. Webhook: a receiver has nothing to ask, so always None (in doubt until an operator
+releases it); a read timeout is in doubt, never retried.
 """
 
 from __future__ import annotations
