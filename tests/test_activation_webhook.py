@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import requests
 
+from assets.resources import PushWebhookResource, SendGridResource, TwilioResource, senders
 from retention.activation.campaigns import SHIPPED_FILE, CampaignConfigError, parse_campaigns
 from retention.activation.engine import activate
 from retention.activation.ledger import Ledger, send_id_for
@@ -18,6 +19,7 @@ from retention.activation.retry import RetryPolicy
 from retention.activation.senders import OutboxSender, SenderSettings, WebhookSender, build_senders
 from retention.activation.webhook import (
     IDEMPOTENCY_HEADER,
+    SECRET_ENV,
     SIGNATURE_HEADER,
     SignatureError,
     WebhookEndpoint,
@@ -270,11 +272,24 @@ def test_no_email_phone_or_name_reaches_the_logs(tmp_path, caplog):
     with FakeWebhookReceiver(SECRET, no_device={"c2"}) as receiver, Ledger(":memory:") as ledger:
         receiver.script(Fail(429, {"Retry-After": "0"}), Fail(400))
         run(ledger, sender(receiver), frame, tmp_path, campaign_set=asking)
-        run(ledger, sender(receiver), frame, tmp_path, campaign_set=asking, dry_run=True)
+        dry = run(ledger, sender(receiver), pushed("c9"), tmp_path, campaign_set=asking, dry_run=True)
     assert receiver.recipients() and receiver.recipients()[0]["data"]["email"] == "c3@example.com"
-    assert caplog.text  # the run did log
-    for secret_text in ("@example.com", "+12025550100", "Namec", SECRET):
-        assert secret_text not in caplog.text
+    assert caplog.text and dry.campaigns[0].would_send == 1  # the runs did log and render
+    shown = caplog.text + dry.table(samples=True)
+    for personal in ("@example.com", "+12025550100", "Namec", SECRET):
+        assert personal not in shown
+
+
+def test_the_dagster_resource_hands_the_secret_from_the_environment_to_the_sender(tmp_path, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    with FakeWebhookReceiver(SECRET) as receiver:
+        endpoint = WebhookEndpoint(url=receiver.url, batch_size=10)
+        built = senders(tmp_path, SendGridResource(), TwilioResource(), PushWebhookResource(), endpoint)
+        with Ledger(":memory:") as ledger:
+            report = activate(push_campaign_set(), {"audience_push_cart": pushed("c1", "c2")}, ledger, built, NOW,
+                              only=["push_cart"])
+    assert isinstance(built["webhook"], WebhookSender) and built["email"].mode == "outbox"
+    assert report.campaigns[0].sent == 2 and receiver.refused == [] and len(receiver.batches) == 1
 
 
 def test_campaign_file_rejects_a_misconfigured_webhook():

@@ -506,8 +506,10 @@ class WebhookSender:
         return results
 
     def _send_batch(self, chunk: list[OutgoingMessage], body: bytes) -> list[SendResult]:
+        key = batch_id(WEBHOOK, [m.send_id for m in chunk])  # the body's batch_id
+
         def attempt():
-            headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: json.loads(body)["batch_id"],
+            headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: key,
                        SIGNATURE_HEADER: sign(self._secret, body, int(self.clock()))}  # signed afresh each try
             try:
                 response = self._session.post(self.url, data=body, headers=headers, timeout=self.timeout)
