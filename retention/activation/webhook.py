@@ -17,7 +17,16 @@ The signature is Stripe's and Shopify's scheme: the timestamp is signed with the
 request cannot be replayed later. A receiver (``verify_signature``) recomputes the HMAC over the raw
 bytes it read, before parsing them, compares in constant time, and refuses a timestamp further than
 ``tolerance`` (300 s) from its clock; within that window it drops send ids it has already handled.
-Each retry is signed again with a fresh timestamp; the body is the same bytes.
+Each retry is signed again with a fresh timestamp; the body is the same bytes. A receiver:
+
+    raw = request.body                      # the bytes as they arrived, before any JSON parsing
+    try:
+        verify_signature(secret, raw, request.headers.get("X-Retention-Signature"), time.time())
+    except SignatureError as error:
+        return 401, str(error)              # the sender stops the channel for this run
+    for recipient in json.loads(raw)["recipients"]:
+        if not seen(recipient["send_id"]):  # a retry, or a replay inside the window
+            notify(recipient["customer_key"], recipient["data"])
 
 The answer: a 2xx accepts the batch, except the recipients listed in an optional JSON body
 ``{"rejected": [{"send_id": "...", "reason": "..."}]}``, which are permanent failures (dead
