@@ -163,8 +163,18 @@ def test_a_refused_signature_stops_the_channel_without_dead_letters(tmp_path):
         report = run(ledger, sender(receiver, secret="wrong"), pushed("c1", "c2", "c3"), tmp_path)
         rows = ledger.rows()
     assert receiver.batches == [] and receiver.refused == ["signature does not match the body"]
-    assert "refused the signature" in report.campaigns[0].error
+    assert "refused the signature or the URL: HTTP 401" in report.campaigns[0].error
     assert set(rows["status"]) == {"released"} and report.campaigns[0].dead_letter == 0
+
+
+@pytest.mark.parametrize("status", [404, 308])
+def test_a_wrong_url_stops_the_channel_and_is_not_followed(tmp_path, status):
+    with FakeWebhookReceiver(SECRET) as receiver, Ledger(":memory:") as ledger:
+        receiver.script(Fail(status, {"Location": receiver.url + "/elsewhere"}))
+        report = run(ledger, sender(receiver), pushed("c1", "c2", "c3"), tmp_path)
+        rows = ledger.rows()
+    assert receiver.attempts == 1 and receiver.batches == []  # the redirect was not followed
+    assert f"HTTP {status}" in report.campaigns[0].error and set(rows["status"]) == {"released"}
 
 
 @pytest.mark.parametrize("failure", [Hang(seconds=3, accept=True), Drop(accept=False)])

@@ -94,6 +94,8 @@ TWILIO_STOP_ERROR = 21610
 # and the messages wait for the next one (none becomes a dead letter).
 SENDGRID_ACCOUNT_STATUSES = frozenset({401, 403})
 TWILIO_ACCOUNT_CODES = frozenset({20003, 10001, 20005})  # authenticate; account not active (twice)
+# A webhook answer that every batch would get too (the signature or the URL is wrong; redirects too).
+ENDPOINT_REFUSALS = frozenset({401, 403, 404, 405})
 DEFAULT_RETRY = RetryPolicy()  # frozen: one instance serves every sender
 NO_ENDPOINT = WebhookEndpoint()  # no webhook URL: push bodies go to the outbox
 LookupItem = str | OutgoingMessage
@@ -501,7 +503,8 @@ class WebhookSender:
             except _InDoubt as error:
                 raise SendInterrupted(f"the webhook did not answer: {error}", results, ids, later) from None
             except _AccountRefused as error:
-                raise SendInterrupted(f"the webhook refused the signature: {error}", results, [], ids + later) from None
+                raise SendInterrupted(f"the webhook refused the signature or the URL: {error}", results, [],
+                                      ids + later) from None
         log.info("webhook: %d messages in %d requests", len(results), len(batches))
         return results
 
@@ -512,7 +515,8 @@ class WebhookSender:
             headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: key,
                        SIGNATURE_HEADER: sign(self._secret, body, int(self.clock()))}  # signed afresh each try
             try:
-                response = self._session.post(self.url, data=body, headers=headers, timeout=self.timeout)
+                response = self._session.post(self.url, data=body, headers=headers, timeout=self.timeout,
+                                              allow_redirects=False)  # a redirect is a wrong URL, not a resend
             except requests.ConnectionError as error:
                 if _never_connected(error):
                     raise RetryableError("connection failed")
@@ -532,7 +536,7 @@ class WebhookSender:
                     if m.send_id in refused else SendResult(m.send_id, "sent", http_status=status)
                     for m in chunk]
         reason = f"HTTP {status}: {response.text[:200]}"
-        if status in (401, 403):
+        if status in ENDPOINT_REFUSALS or 300 <= status < 400:
             raise _AccountRefused(reason)
         return _dead_letters(chunk, reason, status, body.decode())
 

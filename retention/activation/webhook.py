@@ -31,8 +31,9 @@ Each retry is signed again with a fresh timestamp; the body is the same bytes. A
 The answer: a 2xx accepts the batch, except the recipients listed in an optional JSON body
 ``{"rejected": [{"send_id": "...", "reason": "..."}]}``, which are permanent failures (dead
 letters, one each; the others of the batch stay sent). 429 and 5xx are retried (``Retry-After``
-honoured); 401 and 403 refuse the signature or the endpoint, so nothing more is sent in that run;
-any other 4xx rejects the whole batch (every recipient a dead letter).
+honoured); 401, 403, 404, 405 and redirects refuse the signature or the URL, which every batch
+would meet, so nothing more is sent in that run (and nothing becomes a dead letter); any other 4xx
+rejects the whole batch (every recipient a dead letter).
 """
 
 from __future__ import annotations
