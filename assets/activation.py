@@ -23,7 +23,14 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from assets.resources import DataDirResource, SendGridResource, ShopifyResource, TwilioResource, senders
+from assets.resources import (
+    DataDirResource,
+    PushWebhookResource,
+    SendGridResource,
+    ShopifyResource,
+    TwilioResource,
+    senders,
+)
 from retention.activation.accounts import paused_channels
 from retention.activation.breaker import BreakerSettings, refusal_reasons
 from retention.activation.campaigns import load_campaigns
@@ -111,7 +118,8 @@ def audience_expectation_failures(frame: pd.DataFrame) -> list[str]:
     description="Runs the campaigns over the latest audiences and writes every decision back to the landing zone.",
 )
 def send_campaigns(context: dg.AssetExecutionContext, config: ActivationConfig, data_dir: DataDirResource,
-                   sendgrid: SendGridResource, twilio: TwilioResource, shopify: ShopifyResource):
+                   sendgrid: SendGridResource, twilio: TwilioResource, shopify: ShopifyResource,
+                   push_webhook: PushWebhookResource):
     layout = data_dir.layout
     campaigns = load_campaigns()
     selected = [c for c in campaigns if not config.campaigns or c.key in config.campaigns]
@@ -145,7 +153,8 @@ def send_campaigns(context: dg.AssetExecutionContext, config: ActivationConfig, 
         # experiments whose winner rule is met: recorded once, so this run already sends the winner
         winners = {} if config.dry_run else record_winners(read_results(layout.warehouse), ledger, now)
         try:
-            report = activate(campaigns, allowed, ledger, senders(layout.outbox, sendgrid, twilio), now,
+            channels = senders(layout.outbox, sendgrid, twilio, push_webhook, campaigns.settings.webhook)
+            report = activate(campaigns, allowed, ledger, channels, now,
                               dry_run=config.dry_run, only=runnable,
                               run_id=context.run.run_id, discounts=shopify.discounts(), paused=paused,
                               lease_wait=timedelta(seconds=config.lease_wait_seconds),

@@ -26,6 +26,8 @@ from retention.activation.senders import (
     SenderSettings,
     build_senders,
 )
+from retention.activation.webhook import SECRET_ENV as WEBHOOK_SECRET_ENV
+from retention.activation.webhook import WebhookEndpoint
 from retention.live.shopify_api import DEFAULT_API_VERSION, ShopifyConfig, ShopifySummary, pull_shopify
 from retention.live.shopify_graphql import ShopifyGraphQLConfig, pull_shopify_graphql
 from retention.live.suppressions import DEFAULT_HOST, SuppressionConfig
@@ -155,9 +157,19 @@ class TwilioResource(EnvResource):
     }
 
 
-def senders(outbox_dir: Path, sendgrid: SendGridResource, twilio: TwilioResource) -> dict[str, Sender]:
+class PushWebhookResource(EnvResource):
+    """The push / webhook channel's signing secret (`RETENTION_WEBHOOK_SECRET`); its endpoint, batch
+    size and timeout are campaigns.yml's `settings.webhook`, which holds no secret."""
+
+    secret: str = ""
+    ENV: ClassVar[dict[str, str]] = {"secret": WEBHOOK_SECRET_ENV}
+
+
+def senders(outbox_dir: Path, sendgrid: SendGridResource, twilio: TwilioResource, push: PushWebhookResource,
+            endpoint: WebhookEndpoint) -> dict[str, Sender]:
     """Live senders for the channels whose keys are set, the outbox for the others."""
-    return build_senders(outbox_dir, SenderSettings.from_mapping({**sendgrid.settings(), **twilio.settings()}))
+    settings = SenderSettings.from_mapping({**sendgrid.settings(), **twilio.settings(), **push.settings()})
+    return build_senders(outbox_dir, settings, endpoint)
 
 
 class AlertWebhookResource(EnvResource):

@@ -12,6 +12,7 @@ from assets.reports import segment_report
 from assets.resources import (
                               AlertWebhookResource,
                               DataDirResource,
+                              PushWebhookResource,
                               SendGridResource,
                               ShopifyResource,
                               TwilioResource,
@@ -31,6 +32,7 @@ resources = {
     "shopify": ShopifyResource(),
     "sendgrid": SendGridResource(),
     "twilio": TwilioResource(),
+    "push_webhook": PushWebhookResource(),
     "alert_webhook": AlertWebhookResource(),
 }
 

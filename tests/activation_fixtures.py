@@ -77,6 +77,39 @@ def campaign_set(**changes_by_key) -> CampaignSet:
     replaced = tuple(dataclasses.replace(c, **changes_by_key.get(c.key, {})) for c in campaigns)
     return CampaignSet(campaigns.settings, replaced, campaigns.source)
 
+# Push (the webhook channel): an order update that falls back to email, and a promotional push.
+PUSH_CONFIG = """
+settings:
+  store_time_zone: America/New_York
+  quiet_hours:
+    webhook: {start: "21:00", end: "08:00"}
+  webhook: {url: "http://127.0.0.1:9/unused", batch_size: 2, timeout_seconds: 2}
+campaigns:
+  push_order:
+    kind: transactional
+    priority: 1
+    channels: [webhook, email]
+    email_template_id: d-order
+    steps: [{delay_hours: 0}]
+  push_cart:
+    kind: promotional
+    priority: 10
+    channels: [webhook]
+    steps: [{delay_hours: 0}]
+"""
+
+
+def push_campaign_set(**changes_by_key) -> CampaignSet:
+    """The push campaigns, with fields of some replaced, as ``campaign_set``."""
+    parsed = parse_campaigns(PUSH_CONFIG, source="test-push.yml")
+    replaced = tuple(dataclasses.replace(c, **changes_by_key.get(c.key, {})) for c in parsed)
+    return CampaignSet(parsed.settings, replaced, parsed.source)
+
+
+def pushed(*keys: str, opt_in: bool | None = True, **fields) -> pd.DataFrame:
+    """An audience of these customers, each with ``push_opt_in`` (the push channel's consent)."""
+    return audience(*({**person(key, **fields), "push_opt_in": opt_in} for key in keys))
+
 
 def person(key: str, occurrence: str = "o1", triggered_at: datetime | None = None, *, email_ok: bool = True,
            sms_ok: bool = True, email_reason: str | None = None, sms_reason: str | None = None,

@@ -23,7 +23,13 @@ import dagster as dg
 import pytest
 
 from assets.activation import SEND_OP, send_campaigns
-from assets.resources import DataDirResource, SendGridResource, ShopifyResource, TwilioResource
+from assets.resources import (
+    DataDirResource,
+    PushWebhookResource,
+    SendGridResource,
+    ShopifyResource,
+    TwilioResource,
+)
 from retention.activation.engine import activate
 from retention.activation.lease import LEASE_NAME, LeaseBusy, LeaseLost, RunLease, current_holder
 from retention.activation.ledger import Ledger
@@ -42,7 +48,13 @@ CHILD = """
 import json, logging, sys
 from datetime import datetime, timedelta
 from assets.activation import SEND_OP, send_campaigns
-from assets.resources import DataDirResource, SendGridResource, ShopifyResource, TwilioResource
+from assets.resources import (
+    DataDirResource,
+    PushWebhookResource,
+    SendGridResource,
+    ShopifyResource,
+    TwilioResource,
+)
 from retention.activation.engine import activate
 from retention.activation.lease import LeaseBusy
 from retention.activation.ledger import Ledger
@@ -269,7 +281,8 @@ def test_the_asset_fails_naming_the_holder_when_it_cannot_wait(tmp_path, monkeyp
     _hold(ledger_path, "run-elsewhere", timedelta(minutes=5))
     instance = dg.DagsterInstance.ephemeral()
     resources = {"data_dir": DataDirResource(root=str(store.root)), "sendgrid": SendGridResource(),
-                 "twilio": TwilioResource(), "shopify": ShopifyResource()}  # no keys: the outbox
+                 "twilio": TwilioResource(), "shopify": ShopifyResource(),
+                 "push_webhook": PushWebhookResource()}  # no keys: the outbox
     result = dg.materialize([send_campaigns], resources=resources, instance=instance, raise_on_error=False,
                             run_config={"ops": {SEND_OP: {"config": {"now": NOW.isoformat(),
                                                                        "lease_wait_seconds": 0}}}})

@@ -14,7 +14,13 @@ import duckdb
 import pytest
 
 from assets.activation import SEND_OP, send_campaigns
-from assets.resources import DataDirResource, SendGridResource, ShopifyResource, TwilioResource
+from assets.resources import (
+    DataDirResource,
+    PushWebhookResource,
+    SendGridResource,
+    ShopifyResource,
+    TwilioResource,
+)
 from retention.activation.campaigns import CAMPAIGNS_ENV
 from retention.activation.render import hashed, masked
 from retention.paths import DataDir
@@ -78,7 +84,8 @@ def test_dry_and_real_runs_log_counts_and_hashes_never_personal_data(store, capl
                      "sendgrid": SendGridResource(api_key="SG.test", api_host=sendgrid.url),
                      "twilio": TwilioResource(account_sid=twilio.account_sid, auth_token=twilio.auth_token,
                                               api_base=twilio.url),
-                     "shopify": ShopifyResource(access_token=shop.access_token, api_base=shop.url)}
+                     "shopify": ShopifyResource(access_token=shop.access_token, api_base=shop.url),
+                     "push_webhook": PushWebhookResource()}
         dry = run(instance, resources, dry_run=True)
         real = run(instance, resources)
         assert dry.success and real.success

@@ -367,7 +367,7 @@ def test_outbox_write_is_atomic(tmp_path, monkeypatch):
 
 def test_senders_live_with_keys_outbox_without(tmp_path, fake_sendgrid, fake_twilio):
     bare = build_senders(tmp_path, SenderSettings.from_mapping({}))
-    assert {c: s.mode for c, s in bare.items()} == {"email": "outbox", "sms": "outbox"}
+    assert {c: s.mode for c, s in bare.items()} == {"email": "outbox", "sms": "outbox", "webhook": "outbox"}
     assert bare["email"].email.from_email == "hello@example.com" and bare["sms"].sms.from_number == SMS_FROM
 
     env = {"SENDGRID_API_KEY": "SG.k", "SENDGRID_API_HOST": fake_sendgrid.url, "RETENTION_EMAIL_FROM": FROM,

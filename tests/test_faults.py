@@ -14,10 +14,11 @@ SIGKILL to the whole group, reruns the stage and compares the tables themselves,
   reruns. Email claims left in doubt are settled by SendGrid's lookup; SMS claims stay in doubt
   (the engine hands Twilio's lookup bare send ids, which it cannot match), so the probe does what
   retention/activation/README.md asks of an operator: releases those Twilio's message list lacks.
+  Push (webhook) claims too: a receiver has no lookup, so the operator releases those it lacks.
 
 A tiny simulated store (90 customers, seven weeks) keeps it bounded: one landing, four dbt builds
-(one killed), two killed activations of 32 messages (email, SMS). Each probe prints its figures (records in, landed,
-quarantined, lost; tables compared; duplicates).
+(one killed), two killed activations of 32 messages (email, SMS) and one of 12 pushes. Each probe
+prints its figures (records in, landed, quarantined, lost; tables compared; duplicates).
 """
 
 from __future__ import annotations
@@ -42,13 +43,14 @@ from assets.resources import DataDirResource, dbt_resource
 from assets.transform import warehouse
 from retention.activation.engine import activate
 from retention.activation.ledger import Ledger
-from retention.activation.senders import SendGridSender, TwilioSender
+from retention.activation.senders import SendGridSender, TwilioSender, WebhookSender
 from retention.ingest import SOURCE_TABLES, IngestReport, ingest_day
 from retention.paths import DataDir
 from retention.store_simulator import SimConfig, simulate
 from retention.warehouse_swap import staging_path, wal_of
-from tests.activation_fixtures import NOW, audience, campaign_set, person
+from tests.activation_fixtures import NOW, audience, campaign_set, person, push_campaign_set, pushed
 from tests.fakes.providers import FakeSendGrid, FakeTwilio
+from tests.fakes.webhook import FakeWebhookReceiver
 from tests.warehouse_fixtures import days
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -426,3 +428,62 @@ def test_activation_killed_mid_batch_then_rerun_sends_every_message_exactly_once
     assert sum(c.sent for c in again.campaigns) == 0
     assert set(rows["status"]) <= {"sent", "held_out", "claimed"}
     assert all(recipient(r.channel, r.customer_key) in got for r in rows.itertuples() if r.status == "claimed")
+
+
+PUSH = """
+import sys
+from datetime import datetime
+import pandas as pd
+from retention.activation.engine import activate
+from retention.activation.ledger import Ledger
+from retention.activation.senders import WebhookSender
+from tests.activation_fixtures import push_campaign_set
+
+ledger, frame, url, secret, now = sys.argv[1:6]
+sender = WebhookSender(url, secret, batch_size=2)
+with Ledger(ledger) as opened:
+    activate(push_campaign_set(), {"audience_push_cart": pd.read_parquet(frame)}, opened, {"webhook": sender},
+             datetime.fromisoformat(now), only=["push_cart"])
+print("activated")
+"""
+PUSH_SECRET = "whsec-faults"
+
+
+def test_push_activation_killed_mid_batch_then_rerun_notifies_every_customer_exactly_once(tmp_path, request):
+    customers = [f"c{i:02d}" for i in range(12)]
+    frame_path = tmp_path / "audience_push_cart.parquet"
+    pushed(*customers).to_parquet(frame_path)
+    ledger_path = tmp_path / "ledger.sqlite"
+    log = tmp_path / "push.log"
+
+    def rerun(receiver, at):
+        return activate(push_campaign_set(), {"audience_push_cart": pushed(*customers)}, ledger,
+                        {"webhook": WebhookSender(receiver.url, PUSH_SECRET, batch_size=2)}, at, only=["push_cart"])
+
+    with FakeWebhookReceiver(PUSH_SECRET, latency=0.05) as receiver:
+        child = start_child(PUSH, str(ledger_path), str(frame_path), receiver.url, PUSH_SECRET, NOW.isoformat(),
+                            log=log)
+        kill_9_when(child, lambda: len(receiver.batches) >= 2, "2 push batches", log)
+        wait_for(lambda: receiver.in_flight == 0, "the receiver to answer the request in flight at the kill")
+        at_kill = len(receiver.delivered())
+        assert at_kill < len(customers)  # killed mid-way
+        with Ledger(ledger_path) as ledger:
+            first = rerun(receiver, NOW + timedelta(minutes=5))
+            # nothing to look up at a receiver: the operator releases what it never got
+            doubts = ledger.in_doubt()
+            unsent = [r.send_id for r in doubts if r.customer_key not in receiver.delivered()]
+            ledger.release_in_doubt(unsent, "not at the receiver")
+            released = rerun(receiver, NOW + timedelta(minutes=10))
+            again = rerun(receiver, NOW + timedelta(hours=1))
+            rows = ledger.rows()
+        got = Counter(receiver.delivered())
+    duplicates = sum(n - 1 for n in got.values() if n > 1)
+    report(request, "activation killed (push)", {
+        "batches_before_kill": 2, "notified_before_kill": at_kill, "expected": len(customers),
+        "in_doubt_after_rerun": len(doubts), "resent_by_rerun": first.campaigns[0].sent,
+        "released_by_operator": len(unsent), "sent_after_release": released.campaigns[0].sent,
+        "delivered": sum(got.values()), "duplicates": duplicates, "refused_signatures": len(receiver.refused)})
+    assert first.campaigns[0].sent == 0 and len(doubts) == len(customers)  # every claim waits: no lookup
+    assert duplicates == 0 and sorted(got) == customers and receiver.refused == []
+    assert released.campaigns[0].sent == len(unsent) > 0 and again.campaigns[0].sent == 0
+    assert set(rows["status"]) == {"sent", "claimed"}

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from retention.activation.messages import CHANNELS
+from retention.activation.webhook import INCLUDABLE, MAX_BATCH_SIZE, WebhookEndpoint
 from retention.reports.segments import DEFINITIONS as SEGMENTS
 
 CAMPAIGNS_ENV = "RETENTION_CAMPAIGNS"
@@ -186,6 +187,7 @@ class Campaign:
     confirms_sms_opt_in: bool = False
     broadcast: Broadcast | None = None  # a one-off send to segments at a local time (broadcasts.py)
     send_time: str = "fixed"  # "optimised": deferred to each customer's best local hour, when known
+    webhook_include: tuple[str, ...] = ()  # personal fields (email, phone) the webhook body carries
 
     @property
     def is_promotional(self) -> bool:
@@ -233,11 +235,13 @@ class Settings:
     from_name: str | None = None
     from_number: str | None = None
     frequency_caps: Mapping[str, FrequencyCap] = field(
-        default_factory=lambda: {"email": FrequencyCap(1, 16.0), "sms": FrequencyCap(1, 24.0)})
+        default_factory=lambda: {"email": FrequencyCap(1, 16.0), "sms": FrequencyCap(1, 24.0),
+                                 "webhook": FrequencyCap(1, 16.0)})
     promotional_per_day: int = 1
     quiet_hours: Mapping[str, QuietHours] = field(
-        default_factory=lambda: {"sms": QuietHours(time(21), time(8))})
+        default_factory=lambda: {"sms": QuietHours(time(21), time(8)), "webhook": QuietHours(time(21), time(8))})
     list_health: ListHealthLimits = ListHealthLimits()
+    webhook: WebhookEndpoint = WebhookEndpoint()  # the push channel's endpoint; none = its outbox
 
 
 @dataclass(frozen=True)
@@ -417,7 +421,7 @@ class _Validator:
     def settings(self, raw) -> Settings:
         where = "settings"
         allowed = {"store_time_zone", "from_email", "from_name", "from_number", "frequency_caps",
-                   "promotional_per_day", "quiet_hours", "list_health"}
+                   "promotional_per_day", "quiet_hours", "list_health", "webhook"}
         self.mapping(raw, where, "", allowed)
         defaults = Settings()
         zone = self.time_zone(raw.get("store_time_zone", defaults.store_time_zone), where, "store_time_zone")
@@ -441,6 +445,23 @@ class _Validator:
             promotional_per_day=self.integer(raw.get("promotional_per_day", 1), where, "promotional_per_day", 1),
             quiet_hours=quiet,
             list_health=self.list_health(raw.get("list_health"), where),
+            webhook=self.webhook(raw.get("webhook"), where),
+        )
+
+    def webhook(self, raw, where) -> WebhookEndpoint:
+        defaults = WebhookEndpoint()
+        if raw is None:
+            return defaults
+        self.mapping(raw, where, "webhook", {"url", "batch_size", "timeout_seconds"})
+        url = raw.get("url")
+        if url is not None:
+            self.text(url, where, "webhook.url", re.compile(r"^https?://[^\s/]+"), "an http(s) URL")
+        return WebhookEndpoint(
+            url=url,
+            batch_size=self.integer(raw.get("batch_size", defaults.batch_size), where, "webhook.batch_size",
+                                    1, MAX_BATCH_SIZE),
+            timeout_seconds=self.number(raw.get("timeout_seconds", defaults.timeout_seconds), where,
+                                        "webhook.timeout_seconds", 0.1, 120),
         )
 
     def list_health(self, raw, where) -> ListHealthLimits:
@@ -472,7 +493,8 @@ class _Validator:
     CAMPAIGN_FIELDS = {"audience", "description", "channels", "email_template_id", "sms_body", "steps",
                        "priority", "kind", "holdout_share", "send_window", "quiet_hours", "unsubscribe_group",
                        "categories", "discount", "purchase_exclusion_days", "internal_recipients",
-                       "confirms_sms_opt_in", "broadcast", "variants", "experiment", "send_time"}
+                       "confirms_sms_opt_in", "broadcast", "variants", "experiment", "send_time",
+                       "webhook_include"}
 
     def campaign(self, key, raw, settings: Settings) -> Campaign:
         if not isinstance(key, str) or not KEY_PATTERN.match(key):
@@ -539,6 +561,12 @@ class _Validator:
                 quiet.update(self.quiet_hours(raw["quiet_hours"], where, "quiet_hours"))
                 quiet = {c: q for c, q in quiet.items() if q is not None}
         broadcast = self.broadcast(raw.get("broadcast"), where, kind, steps)
+        include = self.string_list(raw.get("webhook_include", []), where, "webhook_include")
+        if include and "webhook" not in channels:
+            self.fail(where, "webhook_include", "only a campaign with the webhook channel sends a webhook body")
+        for name in include:
+            if name not in INCLUDABLE:
+                self.fail(where, "webhook_include", f"{name!r} is not one of {', '.join(INCLUDABLE)}")
         categories = self.string_list(raw.get("categories", [key]), where, "categories")
         if len(categories) > 10:
             self.fail(where, "categories", "SendGrid accepts at most 10 categories")
@@ -566,6 +594,7 @@ class _Validator:
             confirms_sms_opt_in=confirms,
             broadcast=broadcast,
             send_time=self.send_time(raw.get("send_time", "fixed"), where, "send_time"),
+            webhook_include=include,
         )
 
     def discount(self, raw, where) -> DiscountPolicy | None:

@@ -3,7 +3,8 @@
 0. ``erasure``       the person asked to be erased (``retention.privacy``): salted-hash tombstones
                        in the ledger, so a stale feed that brings them back is still never messaged
 1. ``no_consent``      no consent (or no address) on any of the campaign's channels; with
-                       several channels the first in preference order passing 1-2 is chosen
+                       several channels the first in preference order passing 1-2 is chosen;
+                       push (``webhook``) needs the audience's explicit ``push_opt_in``
 2. ``suppressed``      a suppression for that channel (unsubscribe, bounce, spam report, STOP,
                        erasure ... from the warehouse, or a Twilio 21610 the ledger recorded), or
                        an unsubscribe from the campaign's own SendGrid group (that group only);
@@ -57,6 +58,8 @@ UNSUBSCRIBED_GROUPS_COLUMN = "email_unsubscribed_groups"
 FREQUENCY_COLUMN = "email_frequency"
 STATE_QUIET_HOURS_COLUMN = "sms_quiet_hours"
 AWAITING_CONFIRMATION = "awaiting_confirmation"  # SMS double opt-in not confirmed yet (dbt int_consent)
+# The warehouse has no push consent: a push campaign's audience must say who opted in (null = no).
+PUSH_OPT_IN_COLUMN = "push_opt_in"
 
 
 @dataclass(frozen=True)
@@ -317,6 +320,8 @@ class Gate:
     def has_consent(self, row: Mapping[str, Any], channel: str) -> bool:
         """An address and an opt-in. The consent state is read apart from suppressions, so that
         a subscriber who bounced is counted as suppressed, not as never having consented."""
+        if channel == "webhook":
+            return is_true(row.get(PUSH_OPT_IN_COLUMN))
         if is_blank(row.get(ADDRESS_COLUMN[channel])):
             return False
         state = row.get(CONSENT_COLUMN[channel])
@@ -325,6 +330,8 @@ class Gate:
         return str(state) == "subscribed"
 
     def is_suppressed(self, row: Mapping[str, Any], channel: str, campaign: Campaign | None = None) -> bool:
+        if channel == "webhook":  # withdrawing push is withdrawing the opt-in; the ledger may know more
+            return str(row["customer_key"]) in self.suppressed.get(channel, ())
         if campaign is not None and campaign.confirms_sms_opt_in:
             # the request to confirm goes to those awaiting confirmation, and to nobody else
             return (row.get(SUPPRESSION_COLUMN[channel]) != AWAITING_CONFIRMATION

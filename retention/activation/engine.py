@@ -52,6 +52,7 @@ from retention.activation.coupons import message_code, uses_default_secret
 from retention.activation.discounts import CodeIssuer, DiscountStore, OutboxDiscounts
 from retention.activation.eligibility import (
     DELIVERED_STATUSES,
+    PUSH_OPT_IN_COLUMN,
     Decision,
     Gate,
     SendHistory,
@@ -228,6 +229,9 @@ def _check_columns(campaign: Campaign, frame: pd.DataFrame) -> None:
     if not campaign.is_internal:
         needed |= {"time_zone"}
         for channel in campaign.channels:
+            if channel == "webhook":  # the customer key is the address; personal fields only if asked
+                needed |= {PUSH_OPT_IN_COLUMN, *campaign.webhook_include}
+                continue
             address = "email" if channel == "email" else "phone"
             needed |= {address, f"is_{channel}_marketable", f"{channel}_suppression_reason"}
         if "email" in campaign.channels and campaign.unsubscribe_group is not None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-CHANNELS = ("email", "sms")
+CHANNELS = ("email", "sms", "webhook")
 RESULT_STATUSES = ("sent", "outbox", "dead_letter", "suppressed")
 
 
@@ -16,11 +17,11 @@ class OutgoingMessage:
     campaign: str
     step: int
     customer_key: str
-    channel: str  # "email" | "sms"
-    to: str  # email address or E.164 phone
+    channel: str  # "email" | "sms" | "webhook"
+    to: str  # email address, E.164 phone, or (webhook) the customer key
     template_id: str | None  # SendGrid dynamic template (email)
     body: str | None  # rendered SMS text
-    data: dict = field(default_factory=dict)  # dynamic_template_data (email)
+    data: dict = field(default_factory=dict)  # dynamic_template_data (email), the recipient's data (webhook)
     categories: tuple[str, ...] = ()
     asm_group_id: int | None = None
     variant: str | None = None  # the experiment variant the customer was assigned
@@ -43,3 +44,9 @@ class Sender(Protocol):
     def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]: ...
 
     def lookup(self, send_ids: Sequence[str]) -> dict[str, bool | None]: ...  # None = unknown
+
+
+def batch_id(channel: str, send_ids: Sequence[str]) -> str:
+    """Same messages, same id: writing a batch again replaces its file instead of adding one."""
+    digest = hashlib.sha256("\n".join(send_ids).encode()).hexdigest()[:20]
+    return f"{channel}-{digest}"

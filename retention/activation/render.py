@@ -101,17 +101,30 @@ def render_message(campaign: Campaign, step: Step, row: Mapping[str, Any], chann
                    coupon_code: str | None, to: str | None = None, variant: str | None = None) -> OutgoingMessage:
     customer_key = str(row["customer_key"])
     data = template_data(campaign, step, row, coupon_code)
-    address = to or plain(row.get("email" if channel == "email" else "phone"))
+    if channel == "webhook":  # the receiver knows its devices by customer key
+        address, data = customer_key, {**data, **_included(campaign, row, customer_key)}
+    else:
+        address = to or plain(row.get("email" if channel == "email" else "phone"))
     if not address:
         raise RenderError(f"campaign {campaign.key}, customer {hashed(customer_key)}: no {channel} address")
-    if channel == "email":
-        template_id, body = campaign.template_for(step), None
+    if channel in ("email", "webhook"):
+        template_id, body = campaign.template_for(step) if channel == "email" else None, None
     else:
         template_id, body, data = None, sms_text(campaign, step, data, customer_key), {}
     return OutgoingMessage(send_id=send_id, campaign=campaign.key, step=step.number, customer_key=customer_key,
                            channel=channel, to=str(address), template_id=template_id, body=body, data=data,
                            categories=campaign.categories, asm_group_id=campaign.unsubscribe_group,
                            variant=variant)
+
+
+def _included(campaign: Campaign, row: Mapping[str, Any], customer_key: str) -> dict[str, Any]:
+    """The personal fields a webhook campaign asked for (``webhook_include``); missing ones are an error."""
+    fields = {name: plain(row.get(name)) for name in campaign.webhook_include}
+    for name, value in fields.items():
+        if not value:
+            raise RenderError(f"campaign {campaign.key}, customer {hashed(customer_key)}: webhook_include "
+                              f"names {name} but the audience row has none")
+    return fields
 
 
 def sample_of(message: OutgoingMessage, sms_template: str | None = None) -> dict[str, Any]:
@@ -123,6 +136,8 @@ def sample_of(message: OutgoingMessage, sms_template: str | None = None) -> dict
     sample = {"customer": hashed(message.customer_key), "channel": message.channel, "step": message.step}
     if message.channel == "email":
         sample.update(template_id=message.template_id, data=_masked(message.data))
+    elif message.channel == "webhook":
+        sample.update(data=_masked(message.data))
     else:
         sample.update(template=sms_template, body=masked(message.body))
     return sample

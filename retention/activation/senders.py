@@ -1,6 +1,7 @@
 """Senders: what turns decided messages into provider requests (live) or outbox files (no keys).
 
-    senders = build_senders(outbox, SenderSettings.from_mapping(settings))   # {"email": ..., "sms": ...}
+    senders = build_senders(outbox, SenderSettings.from_mapping(settings), campaigns.settings.webhook)
+    # {"email": ..., "sms": ..., "webhook": ...}
     results = senders["email"].send(messages)              # list[SendResult], same order
     found = senders["email"].lookup(send_ids)              # send_id -> True | False | None
 
@@ -13,8 +14,10 @@ Every sender follows ``messages.Sender``: ``channel``, ``mode`` ("live" | "outbo
   ``X-Message-Id`` plus ``#<personalization index>``.
 - ``TwilioSender``: the official ``twilio`` client, one request per message, at most
   ``concurrency`` in flight. Error 21610 (the recipient replied STOP) gives status "suppressed".
+- ``WebhookSender``: push, signed JSON batches of ``batch_size`` to one endpoint (``webhook.py``
+  has the contract); a 2xx may reject single recipients, which become dead letters.
 - ``OutboxSender``: writes the request bodies the live sender would send, built by the same
-  code (``EmailRequests`` / ``SmsRequests``), to ``<outbox>/<channel>/<batch_id>.json``.
+  code (``EmailRequests`` / ``SmsRequests`` / ``WebhookRequests``), to ``<outbox>/<channel>/<batch_id>.json``.
 
 Failures. 429, 5xx and connections that were never made are retried (``retry.RetryPolicy``).
 Any other 4xx turns every message of that request into a "dead_letter" result carrying the
@@ -29,19 +32,20 @@ Lookup. Outbox: the send id is in a written file. SendGrid: the Email Activity A
 add-on; 403/404 -> None, unknown); its data lags the send by minutes, so a False for a request
 made moments ago is not yet proof. Twilio: messages to the number since ``since`` (default 3
 days) whose body matches; it needs the ``OutgoingMessage`` (number and body), so a bare send id
-gives None.
+gives None. Webhook: a receiver has nothing to ask, so always None (in doubt until an operator
+releases it); a read timeout is in doubt, never retried.
 """
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import logging
 import os
 import threading
+import time
 import urllib.error
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -56,8 +60,20 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from retention.activation.messages import OutgoingMessage, Sender, SendResult
+from retention.activation.messages import OutgoingMessage, Sender, SendResult, batch_id
 from retention.activation.retry import RetryableError, RetryPolicy
+from retention.activation.webhook import (
+    CHANNEL as WEBHOOK,
+)
+from retention.activation.webhook import (
+    IDEMPOTENCY_HEADER,
+    SECRET_ENV,
+    SIGNATURE_HEADER,
+    WebhookEndpoint,
+    WebhookRequests,
+    rejected,
+    sign,
+)
 from retention.live.inbox_writer import write_atomic
 
 log = logging.getLogger("retention.activation.senders")
@@ -78,7 +94,10 @@ TWILIO_STOP_ERROR = 21610
 # and the messages wait for the next one (none becomes a dead letter).
 SENDGRID_ACCOUNT_STATUSES = frozenset({401, 403})
 TWILIO_ACCOUNT_CODES = frozenset({20003, 10001, 20005})  # authenticate; account not active (twice)
+# A webhook answer that every batch would get too (the signature or the URL is wrong; redirects too).
+ENDPOINT_REFUSALS = frozenset({401, 403, 404, 405})
 DEFAULT_RETRY = RetryPolicy()  # frozen: one instance serves every sender
+NO_ENDPOINT = WebhookEndpoint()  # no webhook URL: push bodies go to the outbox
 LookupItem = str | OutgoingMessage
 
 
@@ -103,12 +122,6 @@ class _AccountRefused(Exception):
 def encode(body) -> str:
     """The JSON text of a request body, serialised exactly as the sendgrid client does."""
     return json.dumps(body)
-
-
-def batch_id(channel: str, send_ids: Sequence[str]) -> str:
-    """Same messages, same id: writing a batch again replaces its file instead of adding one."""
-    digest = hashlib.sha256("\n".join(send_ids).encode()).hexdigest()[:20]
-    return f"{channel}-{digest}"
 
 
 def custom_args(message: OutgoingMessage) -> dict[str, str]:
@@ -454,6 +467,83 @@ def _never_connected(error: requests.ConnectionError) -> bool:
     return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
+# ---------------------------------------------------------------- webhook (push)
+
+class WebhookSender:
+    """Signed JSON batches to one HTTPS endpoint (``retention.activation.webhook`` has the contract).
+
+    A generic receiver has no message list to ask, so ``lookup`` knows nothing (None): a batch left
+    in doubt by a crash or a timeout waits for an operator, as Twilio's do when its list cannot tell."""
+
+    channel = WEBHOOK
+    mode = "live"
+
+    def __init__(self, url: str, secret: str, batch_size: int = WebhookEndpoint.batch_size,
+                 timeout: float = WebhookEndpoint.timeout_seconds, retry: RetryPolicy = DEFAULT_RETRY,
+                 clock: Callable[[], float] = time.time):
+        if not url:
+            raise ValueError("WebhookSender needs an endpoint URL")
+        if not secret:
+            raise ValueError(f"WebhookSender needs a signing secret ({SECRET_ENV})")
+        self.url, self.requests = url, WebhookRequests(batch_size)
+        self.timeout, self.retry, self.clock = timeout, retry, clock
+        self._secret = secret
+        self._session = requests.Session()
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        results: list[SendResult] = []
+        batches = self.requests.batches(messages)
+        for number, (chunk, body) in enumerate(batches):
+            later = [m.send_id for rest, _ in batches[number + 1:] for m in rest]
+            ids = [m.send_id for m in chunk]
+            try:
+                results.extend(self._send_batch(chunk, body))
+            except RetryableError as error:
+                raise SendInterrupted(f"the webhook kept refusing: {error.reason}", results, [], ids + later) from None
+            except _InDoubt as error:
+                raise SendInterrupted(f"the webhook did not answer: {error}", results, ids, later) from None
+            except _AccountRefused as error:
+                raise SendInterrupted(f"the webhook refused the signature or the URL: {error}", results, [],
+                                      ids + later) from None
+        log.info("webhook: %d messages in %d requests", len(results), len(batches))
+        return results
+
+    def _send_batch(self, chunk: list[OutgoingMessage], body: bytes) -> list[SendResult]:
+        key = batch_id(WEBHOOK, [m.send_id for m in chunk])  # the body's batch_id
+
+        def attempt():
+            headers = {"Content-Type": "application/json", IDEMPOTENCY_HEADER: key,
+                       SIGNATURE_HEADER: sign(self._secret, body, int(self.clock()))}  # signed afresh each try
+            try:
+                response = self._session.post(self.url, data=body, headers=headers, timeout=self.timeout,
+                                              allow_redirects=False)  # a redirect is a wrong URL, not a resend
+            except requests.ConnectionError as error:
+                if _never_connected(error):
+                    raise RetryableError("connection failed")
+                raise _InDoubt(type(error).__name__) from None
+            except requests.RequestException as error:  # a read timeout: the receiver may have it
+                raise _InDoubt(type(error).__name__) from None
+            if response.status_code == 429 or response.status_code >= 500:
+                raise RetryableError(f"HTTP {response.status_code}", response.status_code, response.headers)
+            return response
+
+        response = self.retry.call(attempt)
+        status = response.status_code
+        if 200 <= status < 300:
+            refused = rejected(response.content)
+            return [SendResult(m.send_id, "dead_letter", error=f"HTTP {status}: {refused[m.send_id]}",
+                               http_status=status, request_body=body.decode())
+                    if m.send_id in refused else SendResult(m.send_id, "sent", http_status=status)
+                    for m in chunk]
+        reason = f"HTTP {status}: {response.text[:200]}"
+        if status in ENDPOINT_REFUSALS or 300 <= status < 400:
+            raise _AccountRefused(reason)
+        return _dead_letters(chunk, reason, status, body.decode())
+
+    def lookup(self, send_ids: Sequence[LookupItem]) -> dict[str, bool | None]:
+        return dict.fromkeys((_send_id(item) for item in send_ids), None)
+
+
 # ---------------------------------------------------------------- outbox
 
 class OutboxSender:
@@ -462,13 +552,15 @@ class OutboxSender:
     mode = "outbox"
 
     def __init__(self, outbox_dir: str | os.PathLike, channel: str, email: EmailRequests | None = None,
-                 sms: SmsRequests | None = None, batch_size: int = SENDGRID_MAX_PERSONALIZATIONS):
-        if channel not in ("email", "sms"):
+                 sms: SmsRequests | None = None, batch_size: int = SENDGRID_MAX_PERSONALIZATIONS,
+                 webhook: WebhookRequests | None = None):
+        if channel not in ("email", "sms", WEBHOOK):
             raise ValueError(f"unknown channel {channel!r}")
         self.channel = channel
         self.folder = Path(outbox_dir) / channel
         self.email = email or (EmailRequests.from_mapping({}, batch_size=batch_size) if channel == "email" else None)
         self.sms = sms or (SmsRequests.from_mapping({}) if channel == "sms" else None)
+        self.webhook = webhook or (WebhookRequests() if channel == WEBHOOK else None)
         self.batch_size = batch_size
 
     def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
@@ -476,6 +568,10 @@ class OutboxSender:
         if self.channel == "email":
             for chunk, body in self.email.batches(messages):
                 self._write(chunk, encode(body))
+                written.update((m.send_id, SendResult(m.send_id, "outbox")) for m in chunk)
+        elif self.channel == WEBHOOK:  # the exact bytes the endpoint would be sent (unsigned: no secret)
+            for chunk, body in self.webhook.batches(messages):
+                self._write(chunk, body.decode())
                 written.update((m.send_id, SendResult(m.send_id, "outbox")) for m in chunk)
         else:
             for start in range(0, len(messages), self.batch_size):
@@ -498,7 +594,9 @@ class OutboxSender:
         present: set[str] = set()
         for path in sorted(self.folder.glob("[!.]*.json")):
             doc = json.loads(path.read_text("utf-8"))
-            if isinstance(doc, dict):
+            if isinstance(doc, dict) and "recipients" in doc:
+                present.update(r["send_id"] for r in doc["recipients"])
+            elif isinstance(doc, dict):
                 present.update(p["custom_args"]["send_id"] for p in doc.get("personalizations", []))
             else:
                 present.update(entry["send_id"] for entry in doc)
@@ -514,7 +612,8 @@ class SenderSettings:
     SENDGRID_API_KEY (+ SENDGRID_API_HOST, SENDGRID_BATCH_SIZE [1000], SENDGRID_SANDBOX, RETENTION_EMAIL_FROM [hello@example.com],
     RETENTION_EMAIL_FROM_NAME, RETENTION_EMAIL_REPLY_TO); TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN
     (+ TWILIO_API_BASE, TWILIO_FROM_NUMBER [+15005550006] or TWILIO_MESSAGING_SERVICE_SID,
-    TWILIO_STATUS_CALLBACK_URL or TWILIO_WEBHOOK_PUBLIC_URL + /twilio/status).
+    TWILIO_STATUS_CALLBACK_URL or TWILIO_WEBHOOK_PUBLIC_URL + /twilio/status); RETENTION_WEBHOOK_SECRET
+    (the webhook channel's signing secret; its endpoint is campaigns.yml's ``settings.webhook``).
     """
 
     email: EmailRequests
@@ -525,6 +624,7 @@ class SenderSettings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = field(default=None, repr=False)
     twilio_base_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> SenderSettings:
@@ -534,11 +634,16 @@ class SenderSettings:
                    sendgrid_host=env.get("SENDGRID_API_HOST") or None,
                    twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
                    twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
-                   twilio_base_url=env.get("TWILIO_API_BASE") or None)
+                   twilio_base_url=env.get("TWILIO_API_BASE") or None,
+                   webhook_secret=env.get(SECRET_ENV) or None)
 
 
-def build_senders(outbox_dir: str | os.PathLike, settings: SenderSettings) -> dict[str, Sender]:
-    """Live senders for the channels whose keys are set, the outbox for the others."""
+def build_senders(outbox_dir: str | os.PathLike, settings: SenderSettings,
+                  webhook: WebhookEndpoint = NO_ENDPOINT) -> dict[str, Sender]:
+    """Live senders for the channels whose keys are set, the outbox for the others. The webhook
+    channel is live when campaigns.yml names an endpoint; an endpoint without a secret gets no
+    sender at all (its campaigns report the error), since an unsigned push must not leave and an
+    outbox file would count as sent."""
     email, sms = settings.email, settings.sms
     senders: dict[str, Sender] = {}
     if settings.sendgrid_api_key:
@@ -553,4 +658,11 @@ def build_senders(outbox_dir: str | os.PathLike, settings: SenderSettings) -> di
                                       status_callback=sms.status_callback)
     else:
         senders["sms"] = OutboxSender(outbox_dir, "sms", sms=sms)
+    if webhook.url and settings.webhook_secret:
+        senders[WEBHOOK] = WebhookSender(webhook.url, settings.webhook_secret, webhook.batch_size,
+                                         webhook.timeout_seconds)
+    elif webhook.url:
+        log.error("settings.webhook.url is set but %s is not: the webhook channel does not send", SECRET_ENV)
+    else:
+        senders[WEBHOOK] = OutboxSender(outbox_dir, WEBHOOK, webhook=WebhookRequests(webhook.batch_size))
     return senders
