@@ -52,6 +52,6 @@ from .core import ForeignInboxError, format_summary, simulate
 
 # Raised whenever the simulator writes something new (a source, a table, a field), so caches of
 # simulated stores (the benchmark's) are not reused across versions.
-SIMULATOR_VERSION = 3
+SIMULATOR_VERSION = 4
 
 __all__ = ["SimConfig", "simulate", "ForeignInboxError", "format_summary", "SIMULATOR_VERSION"]
