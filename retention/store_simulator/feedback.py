@@ -17,8 +17,9 @@ REFERRERS = ["", "https://www.google.com/", "https://www.instagram.com/", "https
              "https://www.pinterest.com/", "https://l.messenger.com/", "https://www.tiktok.com/"]
 REF_P = [0.33, 0.33, 0.12, 0.09, 0.04, 0.04, 0.03, 0.02]
 SOCIAL_REFERRERS = {2, 3, 5, 6, 7}  # planted truth: these sessions arrive from social networks (30%)
-# Seconds between a session's steps: lognormal, median SESSION_GAP_MEDIAN s; a session of k steps
-# lasts about (k - 1) gaps (planted truth: simulation/web_sessions.parquet has every session's span).
+# A session's events sit on numbered slots (landing page 0, search 1, each product view then its cart
+# or share), one gap apart plus 0-9 s of jitter; the gap is lognormal with median SESSION_GAP_MEDIAN s
+# (planted truth: simulation/web_sessions.parquet has every session's span).
 SESSION_GAP_MEDIAN, SESSION_GAP_SIGMA = 45.0, 0.5
 SEARCHES = ["coffee", "decaf", "gift", "serum", "candle", "hoodie", "tea", "mug", "sale", "vitamin d", "refill", "espresso", "tote", "blanket", "cleanser"]
 
@@ -125,7 +126,7 @@ def build_web(cfg, rng, ppl: People, cat, orders, ab_person, ab_t, ab_lines, dro
     return sessions, events
 
 
-# Review texts by planted sentiment (VADER labels each title + body as its key; tests/test_metrics_web_reviews.py
+# Review texts by planted sentiment (VADER labels each title + body as its key; tests/test_metrics_planting.py
 # checks every pair). High ratings mostly write positive text, low ratings negative, 3 stars neutral.
 REVIEW_SENTIMENTS = ["positive", "neutral", "negative"]
 REVIEW_TITLES = {

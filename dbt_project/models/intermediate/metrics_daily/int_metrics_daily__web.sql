@@ -31,7 +31,7 @@ session_days as (
         sum(pages) as pageviews,
         sum(case when events = 1 and pages = 1 then 1 else 0 end) as bounced_sessions,
         sum(duration_seconds) as session_seconds,
-        percentile_cont(0.5) within group (order by duration_seconds) as median_session_seconds,
+        {{ median('duration_seconds') }} as median_session_seconds,
         sum(is_social) as social_sessions,
         sum(shares) as shares
     from timed
