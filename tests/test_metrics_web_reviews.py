@@ -1,6 +1,7 @@
-"""Web sessions, social arrivals, shares, review sentiment and lifetime value in metrics_daily,
-review_sentiment, cohort_cltv and the report, against what the simulator planted
-(simulation/web_sessions.parquet, simulation/reviews.parquet, simulation/orders.parquet).
+"""Web sessions, social arrivals, shares, review sentiment, lifetime value and revenue per recipient in
+metrics_daily, review_sentiment, cohort_cltv, campaign_performance and the report, against what the
+simulator planted (simulation/web_sessions.parquet, simulation/reviews.parquet, simulation/orders.parquet)
+and a day of campaign sends landed as the activation lands its ledger.
 
 The store is clean (no dirt), so every figure must match its truth exactly: a quarantined event
 would change a session's span and hide what is being checked here (the dirt has its own tests)."""
@@ -12,8 +13,12 @@ from datetime import date, timedelta
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
+from retention.activation.ledger import EXPORT_COLUMNS
+from retention.ingest.landing import write_day
+from retention.referrals import customer_key
 from retention.reports.segment_report import cohort_cltv_html
 from retention.reports.warehouse_reads import read_report_data
 from tests.warehouse_fixtures import build_store, run_dbt
@@ -21,13 +26,48 @@ from tests.warehouse_fixtures import build_store, run_dbt
 # nine months: enough repeat buyers for the CLV models to fit; the store runs on after as_of
 AS_OF = date(2025, 3, 25)
 END = pd.Timestamp(AS_OF + timedelta(days=1), tz="UTC")
-MODELS = ["+metrics_daily", "+review_sentiment", "+cohort_cltv"]
+MODELS = ["+metrics_daily", "+review_sentiment", "+cohort_cltv", "+campaign_performance"]
+SENT_AT = pd.Timestamp("2025-02-10 15:00", tz="UTC")
+WINDOW = pd.Timedelta(days=5)  # var attribution_window_days_email
+
+
+def _orders_after_the_send(root) -> pd.DataFrame:
+    """Orders in the email's attribution window, not cancelled by as_of, with the person's Shopify id."""
+    o = pd.read_parquet(root / "simulation" / "orders.parquet").drop(columns="customer_id")
+    people = pd.read_parquet(root / "simulation" / "customers.parquet")[["person", "customer_id"]]
+    o = o.merge(people, on="person")
+    kept = o.customer_id.notna() & (o.cancelled_at.isna() | (o.cancelled_at >= END))
+    return o[kept & (o.created_at > SENT_AT) & (o.created_at <= SENT_AT + WINDOW)]
+
+
+def _land_campaign_day(data_dir) -> None:
+    """One email to 30 account holders (up to 15 who ordered within its window, the rest not) and 5 holdout
+    records, landed as the activation writes its ledger back."""
+    buyers = _orders_after_the_send(data_dir.root).customer_id.astype("int64").unique()[:15]
+    people = pd.read_parquet(data_dir.root / "simulation" / "customers.parquet")
+    others = people.customer_id.dropna().astype("int64")
+    others = others[~others.isin(buyers)].to_numpy()[:35 - len(buyers)]
+    ids = [*buyers, *others]
+    rows = [{"send_id": f"win_back:{n}", "campaign": "win_back", "step": 1, "customer_key": customer_key(f"shopify:{c}"),
+             "occurrence": "2025-02-10", "channel": "email", "status": "held_out" if n >= 30 else "sent", "mode": "live",
+             "batch_id": "b1", "decided_at": SENT_AT - pd.Timedelta(minutes=5), "sent_at": None if n >= 30 else SENT_AT,
+             "not_before": None, "provider_message_id": None if n >= 30 else f"m{n}", "coupon_code": None, "error": None,
+             "attempts": 1, "audience_as_of": date(2025, 2, 9), "run_id": "r1", "variant": None}
+            for n, c in enumerate(ids)]
+    assert len(rows) == 35
+    frame = pd.DataFrame(rows, columns=list(EXPORT_COLUMNS))
+    frame["sent_at"] = pd.to_datetime(frame.sent_at, utc=True)
+    frame["not_before"] = pd.to_datetime(frame.not_before, utc=True)
+    for column in ("provider_message_id", "coupon_code", "error", "variant"):
+        frame[column] = frame[column].astype("string")
+    write_day(data_dir, "activation", SENT_AT.date(), {"sends": pa.Table.from_pandas(frame, preserve_index=False)}, {})
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     data_dir = build_store(tmp_path_factory.mktemp("web_reviews"), customers=150, start=date(2024, 7, 1),
                            end=date(2025, 3, 31), seed=7, dirt_rate=0.0)
+    _land_campaign_day(data_dir)
     run_dbt(data_dir, "build", "--indirect-selection", "cautious", "--select", *MODELS, as_of=AS_OF)
     return data_dir
 
@@ -142,6 +182,24 @@ def test_realised_and_predicted_lifetime_value_per_day(store, metrics, kept_orde
     assert last.predicted_customers == len(p) > 0
     assert last.average_predicted_clv_12m == pytest.approx(p.predicted_clv_12m.mean())
     assert metrics.loc[metrics.index < AS_OF].average_predicted_clv_12m.isna().all()
+
+
+def test_revenue_per_recipient_per_campaign_and_per_day(store, metrics):
+    sent = pd.read_parquet(store.landing / "activation" / "sends")
+    recipients = sent[sent.status == "sent"].customer_key.unique()
+    o = _orders_after_the_send(store.root)
+    keys = o.customer_id.astype("int64").map(lambda c: customer_key(f"shopify:{c}"))
+    revenue = float(o[keys.isin(recipients)].total_price.sum())
+    assert revenue > 0 and len(recipients) == 30
+    row = _df(store, "select recipients, treated, held_out, attributed_revenue::double as revenue, revenue_per_recipient "
+                     "from campaign_performance where campaign = 'win_back' and step = 1").iloc[0]
+    assert (row.recipients, row.treated, row.held_out) == (30, 30, 5)
+    assert row.revenue == pytest.approx(revenue, abs=0.005)
+    assert row.revenue_per_recipient == pytest.approx(revenue / 30)
+    day = metrics.loc[SENT_AT.date()]
+    assert day.campaign_recipients == 30 and day.revenue_per_recipient == pytest.approx(revenue / 30)
+    others = metrics.drop(index=SENT_AT.date())
+    assert (others.campaign_recipients == 0).all() and others.revenue_per_recipient.isna().all()
 
 
 def test_the_report_shows_each_cohort_lifetime_value(store):
