@@ -15,7 +15,7 @@ from retention.reports.segment_report import PICTURE_TITLES, metrics_markdown, s
 from retention.reports.warehouse_reads import read_report_data
 
 REPORT_INPUTS = ["customer_segments", "segment_membership_history", "retention_cohorts", "customers",
-                 "metrics_daily", "campaign_performance"]
+                 "metrics_daily", "campaign_performance", "cohort_cltv"]
 
 
 @dg.asset(

@@ -50,6 +50,7 @@ SLOW_MODULES = frozenset({
     "test_warehouse_audiences",
     "test_warehouse_inventory",
     "test_warehouse_metrics",
+    "test_metrics_web_reviews",     # a simulated store and a dbt build of metrics_daily, review_sentiment and cohort_cltv
     "test_warehouse_predictions",
     "test_warehouse_suppressions",
     "test_warehouse_redemptions",   # the demo's steps on a small store

@@ -159,7 +159,7 @@ def test_web_events(tmp_path):
     assert reasons[3].startswith("web events record 5 (line 6) of events-0001.jsonl: not valid JSON: ")
     assert reasons[:3] == [
         "web events record 2 of events-0001.jsonl (id e3): event_type: not one of page_view, product_view, "
-        "add_to_cart, search: 'checkout'",
+        "add_to_cart, search, share: 'checkout'",
         "web events record 3 of events-0001.jsonl (id e4): occurred_at: invalid timestamp: 'yesterday'",
         "web events record 4 of events-0001.jsonl (id e5): session_id: missing",
     ]

@@ -23,7 +23,7 @@ from tests.warehouse_fixtures import DBT_PROJECT, build_store, run_dbt
 AS_OF = date(2025, 6, 30)
 PNG = b"\x89PNG\r\n\x1a\n"
 REPORT_MODELS = ["+customer_segments", "+segment_membership_history", "+retention_cohorts", "+metrics_daily",
-                 "+campaign_performance"]
+                 "+campaign_performance", "+cohort_cltv"]
 
 
 class Images(HTMLParser):

@@ -92,7 +92,7 @@ def sendgrid_ok(e) -> bool:
 def jsonl_ok(source: str, r: dict) -> bool:
     if source == "web":
         return (bool(r.get("event_id")) and bool(r.get("session_id")) and _is_ts(r.get("occurred_at"))
-                and r.get("event_type") in ("page_view", "product_view", "add_to_cart", "search"))
+                and r.get("event_type") in ("page_view", "product_view", "add_to_cart", "search", "share"))
     if source == "reviews":
         return (bool(r.get("review_id")) and _int(r.get("product_id")) and _int(r.get("rating"))
                 and 1 <= r["rating"] <= 5 and _is_ts(r.get("created_at")))
@@ -292,7 +292,7 @@ def test_other_sources_use_readme_fields(inbox_a):
     assert any(f.get("ErrorCode") for f in st)
     assert any(f.get("OptOutType") == "STOP" for f in parsed["twilio_inbound"])
     web = [r for r in parsed["web"] if isinstance(r, dict)]
-    assert {r["event_type"] for r in web} >= {"page_view", "product_view", "add_to_cart", "search"}
+    assert {r["event_type"] for r in web} >= {"page_view", "product_view", "add_to_cart", "search", "share"}
     assert any(r["customer_id"] for r in web) and any(r["customer_id"] is None for r in web)
     assert set(parsed["reviews"][0]) == {"review_id", "product_id", "customer_id", "email", "order_id", "rating",
                                          "title", "body", "verified_buyer", "created_at"}

@@ -52,3 +52,12 @@ from {{ model }}
 group by {{ combination_of_columns | join(', ') }}
 having count(*) > 1
 {% endtest %}
+
+{#- True when a visit arrives from a social network: its referrer's host names one of var('social_sources')
+    (l.facebook.com, www.instagram.com...) or its URL carries utm_source=<one of them>. -#}
+{% macro is_social_visit(referrer, url) -%}
+    ({%- for s in var('social_sources') %}
+        lower(coalesce({{ referrer }}, '')) like '%{{ s }}.%'
+        or lower(coalesce({{ url }}, '')) like '%utm_source={{ s }}%'{{ ' or' if not loop.last }}
+    {%- endfor %})
+{%- endmacro %}

@@ -28,3 +28,8 @@
 {% macro join_each(col, alias) -%}{{ return(adapter.dispatch('join_each', 'retention')(col, alias)) }}{%- endmacro %}
 {% macro default__join_each(col, alias) -%}cross join unnest({{ col }}) as _each({{ alias }}){%- endmacro %}
 {% macro spark__join_each(col, alias) -%}lateral view explode({{ col }}) _each as {{ alias }}{%- endmacro %}
+
+{#- The median of col over a group (interpolated between the two middle values of an even count). -#}
+{% macro median(col) -%}{{ return(adapter.dispatch('median', 'retention')(col)) }}{%- endmacro %}
+{% macro default__median(col) -%}percentile_cont(0.5) within group (order by {{ col }}){%- endmacro %}
+{% macro spark__median(col) -%}percentile({{ col }}, 0.5){%- endmacro %}

@@ -26,7 +26,7 @@ from retention.ingest.schema import BOOL, INT32, INT64, STRING, TIMESTAMP, recor
 from retention.preferences import EMAIL_FREQUENCIES, normalize_frequency
 
 EXTENSIONS = (".jsonl", ".ndjson")
-EVENT_TYPES = ("page_view", "product_view", "add_to_cart", "search")
+EVENT_TYPES = ("page_view", "product_view", "add_to_cart", "search", "share")
 _EVENT_TYPE_SET = frozenset(EVENT_TYPES)
 
 WEB_EVENTS = record_schema([

@@ -15,7 +15,7 @@ class Metric:
     name: str
     value: float | None
     previous: float | None
-    kind: str  # count | money | rate | score
+    kind: str  # count | money | rate | score | ratio | seconds
 
     def shown(self, value: float | None = None) -> str:
         value = self.value if value is None else value
@@ -27,11 +27,20 @@ class Metric:
             return f"{value:,.2f}"
         if self.kind == "score":
             return f"{value:+.0f}"
+        if self.kind == "ratio":
+            return f"{value:,.2f}"
+        if self.kind == "seconds":
+            return f"{value:,.0f} s"
         return f"{value:,.0f}"
 
 
-def _ratio(top: float, bottom: float) -> float | None:
-    return float(top) / float(bottom) if bottom else None
+def _ratio(top: float | None, bottom: float | None) -> float | None:
+    return float(top) / float(bottom) if bottom and top is not None and not pd.isna(top) else None
+
+
+def _total(frame: pd.DataFrame, mean: str, count: str) -> float | None:
+    """The window's total behind a daily mean (the day's mean times the day's count), e.g. the sum of ratings."""
+    return (frame[mean].fillna(0) * frame[count]).sum() if mean in frame and count in frame else None
 
 
 def _window(frame: pd.DataFrame) -> dict[str, float | None]:
@@ -57,10 +66,28 @@ def _window(frame: pd.DataFrame) -> dict[str, float | None]:
         "SMS opt-out rate": _ratio(s["sms_opt_outs"], s["sms_delivered"]),
         "Cart recovery rate": _ratio(s["checkouts_recovered"], s["checkouts_abandoned"]),
         "NPS": _ratio(100 * (s["nps_promoters"] - s["nps_detractors"]), s["nps_responses"]),
+        "Sessions": s.get("sessions"),
+        "Mean session duration": _ratio(s.get("session_seconds"), s.get("sessions")),
+        "Pages per session": _ratio(s.get("pageviews"), s.get("sessions")),
+        "Bounce rate": _ratio(s.get("bounced_sessions"), s.get("sessions")),
+        "Sessions from social media": _ratio(s.get("social_sessions"), s.get("sessions")),
+        "Product shares": s.get("shares"),
+        "Reviews": s.get("reviews"),
+        "Average rating": _ratio(_total(frame, "average_rating", "reviews"), s.get("reviews")),
+        "Positive reviews": _ratio(s.get("positive_reviews"), s.get("reviews_with_text")),
+        "Negative reviews": _ratio(s.get("negative_reviews"), s.get("reviews_with_text")),
+        "Realised revenue per customer (to date)": last.get("realised_revenue_per_customer"),
+        # the forecast is made as of the report's day: the last day's row holds it
+        "Predicted 12-month CLV per active customer": last.get("average_predicted_clv_12m"),
+        # recipients are counted per day they were messaged
+        "Campaign revenue per recipient": _ratio(s.get("campaign_attributed_revenue"), s.get("campaign_recipients")),
     }
 
 
-KINDS = {"Net revenue": "money", "Average order value": "money", "NPS": "score"}
+KINDS = {"Net revenue": "money", "Average order value": "money", "NPS": "score", "Mean session duration": "seconds",
+         "Pages per session": "ratio", "Average rating": "ratio", "Sessions from social media": "rate",
+         "Positive reviews": "rate", "Negative reviews": "rate", "Realised revenue per customer (to date)": "money",
+         "Predicted 12-month CLV per active customer": "money", "Campaign revenue per recipient": "money"}
 
 
 def headline_metrics(metrics: pd.DataFrame, as_of: date) -> list[Metric]:

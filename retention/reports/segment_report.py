@@ -89,6 +89,29 @@ def referrers_html(top: pd.DataFrame) -> str:
             f"<th>friends' first-order revenue</th></tr>\n{rows}\n</table>")
 
 
+CLTV_WINDOWS = (30, 90, 180, 365)
+
+
+def _money(value) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{float(value):,.2f}"
+
+
+def cohort_cltv_html(cohorts: pd.DataFrame) -> str:
+    """Revenue per customer of each acquisition cohort within 30 to 365 days of the first order, to date,
+    and predicted; a window no customer of the cohort has completed yet shows n/a."""
+    if cohorts.empty:
+        return "<p>No customer has ordered yet.</p>"
+    rows = "\n".join(
+        f"<tr><td>{_e(pd.Timestamp(r['cohort_month']).strftime('%Y-%m'))}</td><td class=n>{int(r['cohort_size']):,}</td>"
+        + "".join(f"<td class=n>{_money(r[f'revenue_per_customer_{n}d'])}</td>" for n in CLTV_WINDOWS)
+        + f"<td class=n>{_money(r['realised_revenue_per_customer'])}</td>"
+        f"<td class=n>{_money(r['predicted_clv_12m_per_customer'])}</td></tr>"
+        for _, r in cohorts.iterrows())
+    head = "".join(f"<th>{n} days</th>" for n in CLTV_WINDOWS)
+    return (f"<table><tr><th>cohort</th><th>customers</th>{head}<th>to date</th><th>predicted 12 months</th></tr>\n"
+            f"{rows}\n</table>")
+
+
 def render_html(data: ReportData, trends: list[SegmentTrend], metrics: list[Metric], picture_files: dict[str, str],
                 export_files: dict[str, str]) -> str:
     head = "".join(f"<th>{_e('vs ' + str(d) + (' day' if d == 1 else ' days'))}</th>" for d in TREND_DAYS)
@@ -132,6 +155,11 @@ members with their contact details and whether they may be emailed or texted (co
 <table><tr><th>metric</th><th>last 30 days</th><th>previous 30 days</th></tr>
 {metric_rows}
 </table>
+<h2>Lifetime value by cohort</h2>
+<p>Revenue per customer (net of refunds) of the customers who first ordered in the month, within 30, 90,
+180 and 365 days of their first order (counting only those whose window has passed), to date, and the
+predicted value of their next 12 months.</p>
+{cohort_cltv_html(data.cohort_cltv)}
 <h2>Segments</h2>
 <table><tr><th>type</th><th>segment</th><th>who is in it</th><th>customers</th>{head}<th>export</th></tr>
 {segment_rows}

@@ -40,6 +40,7 @@ class ReportData:
     performance: pd.DataFrame  # campaign_performance
     top_referrers: pd.DataFrame = field(default_factory=pd.DataFrame)  # the best TOP_REFERRERS of top_referrers
     experiments: pd.DataFrame = field(default_factory=pd.DataFrame)  # experiment_results
+    cohort_cltv: pd.DataFrame = field(default_factory=pd.DataFrame)  # cohort_cltv
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
@@ -65,4 +66,5 @@ def read_report_data(warehouse: Path, as_of: date) -> ReportData:
                                       "friends_net_revenue from top_referrers order by referrer_rank, customer_key "
                                       "limit ?", [TOP_REFERRERS]),
             experiments=_frame(con, "select * from experiment_results order by experiment, step, variant"),
+            cohort_cltv=_frame(con, "select * from cohort_cltv order by cohort_month"),
         )

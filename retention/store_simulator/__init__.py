@@ -19,8 +19,12 @@ What it writes (``DIR`` is the data directory):
   ``customers.parquet`` (one row per simulated person, with the latent lambda, p, nu,
   dropout time), ``orders.parquet``, ``checkouts.parquet``, ``products.parquet`` and
   ``inventory_levels.parquet`` (every level the store had: variant, product, inventory item,
-  location, available, updated_at) and ``dirt.parquet`` (every injected defect: source, table, day,
-  file, kind, malformed, record_id, locator; an inventory level's record_id is ``<item>@<location>``).
+  location, available, updated_at), ``web_sessions.parquet`` (every session: start, duration in
+  seconds, events, pages, shares, social arrival; steps about a lognormal 45 s apart, 30% of browsing
+  sessions bounce), ``reviews.parquet`` (rating and the sentiment planted in the text: mostly positive
+  for 4-5 stars, negative for 1-2, neutral for 3, 8% without text) and ``dirt.parquet`` (every injected
+  defect: source, table, day, file, kind, malformed, record_id, locator; an inventory level's record_id
+  is ``<item>@<location>``).
 
 The model:
 
@@ -52,6 +56,6 @@ from .core import ForeignInboxError, format_summary, simulate
 
 # Raised whenever the simulator writes something new (a source, a table, a field), so caches of
 # simulated stores (the benchmark's) are not reused across versions.
-SIMULATOR_VERSION = 3
+SIMULATOR_VERSION = 4
 
 __all__ = ["SimConfig", "simulate", "ForeignInboxError", "format_summary", "SIMULATOR_VERSION"]

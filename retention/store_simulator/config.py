@@ -57,6 +57,7 @@ class SimConfig:
     share_cancelled_extra: float = 0.012  # extra (not modelled) orders cancelled soon after
     share_refunded: float = 0.08
     share_review: float = 0.09
+    share_review_no_text: float = 0.08  # reviews with a rating only (no title, no body)
     share_nps: float = 0.10
 
     # marketing
@@ -73,6 +74,8 @@ class SimConfig:
     # browsing
     browse_sessions_per_week: float = 0.03  # per active person, beyond purchase/checkout sessions
     anonymous_sessions_per_customer: float = 0.45  # over the whole window, per simulated person
+    bounce_rate: float = 0.3  # of browse and anonymous sessions: the landing page and nothing else
+    share_session_rate: float = 0.05  # sessions with a product view in which the product is shared
 
     def resolved(self) -> SimConfig:
         end = self.end or default_end()

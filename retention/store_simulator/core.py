@@ -31,7 +31,7 @@ from .commerce import (
     random_cart,
 )
 from .config import SimConfig
-from .feedback import build_nps, build_reviews, build_web
+from .feedback import build_nps, build_reviews, build_web, review_truth, web_session_truth
 from .inventory import build_inventory, truth_frame
 from .marketing import F_BDAY, F_CART, F_REFILL, F_WINBACK, build_email, build_sms
 from .people import ACCOUNT, GUEST, SUBSCRIBER, make_people, make_pools, simulate_purchases
@@ -333,6 +333,8 @@ def write_ground_truth(w, sim_dir: Path, dirt_rows, summary) -> None:
         write_referral_truth(w.referrals, sim_dir)
     if cfg.subscription_rate > 0:
         write_subscription_truth(w.subscriptions, sim_dir)
+    web_session_truth(w.web, w.sessions).to_parquet(sim_dir / "web_sessions.parquet", index=False)
+    review_truth(w.reviews).to_parquet(sim_dir / "reviews.parquet", index=False)
 
     dirt = pd.DataFrame(dirt_rows, columns=["source", "table", "day", "file", "kind", "malformed", "record_id", "locator"])
     dirt.to_parquet(sim_dir / "dirt.parquet", index=False)

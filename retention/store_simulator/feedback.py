@@ -5,15 +5,22 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 
 from .clock import DAY, WEEK
 from .people import SUBSCRIBER, People
 
-EV_PAGE, EV_PRODUCT, EV_CART, EV_SEARCH = range(4)
-EVENT_TYPES = ["page_view", "product_view", "add_to_cart", "search"]
+EV_PAGE, EV_PRODUCT, EV_CART, EV_SEARCH, EV_SHARE = range(5)
+EVENT_TYPES = ["page_view", "product_view", "add_to_cart", "search", "share"]
 LANDING = ["/", "/collections/all", "/collections/coffee", "/collections/skincare", "/collections/new", "/pages/about", "/blogs/journal", "/collections/sale"]
-REFERRERS = ["", "https://www.google.com/", "https://www.instagram.com/", "https://www.facebook.com/", "https://www.bing.com/", "https://www.pinterest.com/", "https://l.messenger.com/"]
-REF_P = [0.35, 0.33, 0.12, 0.09, 0.04, 0.04, 0.03]
+REFERRERS = ["", "https://www.google.com/", "https://www.instagram.com/", "https://www.facebook.com/", "https://www.bing.com/",
+             "https://www.pinterest.com/", "https://l.messenger.com/", "https://www.tiktok.com/"]
+REF_P = [0.33, 0.33, 0.12, 0.09, 0.04, 0.04, 0.03, 0.02]
+SOCIAL_REFERRERS = {2, 3, 5, 6, 7}  # planted truth: these sessions arrive from social networks (30%)
+# A session's events sit on numbered slots (landing page 0, search 1, each product view then its cart
+# or share), one gap apart plus 0-9 s of jitter; the gap is lognormal with median SESSION_GAP_MEDIAN s
+# (planted truth: simulation/web_sessions.parquet has every session's span).
+SESSION_GAP_MEDIAN, SESSION_GAP_SIGMA = 45.0, 0.5
 SEARCHES = ["coffee", "decaf", "gift", "serum", "candle", "hoodie", "tea", "mug", "sale", "vitamin d", "refill", "espresso", "tote", "blanket", "cleanser"]
 
 
@@ -51,8 +58,9 @@ def build_web(cfg, rng, ppl: People, cat, orders, ab_person, ab_t, ab_lines, dro
     pv_s = [s_of_order[lo[keep_l]], n_po + ab_owner]
     pv_v = [lv[keep_l], ab_v]
     pv_cart = [np.ones(int(keep_l.sum()), bool), np.ones(len(ab_owner), bool)]
-    # browsing: random products, occasionally into the cart
-    kb = 1 + rng.poisson(1.0, n_b + n_anon)
+    # browsing: random products, occasionally into the cart; a bounce sees the landing page only
+    bounce = rng.random(n_b + n_anon) < cfg.bounce_rate
+    kb = np.where(bounce, 0, 1 + rng.poisson(1.0, n_b + n_anon))
     owner = np.repeat(np.arange(n_po + n_ab, n_s), kb)
     pv_s.append(owner)
     pv_v.append(cat.main_variants[rng.choice(len(cat.main_variants), len(owner), p=cat.main_p)])
@@ -63,6 +71,7 @@ def build_web(cfg, rng, ppl: People, cat, orders, ab_person, ab_t, ab_lines, dro
 
     # events: landing page_view, optional search, product_view (+ add_to_cart)
     search = rng.random(n_s) < 0.22
+    search[n_po + n_ab:] &= ~bounce
     e_s = [np.arange(n_s), np.flatnonzero(search), pv_s, pv_s[pv_cart]]
     e_k = [np.full(n_s, EV_PAGE), np.full(int(search.sum()), EV_SEARCH), np.full(len(pv_s), EV_PRODUCT), np.full(int(pv_cart.sum()), EV_CART)]
     e_v = [np.full(n_s, -1), np.full(int(search.sum()), -1), pv_v, pv_v[pv_cart]]
@@ -75,11 +84,21 @@ def build_web(cfg, rng, ppl: People, cat, orders, ab_person, ab_t, ab_lines, dro
     rank[o] = np.arange(len(pv_s)) - st[pv_s[o]]
     e_seq[2] = 2 + 2 * rank
     e_seq[3] = 3 + 2 * rank[pv_cart]
+    # shares: a product viewed in the session is shared, in the last product's slot
+    share = (cnt > 0) & (rng.random(n_s) < cfg.share_session_rate)
+    lv_of = np.zeros(n_s, dtype=np.int64)
+    is_last = rank == cnt[pv_s] - 1
+    lv_of[pv_s[is_last]] = pv_v[is_last]
+    n_sh = int(share.sum())
+    e_s.append(np.flatnonzero(share))
+    e_k.append(np.full(n_sh, EV_SHARE))
+    e_v.append(lv_of[share])
+    e_seq.append(1 + 2 * cnt[share])
     es = np.concatenate(e_s).astype(np.int64)
     ek = np.concatenate(e_k).astype(np.int8)
     ev = np.concatenate(e_v).astype(np.int64)
     eq = np.concatenate(e_seq).astype(np.int64)
-    gap = rng.integers(15, 100, n_s)
+    gap = np.clip(rng.lognormal(np.log(SESSION_GAP_MEDIAN), SESSION_GAP_SIGMA, n_s), 5, 600).astype(np.int64)
     # session starts: purchase/abandon sessions end just before the order/checkout
     s_end = np.concatenate([orders.t[po] - 60, ab_t - 60, np.zeros(n_b + n_anon, np.int64)])
     s_start = np.concatenate([np.zeros(n_po + n_ab, np.int64), b_t, a_t])
@@ -107,20 +126,23 @@ def build_web(cfg, rng, ppl: People, cat, orders, ab_person, ab_t, ab_lines, dro
     return sessions, events
 
 
+# Review texts by planted sentiment (VADER labels each title + body as its key; tests/test_metrics_planting.py
+# checks every pair). High ratings mostly write positive text, low ratings negative, 3 stars neutral.
+REVIEW_SENTIMENTS = ["positive", "neutral", "negative"]
 REVIEW_TITLES = {
-    1: ["Disappointed", "Not for me", "Would not buy again"],
-    2: ["Not great", "Expected more", "Meh"],
-    3: ["It's okay", "Decent", "Average"],
-    4: ["Really good", "Nice quality", "Happy with it"],
-    5: ["Love it!", "Perfect", "Five stars", "Exactly what I wanted"],
+    "positive": ["Love it!", "Perfect", "Great quality", "Exactly what I wanted"],
+    "neutral": ["As described", "Arrived Tuesday", "Second order"],
+    "negative": ["Disappointed", "Not good", "Would not buy again"],
 }
 REVIEW_BODIES = {
-    1: ["Arrived damaged and support was slow.", "Quality is far below the photos.", "Stopped using it after a week."],
-    2: ["Smaller than I expected.", "The scent faded quickly.", "Shipping took forever."],
-    3: ["Does the job, nothing special.", "Fine for the price.", "Packaging was nice, product is average."],
-    4: ["Good quality, will reorder.", "Works well, shipping was quick.", "Nice, a bit pricey though."],
-    5: ["Absolutely love it, already ordered more.", "Best purchase this year.", "Great quality and fast delivery.", "My new daily favourite."],
+    "positive": ["Absolutely love it, already ordered more.", "Best purchase this year.", "Great quality and fast delivery.",
+                 "My new favourite, highly recommend."],
+    "neutral": ["It came in a box.", "Ordered the medium size.", "Arrived on Tuesday."],
+    "negative": ["Arrived damaged and support was terrible.", "Poor quality, the photos are awful.",
+                 "Broke after a week, very disappointed."],
 }
+# P(positive, neutral, negative) of a review's text by its rating (1..5)
+REVIEW_SENTIMENT_P = {1: (0.0, 0.15, 0.85), 2: (0.05, 0.15, 0.8), 3: (0.1, 0.8, 0.1), 4: (0.85, 0.15, 0.0), 5: (0.9, 0.1, 0.0)}
 NPS_COMMENTS = {
     "detractor": ["Delivery was late.", "Item arrived broken.", "Too expensive for what it is.", "Customer service never replied."],
     "passive": ["Good but shipping is slow.", "Fine overall.", "Would like more choice."],
@@ -140,11 +162,39 @@ def build_reviews(cfg, rng, cat, orders, t1: int):
     u = rng.random(len(pick))
     rating = np.where(refunded, np.searchsorted(np.cumsum(bad), u), np.searchsorted(np.cumsum(base), u)) + 1
     rating = np.clip(rating, 1, 5)
-    m = t < t1
-    ok = m
-    return SimpleNamespace(n=int(ok.sum()), order=pick[ok], line=li[ok], t=t[ok], rating=rating[ok],
+    cum = np.cumsum(np.array([REVIEW_SENTIMENT_P[r] for r in range(1, 6)]), axis=1)[rating - 1]
+    sentiment = (rng.random(len(pick))[:, None] >= cum[:, :2]).sum(axis=1)
+    sentiment = np.where(rng.random(len(pick)) < cfg.share_review_no_text, -1, sentiment)  # -1: no text
+    ok = t < t1
+    return SimpleNamespace(n=int(ok.sum()), order=pick[ok], line=li[ok], t=t[ok], rating=rating[ok], sentiment=sentiment[ok],
                            pick=rng.integers(0, 100, len(pick))[ok],
                            review_id=(3_300_000 + np.arange(len(pick)) * 7)[ok])
+
+
+def web_session_truth(web, sessions) -> pd.DataFrame:
+    """Every session with an event in the window: its span, pages, shares and whether it came from social."""
+    t = pd.DataFrame({"s": web.session, "t": web.t, "page": np.isin(web.kind, (EV_PAGE, EV_PRODUCT)),
+                      "share": web.kind == EV_SHARE})
+    g = t.groupby("s").agg(started=("t", "min"), ended=("t", "max"), events=("t", "size"), pages=("page", "sum"),
+                           shares=("share", "sum"))
+    s = g.index.to_numpy()
+    return pd.DataFrame({
+        "session_id": [f"s_{int(x)}" for x in sessions.sid[s]],
+        "started_at": pd.to_datetime(g["started"].to_numpy(), unit="s", utc=True),
+        "duration_seconds": (g["ended"] - g["started"]).to_numpy(),
+        "events": g["events"].to_numpy(), "pages": g["pages"].to_numpy(), "shares": g["shares"].to_numpy(),
+        "social": np.isin(sessions.ref[s], list(SOCIAL_REFERRERS)),
+    })
+
+
+def review_truth(rv) -> pd.DataFrame:
+    """Every review written in the window with its rating and the sentiment its text was planted with."""
+    return pd.DataFrame({
+        "review_id": [f"rev_{int(x)}" for x in rv.review_id],
+        "created_at": pd.to_datetime(rv.t, unit="s", utc=True),
+        "rating": rv.rating,
+        "sentiment": np.array([*REVIEW_SENTIMENTS, None], dtype=object)[rv.sentiment],
+    })
 
 
 def build_nps(cfg, rng, ppl, orders, t1: int):

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from urllib.parse import quote_plus
 
 from .commerce import CANCEL_REASONS, DISCOUNTS, SOURCE_NAMES
-from .feedback import EVENT_TYPES, LANDING, NPS_COMMENTS, REFERRERS, REVIEW_BODIES, REVIEW_TITLES, SEARCHES
+from .feedback import EVENT_TYPES, LANDING, NPS_COMMENTS, REFERRERS, REVIEW_BODIES, REVIEW_SENTIMENTS, REVIEW_TITLES, SEARCHES
 from .marketing import EVENT_NAMES, FLOWS, OTHER_REPLIES, START_WORDS, STATUS_NAMES, STOP_WORDS, THEMES
 from .people import COUNTRIES, GUEST, SUBSCRIBER
 
@@ -671,7 +671,7 @@ class Renderer:
         v = int(we.variant[j])
         pid = vid = None
         q = None
-        if kind in (1, 2):
+        if kind in (1, 2, 4):
             p = int(cat.v_product[v])
             pid, vid = int(cat.product_id[p]), int(cat.variant_id[v])
             url = f"{SHOP}/products/{cat.handle[p]}"
@@ -704,6 +704,7 @@ class Renderer:
         v = int(o.line_variant[int(rv.line[j])])
         r = int(rv.rating[j])
         pk = int(rv.pick[j])
+        label = REVIEW_SENTIMENTS[int(rv.sentiment[j])] if rv.sentiment[j] >= 0 else None
         return {
             "review_id": f"rev_{int(rv.review_id[j])}",
             "product_id": int(cat.product_id[int(cat.v_product[v])]),
@@ -711,8 +712,8 @@ class Renderer:
             "email": ppl.email[i],
             "order_id": int(o.order_id[k]),
             "rating": r,
-            "title": REVIEW_TITLES[r][pk % len(REVIEW_TITLES[r])],
-            "body": REVIEW_BODIES[r][pk % len(REVIEW_BODIES[r])],
+            "title": REVIEW_TITLES[label][pk % len(REVIEW_TITLES[label])] if label else None,
+            "body": REVIEW_BODIES[label][pk % len(REVIEW_BODIES[label])] if label else None,
             "verified_buyer": True,
             "created_at": self.ts(int(rv.t[j])),
         }

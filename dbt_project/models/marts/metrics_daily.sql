@@ -37,6 +37,12 @@ select
     coalesce(c.active_customers, 0) as active_customers,
     coalesce(c.churned_customers, 0) as churned_customers,
     c.churn_rate,
+    {{ metrics_ratio(
+        'sum(coalesce(o.net_revenue, 0)) over (order by s.day rows between unbounded preceding and current row)',
+        'c.customers_to_date'
+    ) }} as realised_revenue_per_customer,
+    v.average_predicted_clv_12m,
+    coalesce(v.predicted_customers, 0) as predicted_customers,
     coalesce(e.emails_sent, 0) as emails_sent,
     coalesce(e.emails_delivered, 0) as emails_delivered,
     coalesce(e.emails_opened, 0) as emails_opened,
@@ -60,11 +66,26 @@ select
     f.nps,
     coalesce(f.reviews, 0) as reviews,
     f.average_rating,
+    coalesce(f.reviews_with_text, 0) as reviews_with_text,
+    coalesce(f.positive_reviews, 0) as positive_reviews,
+    coalesce(f.negative_reviews, 0) as negative_reviews,
+    f.positive_review_share,
+    f.negative_review_share,
+    f.average_review_sentiment,
     coalesce(w.sessions, 0) as sessions,
     coalesce(w.pageviews, 0) as pageviews,
     coalesce(w.bounced_sessions, 0) as bounced_sessions,
     w.pages_per_session,
     w.bounce_rate,
+    coalesce(w.session_seconds, 0) as session_seconds,
+    w.median_session_seconds,
+    w.mean_session_seconds,
+    coalesce(w.social_sessions, 0) as social_sessions,
+    w.social_session_rate,
+    coalesce(w.shares, 0) as shares,
+    coalesce(r.campaign_recipients, 0) as campaign_recipients,
+    {{ dbt.cast('coalesce(r.campaign_attributed_revenue, 0)', 'decimal(18,2)') }} as campaign_attributed_revenue,
+    r.revenue_per_recipient,
     coalesce(k.checkouts_abandoned, 0) as checkouts_abandoned,
     coalesce(k.checkouts_recovered, 0) as checkouts_recovered,
     coalesce(o.orders, 0) + coalesce(k.checkouts_abandoned, 0) - coalesce(k.checkouts_recovered, 0) as checkouts_started,
@@ -82,3 +103,5 @@ left join {{ ref('int_metrics_daily__sms') }} as m on s.day = m.day
 left join {{ ref('int_metrics_daily__feedback') }} as f on s.day = f.day
 left join {{ ref('int_metrics_daily__web') }} as w on s.day = w.day
 left join {{ ref('int_metrics_daily__checkouts') }} as k on s.day = k.day
+left join {{ ref('int_metrics_daily__campaigns') }} as r on s.day = r.day
+left join {{ ref('int_metrics_daily__clv') }} as v on s.day = v.day

@@ -1,4 +1,6 @@
-{#- NPS answers and reviews per UTC day. One row per day with an answer or a rated review. -#}
+{#- NPS answers and reviews per UTC day. One row per day with an answer or a rated review. Review
+    sentiment is VADER's on the review's title and body (review_sentiment); a review without text
+    counts in reviews but in none of the sentiment figures. -#}
 with nps_days as (
     select
         {{ metrics_day('submitted_at') }} as day,
@@ -13,8 +15,12 @@ review_days as (
     select
         {{ metrics_day('created_at') }} as day,
         count(*) as reviews,
-        avg({{ dbt.cast('rating', 'double') }}) as average_rating
-    from {{ ref('stg_reviews__reviews') }}
+        avg({{ dbt.cast('rating', 'double') }}) as average_rating,
+        sum(case when has_text then 1 else 0 end) as reviews_with_text,
+        sum(case when sentiment = 'positive' then 1 else 0 end) as positive_reviews,
+        sum(case when sentiment = 'negative' then 1 else 0 end) as negative_reviews,
+        avg(sentiment_score) as average_review_sentiment
+    from {{ ref('review_sentiment') }}
     where rating is not null
     group by {{ metrics_day('created_at') }}
 ),
@@ -26,7 +32,11 @@ joined as (
         coalesce(nd.nps_promoters, 0) as nps_promoters,
         coalesce(nd.nps_detractors, 0) as nps_detractors,
         coalesce(rd.reviews, 0) as reviews,
-        rd.average_rating
+        rd.average_rating,
+        coalesce(rd.reviews_with_text, 0) as reviews_with_text,
+        coalesce(rd.positive_reviews, 0) as positive_reviews,
+        coalesce(rd.negative_reviews, 0) as negative_reviews,
+        rd.average_review_sentiment
     from nps_days as nd
     full outer join review_days as rd on nd.day = rd.day
 )
@@ -38,5 +48,11 @@ select
     nps_detractors,
     100.0 * {{ metrics_ratio('nps_promoters - nps_detractors', 'nps_responses') }} as nps,
     reviews,
-    average_rating
+    average_rating,
+    reviews_with_text,
+    positive_reviews,
+    negative_reviews,
+    {{ metrics_ratio('positive_reviews', 'reviews_with_text') }} as positive_review_share,
+    {{ metrics_ratio('negative_reviews', 'reviews_with_text') }} as negative_review_share,
+    average_review_sentiment
 from joined

@@ -1,0 +1,14 @@
+"""One row per review (as of as_of) with its VADER sentiment (retention/sentiment.py); metrics_daily
+aggregates it per day."""
+
+import pandas as pd
+
+from retention.sentiment import score_reviews
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    reviews = dbt.ref("stg_reviews__reviews").df()[["review_id", "created_at", "rating", "title", "body"]]
+    out = score_reviews(reviews)
+    out["as_of"] = pd.Timestamp(dbt.config.get("as_of")).date()
+    return out
