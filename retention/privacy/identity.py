@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 PHONE_COUNTRY_CODE = "1"  # as the warehouse's normalize_phone (dbt var default_phone_country_code)
 _SEPARATORS = r"[\s().+-]*"
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
 def normal_email(value: str | None) -> str | None:
@@ -131,7 +132,7 @@ def resolve(subject: Subject, warehouse: Path) -> Person:
 
 
 class Matcher:
-    """Finds a person in text: ``matches`` for whole records, ``redact`` for free text."""
+    """Finds a person in text: ``matching`` and ``naming`` for whole records, ``redact`` for free text."""
 
     REDACTED = "[erased]"
 
@@ -140,23 +141,24 @@ class Matcher:
         self.pattern = person.pattern()
         self.regex = re.compile(self.pattern)
 
-    def matches(self, text: str) -> bool:
-        return bool(self.matching([text])[0])
-
     def matching(self, texts: list[str]) -> list[bool]:
         """For each text, whether it names the person (RE2 through Arrow: linear time, and many
-        times faster than Python's engine on this alternation); URL-encoded text is decoded too."""
+        times faster than Python's engine on this alternation); a text that does not as it is
+        written is matched again once decoded (JSON's ``\\u`` escapes, URL encoding)."""
         found = pc.match_substring_regex(pa.array(texts, pa.string()), self.pattern).to_pylist()
-        encoded = [i for i, (hit, text) in enumerate(zip(found, texts, strict=True)) if not hit and "%" in text]
+        encoded = [i for i, (hit, text) in enumerate(zip(found, texts, strict=True))
+                   if not hit and ("%" in text or "\\u" in text)]
         if encoded:
-            decoded = pc.match_substring_regex(pa.array([_unquote(texts[i]) for i in encoded], pa.string()),
+            decoded = pc.match_substring_regex(pa.array([_decoded(texts[i]) for i in encoded], pa.string()),
                                                self.pattern).to_pylist()
             for i, hit in zip(encoded, decoded, strict=True):
                 found[i] = hit
         return [bool(hit) for hit in found]
 
-    def matches_any(self, values: Iterable) -> bool:
-        return any(isinstance(v, (str, int)) and not isinstance(v, bool) and self.matches(str(v)) for v in values)
+    def naming(self, texts: Iterable[str]) -> set[str]:
+        """Those of the texts that name the person, in one call."""
+        texts = list(texts)
+        return {text for text, hit in zip(texts, self.matching(texts), strict=True) if hit}
 
     def redact(self, text: str) -> str:
         # keep the boundary characters the id and phone alternatives consume
@@ -172,5 +174,13 @@ def _boundaries(found: str) -> str:
     return head + ("0" if core.isdigit() else Matcher.REDACTED) + tail
 
 
-def _unquote(text: str) -> str:
-    return unquote_plus(text)
+def _decoded(text: str) -> str:
+    """The text with JSON's ``\\u`` escapes and then URL encoding undone."""
+    if "\\u" in text:
+        text = _JSON_ESCAPE.sub(_unescape, text)
+    return unquote_plus(text) if "%" in text else text
+
+
+def _unescape(found: re.Match) -> str:
+    code = int(found.group(1), 16)
+    return found.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)  # half a surrogate pair stays escaped
