@@ -13,11 +13,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from retention.ingest import SOURCE_TABLES, ingest_day
-from retention.paths import DataDir
 from retention.referrals import customer_key
-from retention.store_simulator import SimConfig, simulate
-from tests.warehouse_fixtures import run_dbt
+from tests.warehouse_fixtures import build_store, run_dbt
 
 START, AS_OF = date(2025, 1, 1), date(2025, 4, 30)
 EXPIRY_DAYS = 60  # shorter than the store, so some points have expired by as_of
@@ -25,15 +22,8 @@ EXPIRY_DAYS = 60  # shorter than the store, so some points have expired by as_of
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("referral_store")
-    simulate(SimConfig(customers=300, start=START, end=AS_OF, seed=11, dirt_rate=0.0, referral_rate=0.04,
-                       referral_code_limit=2), root)
-    layout = DataDir(root)
-    day = START
-    while day <= AS_OF:
-        for source in SOURCE_TABLES:
-            ingest_day(layout, source, day)
-        day += timedelta(days=1)
+    layout = build_store(tmp_path_factory.mktemp("referral_store"), customers=300, start=START, end=AS_OF, seed=11,
+                         dirt_rate=0.0, referral_rate=0.04, referral_code_limit=2)
     run_dbt(layout, "build", "--select", "+referrals", "+top_referrers", "+loyalty_balances",
             "--exclude", "resource_type:test", as_of=AS_OF,
             extra_vars={"referral_code_limit": 2, "loyalty_points_expiry_days": EXPIRY_DAYS})

@@ -11,10 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from retention.ingest import SOURCE_TABLES, ingest_day
-from retention.paths import DataDir
-from retention.store_simulator import SimConfig, simulate
-from tests.warehouse_fixtures import run_dbt
+from tests.warehouse_fixtures import build_store, run_dbt
 
 START, AS_OF = date(2025, 1, 1), date(2025, 4, 30)
 END = pd.Timestamp(AS_OF + timedelta(days=1), tz="UTC")  # the first instant after as_of
@@ -23,14 +20,8 @@ WINDOW = pd.Timedelta(days=7)  # var back_in_stock_window_days
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("subscription_store")
-    simulate(SimConfig(customers=300, start=START, end=AS_OF, seed=13, dirt_rate=0.0, subscription_rate=0.6), root)
-    layout = DataDir(root)
-    day = START
-    while day <= AS_OF:
-        for source in SOURCE_TABLES:
-            ingest_day(layout, source, day)
-        day += timedelta(days=1)
+    layout = build_store(tmp_path_factory.mktemp("subscription_store"), customers=300, start=START, end=AS_OF,
+                         seed=13, dirt_rate=0.0, subscription_rate=0.6)
     run_dbt(layout, "build", "--select", "+audience_back_in_stock", "+audience_price_drop",
             "--exclude", "resource_type:test", as_of=AS_OF)
     return layout

@@ -28,10 +28,12 @@ def build_store(
     end: date = date(2025, 6, 30),
     seed: int = 5,
     dirt_rate: float = 0.01,
+    **planted,
 ) -> DataDir:
-    """Simulate a store into ``root`` and land every delivery day of every source."""
+    """Simulate a store into ``root`` and land every delivery day of every source. ``planted``: more
+    SimConfig fields (referral_rate, subscription_rate, ...)."""
     root = Path(root)
-    simulate(SimConfig(customers=customers, start=start, end=end, seed=seed, dirt_rate=dirt_rate), root)
+    simulate(SimConfig(customers=customers, start=start, end=end, seed=seed, dirt_rate=dirt_rate, **planted), root)
     data_dir = DataDir(root)
     # As the daily run does: every source lands every delivery day, empty partitions included.
     days = sorted({p.name for p in data_dir.inbox.glob("*/*") if p.is_dir()})

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 CHANNELS = ("email", "sms", "webhook")
 RESULT_STATUSES = ("sent", "outbox", "dead_letter", "suppressed")
@@ -50,3 +50,14 @@ def batch_id(channel: str, send_ids: Sequence[str]) -> str:
     """Same messages, same id: writing a batch again replaces its file instead of adding one."""
     digest = hashlib.sha256("\n".join(send_ids).encode()).hexdigest()[:20]
     return f"{channel}-{digest}"
+
+
+def grouped_batches(messages: Sequence[OutgoingMessage], key: Callable[[OutgoingMessage], Hashable], size: int,
+                    body: Callable[[Sequence[OutgoingMessage]], Any]) -> list[tuple[list[OutgoingMessage], Any]]:
+    """The messages grouped by ``key`` (what one request must share), cut into batches of at most
+    ``size``, each with the body ``body`` makes of it."""
+    groups: dict[Hashable, list[OutgoingMessage]] = {}
+    for message in messages:
+        groups.setdefault(key(message), []).append(message)
+    return [(group[start:start + size], body(group[start:start + size]))
+            for group in groups.values() for start in range(0, len(group), size)]

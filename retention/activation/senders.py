@@ -60,7 +60,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from retention.activation.messages import OutgoingMessage, Sender, SendResult, batch_id
+from retention.activation.messages import OutgoingMessage, Sender, SendResult, batch_id, grouped_batches
 from retention.activation.retry import RetryableError, RetryPolicy
 from retention.activation.webhook import (
     CHANNEL as WEBHOOK,
@@ -158,15 +158,8 @@ class EmailRequests:
         return cls(**values)
 
     def batches(self, messages: Sequence[OutgoingMessage]) -> list[tuple[list[OutgoingMessage], dict]]:
-        groups: dict[tuple, list[OutgoingMessage]] = {}
-        for message in messages:
-            groups.setdefault((message.template_id, message.asm_group_id, tuple(message.categories)), []).append(message)
-        out = []
-        for group in groups.values():
-            for start in range(0, len(group), self.batch_size):
-                chunk = group[start:start + self.batch_size]
-                out.append((chunk, self.body(chunk)))
-        return out
+        return grouped_batches(messages, lambda m: (m.template_id, m.asm_group_id, tuple(m.categories)),
+                               self.batch_size, self.body)
 
     def body(self, chunk: Sequence[OutgoingMessage]) -> dict:
         first = chunk[0]

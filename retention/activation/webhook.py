@@ -44,7 +44,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from retention.activation.messages import OutgoingMessage, batch_id
+from retention.activation.messages import OutgoingMessage, batch_id, grouped_batches
 
 CHANNEL = "webhook"
 SIGNATURE_HEADER = "X-Retention-Signature"
@@ -123,15 +123,7 @@ class WebhookRequests:
             raise ValueError(f"webhook batch_size must be 1..{MAX_BATCH_SIZE}, got {self.batch_size}")
 
     def batches(self, messages: Sequence[OutgoingMessage]) -> list[tuple[list[OutgoingMessage], bytes]]:
-        groups: dict[tuple, list[OutgoingMessage]] = {}
-        for message in messages:
-            groups.setdefault((message.campaign, message.step, message.variant), []).append(message)
-        out = []
-        for group in groups.values():
-            for start in range(0, len(group), self.batch_size):
-                chunk = group[start:start + self.batch_size]
-                out.append((chunk, self.body(chunk)))
-        return out
+        return grouped_batches(messages, lambda m: (m.campaign, m.step, m.variant), self.batch_size, self.body)
 
     @staticmethod
     def body(chunk: Sequence[OutgoingMessage]) -> bytes:
