@@ -26,7 +26,7 @@ from assets.activation import SEND_OP
 from retention.paths import DATA_DIR_ENV, DataDir
 from tests.fakes.providers import FakeSendGrid, FakeTwilio, Hang
 from tests.fakes.shopify_discounts import FakeShopifyDiscounts
-from tests.warehouse_fixtures import PROJECT_ROOT, build_store, run_dbt
+from tests.warehouse_fixtures import PROJECT_ROOT, SENDS_READERS, build_store, run_dbt
 
 AS_OF = date(2025, 6, 30)
 NOW = "2025-07-01T17:00:00+00:00"  # the morning after, in the Americas
@@ -114,7 +114,7 @@ def test_sends_go_out_once_and_land_back(store, providers, shop):
     assert again.asset_materializations_for_node(OP)[0].metadata["sent"].value == 0
 
     # closing the loop: the warehouse counts what went out
-    run_dbt(store, "build", "--select", "stg_activation__sends+", as_of=date(2025, 7, 1))
+    run_dbt(store, "build", "--select", *SENDS_READERS, as_of=date(2025, 7, 1))
     with duckdb.connect(str(store.warehouse), read_only=True) as con:
         treated = con.sql("select count(*) from campaign_sends where status = 'sent'").fetchall()[0][0]
         performance = con.sql("select sum(sent) from campaign_performance").fetchall()[0][0]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.warehouse_fixtures import build_store, run_dbt
+from tests.warehouse_fixtures import SENDS_READERS, build_store, run_dbt
 
 AS_OF = date(2025, 3, 25)  # the store runs to 2025-03-31: there is data after as_of
 END = pd.Timestamp("2025-03-26")  # first instant after as_of (naive UTC, as in the warehouse)
@@ -121,7 +121,7 @@ def store(tmp_path_factory):
     late = sends.iloc[[0]].assign(send_id="send-late", occurrence="late", decided_at=pd.Timestamp("2025-03-26 10:00"),
                                   sent_at=pd.Timestamp("2025-03-26 10:00"))
     _write(root, AS_OF + timedelta(days=2), late)
-    run_dbt(data_dir, "build", "--select", "stg_activation__sends+", as_of=AS_OF)
+    run_dbt(data_dir, "build", "--select", *SENDS_READERS, as_of=AS_OF)
     return {"root": root, "db": db, "sends": sends, "orders": orders, "empty_performance_rows": empty}
 
 

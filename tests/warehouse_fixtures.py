@@ -21,6 +21,11 @@ DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 DBT_BIN = Path(sys.executable).with_name("dbt")
 
 
+# What reads the landed sends, among what a store built for its audiences has: metrics_daily reads
+# them too, but its other parents (web, feedback, predictions) are not built there.
+SENDS_READERS = ["--select", "stg_activation__sends+", "--exclude", "metrics_daily+"]
+
+
 def build_store(
     root: Path,
     customers: int = 400,
