@@ -19,7 +19,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import pyarrow as pa
 
@@ -38,6 +37,7 @@ from retention.activation.engine import activate
 from retention.activation.lease import LEASE_TTL, LEASE_WAIT, LeaseBusy
 from retention.activation.ledger import Ledger
 from retention.activation.list_health import HEALTH_MODEL, paused_campaigns
+from retention.duckdb_config import connect
 from retention.experiments.rollout import read_results, read_send_hours, record_winners
 from retention.ingest.landing import write_day
 from retention.quality.validate import validate_frame
@@ -62,7 +62,7 @@ class ActivationConfig(dg.Config):
 def read_audiences(warehouse, names: list[str]) -> dict[str, pd.DataFrame]:
     """Each built audience as a DataFrame (absent when not built yet)."""
     frames = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         built = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
         for name in names:
             if name in built:

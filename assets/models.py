@@ -11,6 +11,7 @@ import dagster as dg
 import duckdb
 
 from retention.charts import calibration_plot, png_markdown
+from retention.duckdb_config import connect
 
 CLV_FITS = dg.AssetKey("clv_fits")
 CLV_CALIBRATION = dg.AssetKey("clv_calibration")
@@ -19,7 +20,7 @@ CLV_CALIBRATION = dg.AssetKey("clv_calibration")
 def prediction_metadata(warehouse: Path) -> dict[dg.AssetKey, dict]:
     if not warehouse.exists():
         return {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         try:
             fits = con.sql("select * from clv_fits").df()
             calibration = con.sql("select * from clv_calibration order by frequency_cal").df()

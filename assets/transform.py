@@ -20,6 +20,7 @@ from assets.models import prediction_metadata
 from assets.partitions import daily_partitions
 from assets.resources import DataDirResource, dbt_manifest_path, dbt_project
 from retention.dbt_build import daily_build_args
+from retention.duckdb_config import connect
 from retention.warehouse_swap import warehouse_build
 
 
@@ -40,7 +41,7 @@ def row_counts(warehouse: Path, relations: dict[dg.AssetKey, str]) -> dict[dg.As
     if not warehouse.exists() or not relations:
         return {}
     counts = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         for key, relation in relations.items():
             try:
                 counts[key] = con.execute(f"select count(*) from {relation}").fetchall()[0][0]

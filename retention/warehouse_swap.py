@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import duckdb
+from retention.duckdb_config import connect
 
 WAL_SUFFIX = ".wal"  # DuckDB's write-ahead log sits beside its database file under this suffix
 
@@ -53,7 +53,7 @@ def discard(database: Path) -> None:
 def checkpoint(database: Path) -> None:
     """Fold the WAL into the database file (opening replays it, CHECKPOINT writes it in), so the
     file alone is the whole database."""
-    with duckdb.connect(str(database)) as con:
+    with connect(database) as con:
         con.execute("CHECKPOINT")
 
 

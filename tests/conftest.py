@@ -23,6 +23,7 @@ from tests.fakes.providers import STOP_NUMBER, FakeSendGrid, FakeTwilio
 # Every test in these modules is slow: they simulate stores, build with dbt, load the Dagster
 # definitions or start processes (minutes on a loaded 2-core machine, not seconds).
 SLOW_MODULES = frozenset({
+    "test_duckdb_config",           # dbt started twice to read the settings it gives DuckDB
     "test_activation_pipeline",     # dbt build of a simulated store, Dagster jobs, the pipeline in subprocesses
     "test_warehouse_experiments",   # dbt builds and Dagster jobs on a simulated store with the shipped experiment
     "test_warehouse_subscriptions",  # a simulated store with product subscriptions, landed and built with dbt

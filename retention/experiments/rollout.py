@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from retention.activation.ledger import Ledger
+from retention.duckdb_config import connect
 
 RESULTS_MODEL = "experiment_results"  # the dbt model the winners are read from
 EVIDENCE = ("recipients", "metric", "metric_successes", "metric_trials", "probability_best", "p_value_holm")
@@ -24,7 +25,7 @@ def _read(warehouse: Path, sql: str) -> pd.DataFrame:
     """A query of the warehouse; empty before the warehouse or the model is built."""
     if not Path(warehouse).exists():
         return pd.DataFrame()
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         try:
             return con.sql(sql).df()
         except duckdb.CatalogException:

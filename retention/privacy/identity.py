@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote_plus
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from retention.duckdb_config import connect
 
 PHONE_COUNTRY_CODE = "1"  # as the warehouse's normalize_phone (dbt var default_phone_country_code)
 _SEPARATORS = r"[\s().+-]*"
@@ -104,7 +105,7 @@ def resolve(subject: Subject, warehouse: Path) -> Person:
     ids = {int(subject.shopify_customer_id)} if subject.shopify_customer_id else set()
     if not warehouse.exists():
         return Person(frozenset(emails), frozenset(phones), frozenset(ids))
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
         keys: set[str] = set()
         if "int_identity" in tables:

@@ -28,12 +28,12 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from retention.duckdb_config import connect
 from retention.paths import DataDir
 from retention.privacy.identity import Matcher
 from retention.reports.exports import write_atomically
@@ -220,7 +220,7 @@ class Walk:
     def _duckdb(self, path: Path) -> None:
         person = self.matcher.person
         changed = False
-        with duckdb.connect(str(path), read_only=not self.erase) as con:
+        with connect(path, read_only=not self.erase) as con:
             tables = con.execute("select table_schema, table_name from information_schema.tables "
                                  "where table_type = 'BASE TABLE'").fetchall()
             for schema, table in tables:
@@ -356,7 +356,7 @@ def _groups_naming(groups: dict[tuple, list[Path]], matcher: Matcher) -> list[tu
             by_folder[path.parent.parent].append(path)
             group_of[str(path)] = key
     hit = set()
-    with duckdb.connect() as con:
+    with connect() as con:
         for paths in by_folder.values():
             files = [str(p) for p in paths]
             source = "read_parquet(?, filename = true, union_by_name = true, hive_partitioning = false)"
@@ -396,7 +396,7 @@ def _rewrite_duckdb(path: Path) -> None:
     blocks free, and their bytes would stay in the file until reused."""
     fresh = path.with_name(f"{path.stem}.{os.getpid()}.rewrite.duckdb")
     fresh.unlink(missing_ok=True)
-    with duckdb.connect() as con:
+    with connect() as con:
         con.execute(f"attach '{path}' as old (read_only)")
         con.execute(f"attach '{fresh}' as fresh")
         con.execute("copy from database old to fresh")

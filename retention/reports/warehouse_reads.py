@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from retention.duckdb_config import connect
+
 HISTORY_DAYS = 30  # the longest trend the page shows
 TOP_REFERRERS = 10  # the referrers the page recognises
 
@@ -52,7 +54,7 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
 
 def read_report_data(warehouse: Path, as_of: date) -> ReportData:
     since = as_of - timedelta(days=2 * HISTORY_DAYS)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         return ReportData(
             as_of=as_of,
             spells=_frame(con, "select segment_type, segment, customer_key, entered_on, left_on "
