@@ -28,6 +28,7 @@ SLOW_MODULES = frozenset({
     "test_warehouse_experiments",   # dbt builds and Dagster jobs on a simulated store with the shipped experiment
     "test_warehouse_subscriptions",  # a simulated store with product subscriptions, landed and built with dbt
     "test_activation_concurrency",  # concurrent activations and a kill -9 in subprocesses
+    "test_activation_ledger_backends",  # two claiming processes on each ledger backend
     "test_dagster_postgres",        # a Dagster run on an instance stored in a throwaway Postgres server
     "test_activation_discounts",    # kill -9 of the engine in subprocesses, then reruns
     "test_activation_log_privacy",  # Dagster runs of the activation asset with every log captured
