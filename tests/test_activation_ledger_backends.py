@@ -77,6 +77,8 @@ def test_a_postgres_ledger_never_shows_its_password(postgres_url):
     with Ledger(postgres_url) as ledger:
         assert password not in ledger.path and "***" in ledger.path
     assert redacted(postgres_url) == ledger.path
+    assert redacted("postgresql://shop@db:5432/ledger?sslmode=require&password=hunter2") == (
+        "postgresql://shop@db:5432/ledger?sslmode=require&password=***")
     wrong = postgres_url.replace(password, password + "-wrong")
     with pytest.raises(ConnectionError) as refused:
         Ledger(wrong)

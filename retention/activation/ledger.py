@@ -72,11 +72,6 @@ UPSERT_COLUMNS = ("send_id", "campaign", "step", "customer_key", "occurrence", "
                   "decided_at", "not_before", "coupon_code", "error", "attempts", "audience_as_of", "run_id",
                   "snapshot", "variant")
 CLAIM_LOOKUP_CHUNK = 500  # send_ids per "IN (...)" query when reading back a claim
-# Claiming 1,000 sends in a ledger of 100,000 dirties ~1,800 pages (random keys in two indexes):
-# at SQLite's default of 1,000 pages every claim also ran a checkpoint (the pages copied into the
-# database file, one more fsync). Every ~40 MB of WAL, a page rewritten by several batches is
-# copied once. Each commit is still synced to the WAL, so durability is the same.
-WAL_CHECKPOINT_PAGES = 10_000
 EXPORT_COLUMNS = ("send_id", "campaign", "step", "customer_key", "occurrence", "channel", "status", "mode",
                   "batch_id", "decided_at", "sent_at", "not_before", "provider_message_id", "coupon_code",
                   "error", "attempts", "audience_as_of", "run_id", "variant")
@@ -243,8 +238,6 @@ class Ledger:
         self.data_dir: DataDir | None = None  # set by ``open``: where the erasure tombstones' salt is
         self.conn = connect(path, busy_timeout_ms)
         self.path = self.conn.name  # the file, or the URL without its password
-        self.conn.configure(("journal_mode = WAL", "synchronous = FULL",
-                             f"wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}"))
         self.conn.create(SCHEMA + LEASE_SCHEMA)
         self._add_columns()
         self.lease_token: str | None = None  # set while this run holds the lease (lease.RunLease)

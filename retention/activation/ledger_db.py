@@ -36,6 +36,11 @@ POSTGRES_SCHEMES = ("postgresql", "postgres")
 LEDGER_LOCK_KEY = 0x5E4D_1ED6
 # Busy waits on SQLite; on Postgres the wait for the lock is bounded by lock_timeout.
 DEFAULT_TIMEOUT_MS = 30_000
+# Claiming 1,000 sends in a ledger of 100,000 dirties ~1,800 pages (random keys in two indexes):
+# at SQLite's default of 1,000 pages every claim also ran a checkpoint (the pages copied into the
+# database file, one more fsync). Every ~40 MB of WAL, a page rewritten by several batches is
+# copied once. Each commit is still synced to the WAL, so durability is the same.
+WAL_CHECKPOINT_PAGES = 10_000
 
 
 def is_postgres(target: str | Path) -> bool:
@@ -43,13 +48,15 @@ def is_postgres(target: str | Path) -> bool:
 
 
 def redacted(url: str) -> str:
-    """The URL without its password: what logs and metadata may show."""
+    """The URL without its password (in the user part or a ``password=`` parameter): what logs and
+    metadata may show."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    query = "&".join("password=***" if pair.lower().startswith("password=") else pair
+                     for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def connect(target: str | Path, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> LedgerDb:
@@ -69,10 +76,10 @@ class SqliteLedgerDb:
         self.conn = sqlite3.connect(self.name, timeout=timeout_ms / 1000, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
-
-    def configure(self, pragmas: Sequence[str]) -> None:
-        for pragma in pragmas:
-            self.conn.execute(f"PRAGMA {pragma}")
+        # readers never block the writer; a committed claim survives a power cut (the point of claiming first)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = FULL")
+        self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
 
     def reconnect(self) -> SqliteLedgerDb:
         """Another connection to the same ledger (the lease's heartbeat thread)."""
@@ -119,9 +126,6 @@ class PostgresLedgerDb:
                                         options=f"-c lock_timeout={int(timeout_ms)}")
         except psycopg.OperationalError as exc:  # its message may quote the URL: name it without the password
             raise ConnectionError(f"cannot open the ledger at {self.name}: {type(exc).__name__}") from None
-
-    def configure(self, pragmas: Sequence[str]) -> None:
-        """SQLite's pragmas have no meaning here: the server's own settings govern durability."""
 
     def reconnect(self) -> PostgresLedgerDb:
         return PostgresLedgerDb(self.url, self.timeout_ms)
