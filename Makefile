@@ -18,7 +18,7 @@ MONTHS ?= 18
 SEED ?= 42
 PROFILE ?= S
 
-.PHONY: help install dbt-manifest demo test test-fast lint dev webhooks bench docs clean
+.PHONY: help install dbt-manifest demo test test-fast lint dev webhooks bench docs clean FORCE
 
 help:
 	@echo "make demo   set up, simulate a store and run the daily pipeline for every simulated day"
@@ -54,9 +54,15 @@ $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
 
 dbt-manifest: $(MANIFEST)
 
-$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
+# RETENTION_DAGSTER_PG_HOST set (with _PORT, _USER, _PASSWORD, _DB): the instance's storage on Postgres;
+# unset: SQLite files in $(DAGSTER_HOME). Written on every run, so a change of setting counts.
+DAGSTER_YAML_PARTS = orchestration/dagster.yaml $(if $(RETENTION_DAGSTER_PG_HOST),orchestration/dagster.postgres.yaml)
+
+$(DAGSTER_HOME)/dagster.yaml: $(DAGSTER_YAML_PARTS) FORCE
 	@mkdir -p $(DAGSTER_HOME)
-	cp orchestration/dagster.yaml $@
+	cat $(DAGSTER_YAML_PARTS) > $@
+
+FORCE:
 
 demo: install dbt-manifest $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m orchestration.demo --customers $(CUSTOMERS) --months $(MONTHS) --seed $(SEED)

@@ -31,7 +31,7 @@ from retention.activation.webhook import WebhookEndpoint
 from retention.live.shopify_api import DEFAULT_API_VERSION, ShopifyConfig, ShopifySummary, pull_shopify
 from retention.live.shopify_graphql import ShopifyGraphQLConfig, pull_shopify_graphql
 from retention.live.suppressions import DEFAULT_HOST, SuppressionConfig
-from retention.paths import DATA_DIR_ENV, PRIVACY_SALT_ENV, DataDir
+from retention.paths import DATA_DIR_ENV, LEDGER_URL_ENV, PRIVACY_SALT_ENV, DataDir
 from retention.quality.alerts import WEBHOOK_ENV
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
@@ -61,12 +61,14 @@ class DataDirResource(EnvResource):
 
     root: str = ""
     privacy_salt: str = ""  # salts the erasure tombstones: RETENTION_PRIVACY_SALT, else the data dir's own
-    ENV: ClassVar[dict[str, str]] = {"root": DATA_DIR_ENV, "privacy_salt": PRIVACY_SALT_ENV}
+    ledger_url: str = ""  # the send ledger on Postgres: RETENTION_LEDGER_URL, else SQLite in the data dir
+    ENV: ClassVar[dict[str, str]] = {"root": DATA_DIR_ENV, "privacy_salt": PRIVACY_SALT_ENV,
+                                     "ledger_url": LEDGER_URL_ENV}
     DEFAULTS: ClassVar[dict[str, str]] = {"root": "data"}
 
     @property
     def layout(self) -> DataDir:
-        return DataDir(Path(self.setting("root")).resolve(), self.setting("privacy_salt"))
+        return DataDir(Path(self.setting("root")).resolve(), self.setting("privacy_salt"), self.setting("ledger_url"))
 
 
 class ShopifyResource(EnvResource):

@@ -43,7 +43,7 @@ def activate_due_messages(context: dg.ScheduleEvaluationContext, data_dir: DataD
     now = context.scheduled_execution_time
     layout = data_dir.layout
     deferred = set()
-    if (layout.activation / LEDGER_FILE).exists():  # no ledger yet: nothing was ever deferred
+    if layout.ledger_url or (layout.activation / LEDGER_FILE).exists():  # no ledger yet: nothing was ever deferred
         with Ledger.open(layout) as ledger:
             deferred = ledger.campaigns_with_due_deferrals(now)
     campaigns = due_campaigns(load_campaigns(), deferred, now)

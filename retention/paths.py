@@ -10,6 +10,7 @@ from pathlib import Path
 
 DATA_DIR_ENV = "RETENTION_DATA_DIR"
 PRIVACY_SALT_ENV = "RETENTION_PRIVACY_SALT"  # salts the erasure tombstones (retention.privacy)
+LEDGER_URL_ENV = "RETENTION_LEDGER_URL"  # a postgresql:// URL: the send ledger on Postgres, else SQLite in the data dir
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,14 @@ class DataDir:
     root: Path
     # the erasure tombstones' salt (``retention.privacy.tombstones``); empty: the data dir's own
     privacy_salt: str = field(default="", repr=False, compare=False)
+    # the send ledger's Postgres database (``retention.activation.ledger_db``); empty: activation/ledger.sqlite
+    ledger_url: str = field(default="", repr=False, compare=False)
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], default: str | os.PathLike = "data") -> DataDir:
         """``RETENTION_DATA_DIR`` from ``env`` (a command's environment, passed by its ``main``), else ``default``."""
-        return cls(Path(env.get(DATA_DIR_ENV) or default).resolve(), env.get(PRIVACY_SALT_ENV) or "")
+        return cls(Path(env.get(DATA_DIR_ENV) or default).resolve(), env.get(PRIVACY_SALT_ENV) or "",
+                   env.get(LEDGER_URL_ENV) or "")
 
     @property
     def inbox(self) -> Path:

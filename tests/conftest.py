@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.providers import STOP_NUMBER, FakeSendGrid, FakeTwilio
+from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures: a throwaway Postgres server)
 
 # Every test in these modules is slow: they simulate stores, build with dbt, load the Dagster
 # definitions or start processes (minutes on a loaded 2-core machine, not seconds).
@@ -28,6 +29,8 @@ SLOW_MODULES = frozenset({
     "test_warehouse_experiments",   # dbt builds and Dagster jobs on a simulated store with the shipped experiment
     "test_warehouse_subscriptions",  # a simulated store with product subscriptions, landed and built with dbt
     "test_activation_concurrency",  # concurrent activations and a kill -9 in subprocesses
+    "test_activation_ledger_backends",  # two claiming processes on each ledger backend
+    "test_dagster_postgres",        # a Dagster run on an instance stored in a throwaway Postgres server
     "test_activation_discounts",    # kill -9 of the engine in subprocesses, then reruns
     "test_activation_log_privacy",  # Dagster runs of the activation asset with every log captured
     "test_bench",                   # the benchmark on a simulated store
@@ -90,6 +93,15 @@ def pytest_collection_modifyitems(config, items):
         if _module_name(item.path) in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: _module_name(item.path) not in FIRST_MODULES)  # stable: the rest keep their order
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_at(request, tmp_path) -> str:
+    """Where a test's send ledger lives, once per backend: a SQLite file in the test's directory, or
+    a database of its own on the test Postgres server (``tests/postgres.py``)."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return str(tmp_path / "activation" / "ledger.sqlite")
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Two activations on one ledger, in separate processes: the ledger's lease lets one send at a time,
 so caps and the one-promotional-message-a-day rule hold across runs; a run that cannot wait says
 who holds the ledger; a run killed with kill -9 mid-batch blocks nobody, and its rerun sends each
-message exactly once."""
+message exactly once. Every test runs on both ledgers: a SQLite file and a Postgres database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dagster as dg
 import pytest
@@ -31,8 +31,9 @@ from assets.resources import (
     TwilioResource,
 )
 from retention.activation.engine import activate
-from retention.activation.lease import LEASE_NAME, LeaseBusy, LeaseLost, RunLease, current_holder
+from retention.activation.lease import LEASE_NAME, TAKE_LEASE, LeaseBusy, LeaseLost, RunLease, current_holder
 from retention.activation.ledger import Ledger
+from retention.activation.ledger_db import is_postgres
 from retention.activation.senders import SendGridSender, TwilioSender
 from tests.activation_fixtures import NOW, audience, campaign_set, person
 from tests.fakes.providers import FakeSendGrid, FakeTwilio
@@ -116,24 +117,24 @@ def twilio():
 
 
 @pytest.fixture
-def ledger_path(tmp_path) -> Path:
-    path = tmp_path / "activation" / "ledger.sqlite"
-    path.parent.mkdir(parents=True)
+def ledger_path(ledger_at, tmp_path) -> str:
+    """The ledger both runs share (a SQLite file or a Postgres database); the children's script and
+    their stderr in the test's directory."""
     (tmp_path / "child.py").write_text(textwrap.dedent(CHILD))
-    return path
+    return ledger_at
 
 
-def start(ledger_path: Path, sendgrid, twilio, campaigns: str, run_id: str, wait: float = 600,
+def start(workdir: Path, ledger_path: str, sendgrid, twilio, campaigns: str, run_id: str, wait: float = 600,
           ttl: float = 600) -> subprocess.Popen:
-    err = (ledger_path.parent / f"{run_id}.err").open("w")
-    return subprocess.Popen([sys.executable, str(ledger_path.parent.parent / "child.py"), str(ledger_path),
+    err = (workdir / f"{run_id}.err").open("w")
+    return subprocess.Popen([sys.executable, str(workdir / "child.py"), ledger_path,
                              sendgrid.url, twilio.url, twilio.account_sid, twilio.auth_token, campaigns, run_id,
                              str(wait), str(ttl)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.PIPE, stderr=err, text=True)
 
 
-def stderr_of(ledger_path: Path, run_id: str) -> str:
-    return (ledger_path.parent / f"{run_id}.err").read_text()
+def stderr_of(workdir: Path, run_id: str) -> str:
+    return (workdir / f"{run_id}.err").read_text()
 
 
 def wait_until(condition, what: str, *running: subprocess.Popen) -> None:
@@ -151,11 +152,13 @@ def finish(child: subprocess.Popen) -> tuple[int, str]:
     return child.returncode, out
 
 
-def delivered(ledger_path: Path, sendgrid, twilio) -> list[tuple[str, str, str, str]]:
+def delivered(ledger_path: str, sendgrid, twilio) -> list[tuple[str, str, str, str]]:
     """(customer, channel, campaign, UTC day) of every message the providers accepted."""
-    with sqlite3.connect(ledger_path) as con:
-        by_send_id = {s: (c, k) for s, c, k in con.execute("SELECT send_id, customer_key, campaign FROM sends")}
-        sms_campaign = dict(con.execute("SELECT customer_key, campaign FROM sends WHERE channel = 'sms'"))
+    with Ledger(ledger_path) as ledger:
+        rows = ledger.rows()
+    by_send_id = {s: (c, k) for s, c, k in zip(rows["send_id"], rows["customer_key"], rows["campaign"], strict=True)}
+    texts_to = rows[rows["channel"] == "sms"]
+    sms_campaign = dict(zip(texts_to["customer_key"], texts_to["campaign"], strict=True))
     day = NOW.date().isoformat()  # every run here sends at NOW
     phone_owner = {f"+1202555{i:04d}": f"c{i}" for i in range(PEOPLE)}
     emails = [(*by_send_id[s][:1], "email", by_send_id[s][1], day) for s in sendgrid.send_ids()]
@@ -175,25 +178,25 @@ def assert_caps_held(sends: list[tuple[str, str, str, str]]) -> None:
 # ---------------------------------------------------------------- two runs at once
 
 
-def test_a_second_run_waits_for_the_first_and_then_caps_hold(ledger_path, twilio):
+def test_a_second_run_waits_for_the_first_and_then_caps_hold(ledger_path, tmp_path, twilio):
     with HeldSendGrid() as sendgrid:
-        first = start(ledger_path, sendgrid, twilio, "cart", "run-a")
+        first = start(tmp_path, ledger_path, sendgrid, twilio, "cart", "run-a")
         wait_until(lambda: sendgrid.arrived >= 1, "the first run's first email request", first)  # it holds the lease
-        second = start(ledger_path, sendgrid, twilio, "thanks,price_drop", "run-b")
-        impatient = start(ledger_path, sendgrid, twilio, "thanks,price_drop", "run-c", wait=0)
+        second = start(tmp_path, ledger_path, sendgrid, twilio, "thanks,price_drop", "run-b")
+        impatient = start(tmp_path, ledger_path, sendgrid, twilio, "thanks,price_drop", "run-c", wait=0)
 
         code, out = finish(impatient)  # cannot wait: says who holds the ledger, without a traceback
-        said = stderr_of(ledger_path, "run-c")
+        said = stderr_of(tmp_path, "run-c")
         assert code == 3 and out == "", said
         assert "activation run-c not run" in said and "run run-a (pid " in said and " since " in said
         assert "Traceback" not in said
 
-        wait_until(lambda: "waits for the ledger: run run-a" in stderr_of(ledger_path, "run-b"),
+        wait_until(lambda: "waits for the ledger: run run-a" in stderr_of(tmp_path, "run-b"),
                    "the second run waiting for the first", second)
         assert sendgrid.attempts == 0 and twilio.requests == []  # nobody sent while run-a is held
         sendgrid.release()
         (code_a, out_a), (code_b, out_b) = finish(first), finish(second)
-    assert code_a == 0 and code_b == 0, stderr_of(ledger_path, "run-b")
+    assert code_a == 0 and code_b == 0, stderr_of(tmp_path, "run-b")
     a, b = json.loads(out_a), json.loads(out_b)
     assert a["totals"]["sent"] == PEOPLE and a["waited_for"] is None
     # the second run saw the first's sends: the email cap and the day's promotional slot are used
@@ -211,10 +214,10 @@ def test_a_second_run_waits_for_the_first_and_then_caps_hold(ledger_path, twilio
 # ---------------------------------------------------------------- kill -9 mid-batch
 
 
-def test_a_run_killed_mid_batch_blocks_nobody_and_its_rerun_sends_each_once(ledger_path, twilio, caplog):
+def test_a_run_killed_mid_batch_blocks_nobody_and_its_rerun_sends_each_once(ledger_path, tmp_path, twilio, caplog):
     with HeldSendGrid(passing=2) as sendgrid:
         # a lease of 10 minutes: the rerun must see the holder is dead, not wait for it to expire
-        victim = start(ledger_path, sendgrid, twilio, "cart", "run-killed", ttl=600)
+        victim = start(tmp_path, ledger_path, sendgrid, twilio, "cart", "run-killed", ttl=600)
         wait_until(lambda: sendgrid.arrived >= 3, "the third email request of the batch", victim)
         victim.send_signal(signal.SIGKILL)  # two requests accepted, the third held, the fourth never made
         victim.wait()
@@ -249,12 +252,12 @@ def test_a_run_killed_mid_batch_blocks_nobody_and_its_rerun_sends_each_once(ledg
 # ---------------------------------------------------------------- holders elsewhere
 
 
-def _hold(ledger_path: Path, run_id: str, expires_in: timedelta, host: str = "another-host") -> None:
-    """A lease row as a run on another machine sharing the ledger file would leave it."""
+def _hold(ledger_path: str, run_id: str, expires_in: timedelta, host: str = "another-host") -> None:
+    """A lease row as a run on another machine sharing the ledger would leave it."""
     now = datetime.now(UTC)
     stamp = "%Y-%m-%dT%H:%M:%S.%fZ"
     with Ledger(ledger_path) as ledger, ledger.transaction() as conn:
-        conn.execute("INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        conn.execute(TAKE_LEASE,
                      (LEASE_NAME, run_id, f"{run_id}:x", host, 1, None, now.strftime(stamp),
                       now.strftime(stamp), (now + expires_in).strftime(stamp)))
 
@@ -274,13 +277,14 @@ def test_a_live_holder_on_another_host_is_named_and_an_expired_one_is_taken_over
             assert current_holder(ledger).token == lease.token and lease.waited_for is None
 
 
-def test_the_asset_fails_naming_the_holder_when_it_cannot_wait(tmp_path, monkeypatch):
+def test_the_asset_fails_naming_the_holder_when_it_cannot_wait(tmp_path, monkeypatch, ledger_at):
     store = warehouse_store(tmp_path, monkeypatch)
-    ledger_path = store.activation / "ledger.sqlite"
-    ledger_path.parent.mkdir(parents=True)
+    on_postgres = is_postgres(ledger_at)  # the resource's setting (RETENTION_LEDGER_URL) selects the database
+    ledger_path = ledger_at if on_postgres else str(store.activation / "ledger.sqlite")
     _hold(ledger_path, "run-elsewhere", timedelta(minutes=5))
     instance = dg.DagsterInstance.ephemeral()
-    resources = {"data_dir": DataDirResource(root=str(store.root)), "sendgrid": SendGridResource(),
+    data_dir = DataDirResource(root=str(store.root), ledger_url=ledger_at if on_postgres else "")
+    resources = {"data_dir": data_dir, "sendgrid": SendGridResource(),
                  "twilio": TwilioResource(), "shopify": ShopifyResource(),
                  "push_webhook": PushWebhookResource()}  # no keys: the outbox
     result = dg.materialize([send_campaigns], resources=resources, instance=instance, raise_on_error=False,
@@ -291,6 +295,8 @@ def test_the_asset_fails_naming_the_holder_when_it_cannot_wait(tmp_path, monkeyp
     assert failure.user_failure_data.description.startswith(
         "Activation did not run: another activation run holds the ledger: run run-elsewhere (pid 1 on another-host)")
     assert failure.user_failure_data.metadata["lease_holder"].value == "run-elsewhere"
+    password = urlsplit(ledger_at).password
+    assert password is None or not any(password in str(event) for event in result.all_events)
     with Ledger(ledger_path) as ledger:
         assert ledger.rows().empty  # nothing decided, nothing sent
 

@@ -4,7 +4,6 @@ and why a crash, a rerun or a concurrent run never sends a message twice nor for
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,11 +36,8 @@ class MemorySender:
 
     def send(self, messages):
         if self.ledger_path:
-            with sqlite3.connect(self.ledger_path) as other:
-                ids = [m.send_id for m in messages]
-                marks = ",".join("?" * len(ids))
-                self.statuses_at_send += [r[0] for r in other.execute(
-                    f"SELECT status FROM sends WHERE send_id IN ({marks})", ids)]
+            with Ledger(self.ledger_path) as other:  # another connection: sees only what was committed
+                self.statuses_at_send += [other.status_of(m.send_id) for m in messages]
         if self.crash == "before_receive":
             raise ProviderCrash("connection lost before the request")
         self.batches.append(len(messages))
@@ -95,8 +91,9 @@ class MemoryStore:
 
 
 @pytest.fixture
-def ledger(tmp_path):
-    with Ledger(tmp_path / "activation" / "ledger.sqlite") as opened:
+def ledger(ledger_at):
+    """The same tests on both backends (SQLite file, Postgres): ``ledger_at`` in conftest."""
+    with Ledger(ledger_at) as opened:
         yield opened
 
 
@@ -365,8 +362,8 @@ def _crash(ledger, crash):
     return campaigns, frame, crashing
 
 
-def test_claim_is_committed_before_the_provider_is_called(ledger, tmp_path):
-    spy = MemorySender("email", ledger_path=ledger.path)
+def test_claim_is_committed_before_the_provider_is_called(ledger, ledger_at):
+    spy = MemorySender("email", ledger_path=ledger_at)
     run(campaign_set(), {"audience_win_back": audience(person("a"), person("b"))}, ledger, senders(email=spy),
         only=["win_back"])
     assert spy.statuses_at_send == ["claimed", "claimed"]

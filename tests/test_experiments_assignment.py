@@ -5,7 +5,6 @@ stops being assigned."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 
 import pytest
@@ -14,6 +13,7 @@ from retention.activation.campaigns import CampaignConfigError, Experiment, Vari
 from retention.activation.eligibility import in_holdout
 from retention.activation.engine import activate
 from retention.activation.ledger import Ledger
+from retention.activation.ledger_db import connect
 from retention.activation.senders import OutboxSender
 from retention.experiments.assignment import assign
 from tests.activation_fixtures import CONFIG, NOW, audience, person
@@ -197,9 +197,9 @@ def test_after_a_recorded_winner_every_later_send_uses_it(ledger, tmp_path):
     assert {p["dynamic_template_data"]["subject"] for p in _bodies(tmp_path)} == {"Still thinking it over?"}
 
 
-def test_an_older_ledger_gains_the_variant_column_and_keeps_its_rows(tmp_path):
-    path = tmp_path / "old.sqlite"
-    with sqlite3.connect(path) as conn:  # the sends table as shipped before experiments
+def test_an_older_ledger_gains_the_variant_column_and_keeps_its_rows(tmp_path, ledger_at):
+    old = connect(ledger_at)  # the sends table as shipped before experiments, on either backend
+    with old.transaction() as conn:
         conn.execute("""CREATE TABLE sends (send_id TEXT PRIMARY KEY, campaign TEXT NOT NULL, step INTEGER NOT NULL,
             customer_key TEXT NOT NULL, occurrence TEXT NOT NULL, channel TEXT, status TEXT NOT NULL, mode TEXT,
             batch_id TEXT, decided_at TEXT NOT NULL, sent_at TEXT, not_before TEXT, provider_message_id TEXT,
@@ -207,7 +207,8 @@ def test_an_older_ledger_gains_the_variant_column_and_keeps_its_rows(tmp_path):
             snapshot TEXT)""")
         conn.execute("INSERT INTO sends (send_id, campaign, step, customer_key, occurrence, status, decided_at) "
                      "VALUES ('s1', 'cart', 1, 'c1', 'o1', 'sent', '2026-07-01T00:00:00.000000Z')")
-    with Ledger(path) as ledger:
+    old.close()
+    with Ledger(ledger_at) as ledger:
         rows = ledger.rows()
         assert list(rows["send_id"]) == ["s1"] and rows["variant"].isna().all()
         activate(with_variants(), {"audience_cart": audience(person("p1"))}, ledger, _outbox(tmp_path), NOW,

@@ -43,6 +43,7 @@ from assets.resources import DataDirResource, dbt_resource
 from assets.transform import warehouse
 from retention.activation.engine import activate
 from retention.activation.ledger import Ledger
+from retention.activation.ledger_db import is_postgres
 from retention.activation.senders import SendGridSender, TwilioSender, WebhookSender
 from retention.ingest import SOURCE_TABLES, IngestReport, ingest_day
 from retention.paths import DataDir
@@ -377,7 +378,8 @@ def delivered(sendgrid: FakeSendGrid, twilio: FakeTwilio) -> Counter:
 
 
 @pytest.mark.parametrize("channel, after", [("email", 2), ("sms", 4)])
-def test_activation_killed_mid_batch_then_rerun_sends_every_message_exactly_once(tmp_path, request, channel, after):
+def test_activation_killed_mid_batch_then_rerun_sends_every_message_exactly_once(tmp_path, request, channel, after,
+                                                                                 ledger_at):
     folder = tmp_path / "audiences"
     folder.mkdir()
     for name, frame in audiences().items():
@@ -388,12 +390,11 @@ def test_activation_killed_mid_batch_then_rerun_sends_every_message_exactly_once
         expected = delivered(sendgrid, twilio)
     assert expected and set(expected.values()) == {1}
 
-    ledger_path = tmp_path / "crashed" / "ledger.sqlite"
-    ledger_path.parent.mkdir()
+    ledger_path = ledger_at  # a SQLite file or a Postgres database (conftest)
     log = tmp_path / "activate.log"
     with FakeSendGrid(latency=0.05) as sendgrid, FakeTwilio(latency=0.05) as twilio:
         server = sendgrid if channel == "email" else twilio
-        child = start_child(ACTIVATE, str(ledger_path), str(folder), sendgrid.url, twilio.url, twilio.account_sid,
+        child = start_child(ACTIVATE, ledger_path, str(folder), sendgrid.url, twilio.url, twilio.account_sid,
                             twilio.auth_token, NOW.isoformat(), log=log)
         kill_9_when(child, lambda: len(server.requests) >= after, f"{after} {channel} requests", log)
         # The rerun trusts the provider's lookup at once (lookup_settle=0), as it may once the settle time
@@ -418,7 +419,8 @@ def test_activation_killed_mid_batch_then_rerun_sends_every_message_exactly_once
             rows = ledger.rows()
         got = delivered(sendgrid, twilio)
     duplicates = sum(n - 1 for n in got.values() if n > 1)
-    report(request, f"activation killed ({channel})", {
+    backend = "postgres" if is_postgres(ledger_at) else "sqlite"
+    report(request, f"activation killed ({channel}, {backend} ledger)", {
         "requests_before_kill": after, "messages_before_kill": at_kill, "expected": sum(expected.values()),
         "confirmed_by_lookup": sum(c.confirmed for c in rerun.campaigns),
         "resent_by_rerun": sum(c.sent for c in rerun.campaigns), "in_doubt_after_rerun": len(doubts),

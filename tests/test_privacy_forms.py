@@ -13,6 +13,7 @@ import pytest
 
 from retention.paths import DataDir
 from retention.privacy import Subject, erase, stores
+from retention.privacy.erasure import LedgerOutOfReach
 
 EMAIL, PHONE, SHOPIFY_ID = "jo.obrien+vip@example.com", "+1 (415) 555-0134", 7012345678901
 NEIGHBOUR = {"id": 2, "email": "someone.else@example.com", "phone": "+14155550199", "note": "kept"}
@@ -92,3 +93,10 @@ def test_a_log_line_names_no_one(store):
     erase(DataDir(store), Subject(email=EMAIL, phone=PHONE, shopify_customer_id=SHOPIFY_ID))
     log = (store / "privacy" / "log.jsonl").read_text()
     assert not any(form.lower() in log.lower() for form in (EMAIL, "4155550134", str(SHOPIFY_ID)))
+
+
+def test_erasure_refuses_a_postgres_ledger_before_changing_anything(tmp_path):
+    data_dir = DataDir(tmp_path, ledger_url="postgresql://shop:secret@db.internal/ledger")
+    with pytest.raises(LedgerOutOfReach, match="on Postgres") as refused:
+        erase(data_dir, Subject(email="ann@example.com"))
+    assert "secret" not in str(refused.value) and list(tmp_path.iterdir()) == []

@@ -62,6 +62,7 @@ from retention.activation.eligibility import (
 )
 from retention.activation.lease import LEASE_TTL, LEASE_WAIT, RunLease
 from retention.activation.ledger import Ledger, LedgerRecord, send_id_for
+from retention.activation.ledger_db import is_postgres
 from retention.activation.messages import RESULT_STATUSES, OutgoingMessage, Sender, SendResult
 from retention.activation.render import RenderError, payload_of, plain, render_message, sample_of
 from retention.activation.report import ActivationReport, CampaignReport
@@ -207,7 +208,9 @@ def _outbox_store(senders: Mapping[str, Sender], ledger: Ledger) -> OutboxDiscou
         folder = getattr(sender, "folder", None)
         if folder is not None:
             return OutboxDiscounts(Path(folder).parent)
-    if ledger.path != ":memory:":
+    if ledger.data_dir is not None:
+        return OutboxDiscounts(ledger.data_dir.outbox)
+    if ledger.conn.shared and not is_postgres(ledger.path):
         return OutboxDiscounts(Path(ledger.path).resolve().parent.parent / "outbox")
     return None
 

@@ -8,7 +8,8 @@ the same message going twice, not two different messages. So a sending run first
     with RunLease(ledger, run_id, ttl=timedelta(seconds=120)).acquire(wait=timedelta(minutes=10)):
         ...  # decide and send
 
-- taken in one ``BEGIN IMMEDIATE`` transaction: a free, expired or dead holder's row is replaced;
+- taken in one ledger transaction (``BEGIN IMMEDIATE``, or Postgres's advisory lock): a free,
+  expired or dead holder's row is replaced;
 - renewed every ``ttl / 4`` by a heartbeat thread on its own connection, so a long send keeps it;
 - a holder killed with ``kill -9`` stops renewing: its lease expires after ``ttl``; on the same
   host its process is seen to be gone (or its pid reused) and the lease is taken at once;
@@ -24,7 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sqlite3
 import threading
 import time
 import uuid
@@ -137,7 +137,7 @@ class RunLease:
             time.sleep(min(POLL_SECONDS, max(wait.total_seconds() - self.waited, 0.01)))
         self.waited = time.monotonic() - started
         self.ledger.lease_token = self.token
-        if self.ledger.path != ":memory:":  # another process can only share a file
+        if self.ledger.conn.shared:  # another process can only share a file or a server
             self._heartbeat = threading.Thread(target=self._renew_until_stopped, name=f"lease-{self.run_id}",
                                                daemon=True)
             self._heartbeat.start()
@@ -156,9 +156,7 @@ class RunLease:
                     why = "expired" if holder.expires_at <= now else "its process is gone"
                     log.warning("activation %s takes over the ledger lease of run %s (%s)", self.run_id,
                                 holder.run_id, why)
-            conn.execute("""INSERT OR REPLACE INTO leases (name, run_id, token, host, pid, process_start,
-                                                           acquired_at, renewed_at, expires_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            conn.execute(TAKE_LEASE,
                          (LEASE_NAME, self.run_id, self.token, socket.gethostname(), os.getpid(),
                           process_start(os.getpid()), _text(now), _text(now), _text(now + self.ttl)))
         return None
@@ -166,7 +164,11 @@ class RunLease:
     # -- keeping it
 
     def _renew_until_stopped(self) -> None:
-        conn = sqlite3.connect(self.ledger.path, timeout=30, isolation_level=None)
+        try:
+            conn = self.ledger.conn.reconnect()
+        except (self.ledger.conn.Error, ConnectionError) as exc:
+            log.error("activation %s could not renew the ledger lease: %s", self.run_id, type(exc).__name__)
+            return
         try:
             while not self._stop.wait(self.ttl.total_seconds() / 4):
                 now = self.clock()
@@ -175,7 +177,7 @@ class RunLease:
                 if not renewed:
                     log.error("activation %s lost the ledger lease: another run took it", self.run_id)
                     return  # the next claim sees the token is gone and stops the run
-        except sqlite3.Error as exc:  # a locked or unreadable ledger: the claim's own check still guards
+        except conn.Error as exc:  # a locked or unreadable ledger: the claim's own check still guards
             log.error("activation %s could not renew the ledger lease: %s", self.run_id, type(exc).__name__)
         finally:
             conn.close()
@@ -197,7 +199,7 @@ class RunLease:
         self.release()
 
 
-def check_lease(conn: sqlite3.Connection, token: str) -> None:
+def check_lease(conn, token: str) -> None:
     """Inside a claim's transaction: the lease is still ours (a fencing token), else ``LeaseLost``."""
     row = conn.execute("SELECT * FROM leases WHERE name = ?", (LEASE_NAME,)).fetchone()
     if row is None or row["token"] != token:
@@ -215,6 +217,12 @@ def _holder(row) -> LeaseHolder:
                        _parse(row["acquired_at"]), _parse(row["expires_at"]))
 
 
+TAKE_LEASE = """INSERT INTO leases (name, run_id, token, host, pid, process_start, acquired_at, renewed_at, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id, token = excluded.token,
+                    host = excluded.host, pid = excluded.pid, process_start = excluded.process_start,
+                    acquired_at = excluded.acquired_at, renewed_at = excluded.renewed_at,
+                    expires_at = excluded.expires_at"""
 LEASE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS leases (
     name TEXT PRIMARY KEY,

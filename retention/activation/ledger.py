@@ -1,7 +1,12 @@
-"""The send ledger: a SQLite file that remembers every decision about every message.
+"""The send ledger: a database that remembers every decision about every message.
 
-    ledger = Ledger.open(DataDir(root))               # activation/ledger.sqlite
+    ledger = Ledger.open(DataDir(root))               # activation/ledger.sqlite, or RETENTION_LEDGER_URL
     ledger = Ledger(path)                              # any file; ":memory:" for tests
+    ledger = Ledger("postgresql://...")                # a Postgres database shared by several machines
+
+SQLite is the embedded default; Postgres when ``RETENTION_LEDGER_URL`` names one. The logic below is
+the same on both: ``ledger_db`` holds the few differences (placeholders, the single-writer lock,
+the schema's types).
 
 One row per send_id = hash(campaign, step, customer_key, occurrence). Statuses:
 
@@ -29,19 +34,19 @@ Experiments: each send records its ``variant`` (null outside an experiment and f
 column ``ALTER TABLE``d onto an older ledger, ``ADDED_COLUMNS``), and ``experiment_winners`` holds
 each decided experiment's winner with its evidence (JSON): from then on every send gets the winner.
 
-WAL journal (readers never block the writer), ``synchronous=FULL`` (a committed claim survives a
-power cut, which is the whole point of claiming first), a checkpoint every ~40 MB of WAL rather
-than after every batch, a busy timeout for concurrent runs, and one ``BEGIN IMMEDIATE``
-transaction per batch. A claim only takes rows that are new, deferred or released, so two runs
-at once cannot both claim the same send. The ``leases`` table (``lease.RunLease``) goes further:
-one sending run at a time, so caps and the daily promotional slot hold across runs too; a claim
+On SQLite: WAL journal (readers never block the writer), ``synchronous=FULL`` (a committed claim
+survives a power cut, which is the whole point of claiming first), a checkpoint every ~40 MB of WAL
+rather than after every batch, a busy timeout for concurrent runs, and one ``BEGIN IMMEDIATE``
+transaction per batch; on Postgres the same transaction holds an advisory lock instead. A claim
+only takes rows that are new, deferred or released, so two runs at once cannot both claim the same
+send. The ``leases`` table (``lease.RunLease``) goes further: one sending run at a time, so caps
+and the daily promotional slot hold across runs too, across machines on a shared Postgres; a claim
 made while holding it first checks the lease is still this run's.
 """
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,6 +58,7 @@ from typing import Any
 import pandas as pd
 
 from retention.activation.lease import LEASE_SCHEMA, check_lease
+from retention.activation.ledger_db import LedgerDb, connect
 from retention.activation.messages import RESULT_STATUSES, SendResult
 from retention.paths import DataDir
 from retention.privacy.tombstones import Tombstones
@@ -66,11 +72,6 @@ UPSERT_COLUMNS = ("send_id", "campaign", "step", "customer_key", "occurrence", "
                   "decided_at", "not_before", "coupon_code", "error", "attempts", "audience_as_of", "run_id",
                   "snapshot", "variant")
 CLAIM_LOOKUP_CHUNK = 500  # send_ids per "IN (...)" query when reading back a claim
-# Claiming 1,000 sends in a ledger of 100,000 dirties ~1,800 pages (random keys in two indexes):
-# at SQLite's default of 1,000 pages every claim also ran a checkpoint (the pages copied into the
-# database file, one more fsync). Every ~40 MB of WAL, a page rewritten by several batches is
-# copied once. Each commit is still synced to the WAL, so durability is the same.
-WAL_CHECKPOINT_PAGES = 10_000
 EXPORT_COLUMNS = ("send_id", "campaign", "step", "customer_key", "occurrence", "channel", "status", "mode",
                   "batch_id", "decided_at", "sent_at", "not_before", "provider_message_id", "coupon_code",
                   "error", "attempts", "audience_as_of", "run_id", "variant")
@@ -167,6 +168,10 @@ CREATE TABLE IF NOT EXISTS experiment_winners (
     evidence TEXT NOT NULL
 );
 """
+# a suppression replaces an earlier one of the same person on the channel
+SUPPRESS = """INSERT INTO suppressions (channel, customer_key, reason, created_at) VALUES (?, ?, ?, ?)
+              ON CONFLICT (channel, customer_key) DO UPDATE SET reason = excluded.reason,
+              created_at = excluded.created_at"""
 # Columns added after a table was first shipped: ALTER TABLE on an older ledger when it is opened.
 ADDED_COLUMNS = {"sends": (("variant", "TEXT"),)}
 
@@ -229,33 +234,27 @@ class CouponCollisionError(RuntimeError):
 
 class Ledger:
     def __init__(self, path: str | Path, busy_timeout_ms: int = 30_000):
-        self.path = str(path)
+        """``path``: a SQLite file (``":memory:"`` for tests) or a ``postgresql://`` URL."""
         self.data_dir: DataDir | None = None  # set by ``open``: where the erasure tombstones' salt is
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # autocommit mode: every transaction below is an explicit BEGIN IMMEDIATE ... COMMIT
-        self.conn = sqlite3.connect(self.path, timeout=busy_timeout_ms / 1000, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = FULL")
-        self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-        self.conn.executescript(SCHEMA + LEASE_SCHEMA)
+        self.conn = connect(path, busy_timeout_ms)
+        self.path = self.conn.name  # the file, or the URL without its password
+        self.conn.create(SCHEMA + LEASE_SCHEMA)
         self._add_columns()
         self.lease_token: str | None = None  # set while this run holds the lease (lease.RunLease)
 
     @classmethod
     def open(cls, data_dir: DataDir, busy_timeout_ms: int = 30_000) -> Ledger:
-        ledger = cls(data_dir.activation / LEDGER_FILE, busy_timeout_ms)
+        ledger = cls(data_dir.ledger_url or data_dir.activation / LEDGER_FILE, busy_timeout_ms)
         ledger.data_dir = data_dir
         return ledger
 
     def _add_columns(self) -> None:
-        for table, columns in ADDED_COLUMNS.items():
-            have = {row["name"] for row in self.conn.execute(f"PRAGMA table_info({table})")}
-            for name, kind in columns:
-                if name not in have:
-                    self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        with self.transaction() as conn:  # two runs opening an older ledger at once add each column once
+            for table, columns in ADDED_COLUMNS.items():
+                have = conn.columns(table)
+                for name, kind in columns:
+                    if name not in have:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def erased(self) -> Tombstones | None:
         """The erasure tombstones (``retention.privacy``) the gate excludes; none for a ledger opened by path."""
@@ -271,14 +270,10 @@ class Ledger:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def transaction(self) -> Iterator[LedgerDb]:
+        """One writer at a time (``ledger_db``): what a claim's exactly-once rests on."""
+        with self.conn.transaction() as conn:
+            yield conn
 
     # ------------------------------------------------------------ what the gate asks
 
@@ -311,9 +306,9 @@ class Ledger:
                 for r in self.conn.execute(query, (ts(since),))]
 
     def sends_in_window(self, customer_key: str, channel: str, since: datetime) -> int:
-        query = f"""SELECT COUNT(*) FROM sends WHERE customer_key = ? AND channel = ? AND status IN {COUNTED_STATUSES}
-                    AND COALESCE(sent_at, decided_at) > ?"""
-        return self.conn.execute(query, (customer_key, channel, ts(since))).fetchone()[0]
+        query = f"""SELECT COUNT(*) AS n FROM sends WHERE customer_key = ? AND channel = ?
+                    AND status IN {COUNTED_STATUSES} AND COALESCE(sent_at, decided_at) > ?"""
+        return self.conn.execute(query, (customer_key, channel, ts(since))).fetchone()["n"]
 
     def sends_between(self, customer_key: str, campaigns: Iterable[str], start: datetime, end: datetime) -> int:
         """Sends of the given (promotional) campaigns to a customer in [start, end): the daily slot."""
@@ -321,10 +316,10 @@ class Ledger:
         if not names:
             return 0
         marks = ",".join("?" * len(names))
-        query = f"""SELECT COUNT(*) FROM sends WHERE customer_key = ? AND campaign IN ({marks})
+        query = f"""SELECT COUNT(*) AS n FROM sends WHERE customer_key = ? AND campaign IN ({marks})
                     AND status IN {COUNTED_STATUSES}
                     AND COALESCE(sent_at, decided_at) >= ? AND COALESCE(sent_at, decided_at) < ?"""
-        return self.conn.execute(query, (customer_key, *names, ts(start), ts(end))).fetchone()[0]
+        return self.conn.execute(query, (customer_key, *names, ts(start), ts(end))).fetchone()["n"]
 
     def suppressed_customers(self) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
@@ -359,7 +354,7 @@ class Ledger:
             # scanning the whole table for it made every claim slower as the ledger grew
             for start in range(0, len(send_ids), CLAIM_LOOKUP_CHUNK):
                 chunk = send_ids[start:start + CLAIM_LOOKUP_CHUNK]
-                claimed.update(r[0] for r in conn.execute(
+                claimed.update(r["send_id"] for r in conn.execute(
                     f"SELECT send_id FROM sends WHERE send_id IN ({','.join('?' * len(chunk))}) "
                     "AND batch_id = ? AND status = 'claimed'", (*chunk, batch_id)))
             self._record_coupons(conn, [r for r in rows if r["send_id"] in claimed and r.get("coupon_code")])
@@ -389,14 +384,12 @@ class Ledger:
                     self._dead_letter(conn, dict(row), result.http_status, result.error, result.request_body,
                                       ts(now))
                 else:
-                    conn.execute("""INSERT OR REPLACE INTO suppressions (channel, customer_key, reason, created_at)
-                                    VALUES (?, ?, ?, ?)""", (row["channel"], row["customer_key"],
-                                                             result.error or "suppressed", ts(now)))
+                    conn.execute(SUPPRESS, (row["channel"], row["customer_key"], result.error or "suppressed",
+                                            ts(now)))
 
     def add_suppression(self, channel: str, customer_key: str, reason: str, now: datetime) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO suppressions VALUES (?, ?, ?, ?)",
-                         (channel, customer_key, reason, ts(now)))
+            conn.execute(SUPPRESS, (channel, customer_key, reason, ts(now)))
 
     def release(self, send_ids: Iterable[str], reason: str, from_statuses: tuple[str, ...] = ("deferred",)) -> int:
         """Let the next run decide these sends again (e.g. a deferral the gate has now excluded)."""
@@ -456,7 +449,7 @@ class Ledger:
         if campaign is not None:
             query += " AND campaign = ?"
             params.append(campaign)
-        return pd.read_sql_query(query + " ORDER BY id", self.conn, params=params)
+        return self.conn.frame(query + " ORDER BY id", params)
 
     def release_dead_letters(self, now: datetime, send_ids: Iterable[str] | None = None,
                              campaign: str | None = None) -> int:
@@ -498,8 +491,8 @@ class Ledger:
                          (state, discount_id, error, ts(now) if state != "rejected" else None, discount_key))
 
     def store_discount_ids(self) -> set[str]:
-        return {r[0] for r in self.conn.execute("SELECT discount_id FROM store_discounts "
-                                                "WHERE state = 'created' AND discount_id IS NOT NULL")}
+        return {r["discount_id"] for r in self.conn.execute("SELECT discount_id FROM store_discounts "
+                                                            "WHERE state = 'created' AND discount_id IS NOT NULL")}
 
     def store_code_rows(self, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
@@ -526,16 +519,16 @@ class Ledger:
             return
         with self.transaction() as conn:
             conn.executemany("""UPDATE store_codes SET state = ?, error = ?, confirmed_at = ?,
-                                       attempts = attempts + (CASE WHEN ? = 'rejected' THEN 1 ELSE 0 END)
+                                       attempts = attempts + (CASE WHEN CAST(? AS TEXT) = 'rejected' THEN 1 ELSE 0 END)
                                 WHERE code = ?""",
                              [(state, error, None if state == "rejected" else ts(now), state, code)
                               for code, (state, error) in outcomes.items()])
 
     def store_codes(self) -> pd.DataFrame:
-        return pd.read_sql_query("SELECT * FROM store_codes ORDER BY requested_at, code", self.conn)
+        return self.conn.frame("SELECT * FROM store_codes ORDER BY requested_at, code")
 
     def store_discounts(self) -> pd.DataFrame:
-        return pd.read_sql_query("SELECT * FROM store_discounts ORDER BY requested_at, discount_key", self.conn)
+        return self.conn.frame("SELECT * FROM store_discounts ORDER BY requested_at, discount_key")
 
     # ------------------------------------------------------------ experiments
 
@@ -547,11 +540,11 @@ class Ledger:
     def record_winner(self, experiment: str, campaign: str, variant: str, evidence: str, now: datetime) -> bool:
         """Record a winner once (the first decision stands); True when this call recorded it."""
         with self.transaction() as conn:
-            return conn.execute("INSERT OR IGNORE INTO experiment_winners VALUES (?, ?, ?, ?, ?)",
+            return conn.execute("INSERT INTO experiment_winners VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                                 (experiment, campaign, variant, ts(now), evidence)).rowcount == 1
 
     def winners(self) -> pd.DataFrame:
-        return pd.read_sql_query("SELECT * FROM experiment_winners ORDER BY decided_at, experiment", self.conn)
+        return self.conn.frame("SELECT * FROM experiment_winners ORDER BY decided_at, experiment")
 
     # ------------------------------------------------------------ reading out
 
@@ -561,10 +554,10 @@ class Ledger:
         if campaign is not None:
             query += " WHERE campaign = ?"
             params = (campaign,)
-        return pd.read_sql_query(query + " ORDER BY decided_at, send_id", self.conn, params=params)
+        return self.conn.frame(query + " ORDER BY decided_at, send_id", params)
 
     def coupons(self) -> pd.DataFrame:
-        return pd.read_sql_query("SELECT * FROM coupons ORDER BY created_at, code", self.conn)
+        return self.conn.frame("SELECT * FROM coupons ORDER BY created_at, code")
 
     def export_day(self, day: date) -> pd.DataFrame:
         """A UTC day's decisions and sends, to write back to the landing zone (no addresses in it)."""
@@ -573,7 +566,7 @@ class Ledger:
         query = f"""SELECT {', '.join(EXPORT_COLUMNS)} FROM sends
                     WHERE (decided_at >= ? AND decided_at < ?) OR (sent_at >= ? AND sent_at < ?)
                     ORDER BY decided_at, send_id"""
-        frame = pd.read_sql_query(query, self.conn, params=(*bounds, *bounds))
+        frame = self.conn.frame(query, (*bounds, *bounds))
         for column in ("decided_at", "sent_at", "not_before"):
             frame[column] = pd.to_datetime(frame[column], utc=True, format="%Y-%m-%dT%H:%M:%S.%fZ")
         frame["step"] = frame["step"].astype("int64")
@@ -583,7 +576,7 @@ class Ledger:
 
     # ------------------------------------------------------------ internals
 
-    def _upsert(self, conn: sqlite3.Connection, values: Sequence[tuple]) -> None:
+    def _upsert(self, conn: LedgerDb, values: Sequence[tuple]) -> None:
         """Write decisions given as ``_row_values`` tuples: positional parameters, because binding
         17 names per row costs more than the insert."""
         conn.executemany(f"""
@@ -610,8 +603,8 @@ class Ledger:
                                     (row["coupon_code"],)).fetchone()
             owner = (row["campaign"], row["customer_key"], row["occurrence"])
             if existing is None:
-                conn.execute("""INSERT OR IGNORE INTO coupons (code, campaign, customer_key, occurrence, percent,
-                                created_at) VALUES (?, ?, ?, ?, ?, ?)""",
+                conn.execute("""INSERT INTO coupons (code, campaign, customer_key, occurrence, percent, created_at)
+                                VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
                              (row["coupon_code"], *owner, row.get("coupon_percent"), _decided_at(row)))
             elif existing["customer_key"] != row["customer_key"]:
                 # A code is one customer's: their referral code comes again with every ask (the row
@@ -637,7 +630,7 @@ def _row_values(row: Mapping[str, Any], status: str, batch_id: str | None) -> tu
             get("variant"))
 
 
-def _record(row: sqlite3.Row) -> LedgerRecord:
+def _record(row: Mapping[str, Any]) -> LedgerRecord:
     return LedgerRecord(row["send_id"], row["campaign"], int(row["step"]), row["customer_key"], row["occurrence"],
                         row["channel"], row["status"], row["mode"], parse_ts(row["not_before"]),
                         int(row["attempts"]), row["snapshot"], parse_ts(row["decided_at"]))

@@ -47,9 +47,21 @@ class ErasureReport:
                 "seconds": round(self.seconds, 3), **self.extra}
 
 
+class LedgerOutOfReach(RuntimeError):
+    """The send ledger is on Postgres: erasure rewrites the data directory's files and would miss it."""
+
+
+def _ledger_in_reach(data_dir: DataDir) -> None:
+    # refuse before anything changes: a half-done erasure that looks complete is worse than none
+    if data_dir.ledger_url:
+        raise LedgerOutOfReach("erasure reaches the send ledger only as the SQLite file in the data directory; "
+                               "this one is on Postgres (RETENTION_LEDGER_URL): nothing was erased")
+
+
 def erase(data_dir: DataDir, subject: Subject, request_id: str | None = None,
           also: Iterable[Path] = ()) -> ErasureReport:
     """Remove the subject and everyone the identity graph links to them; ``also``: Dagster's storage."""
+    _ledger_in_reach(data_dir)
     started = time.perf_counter()
     request_id = request_id or manual("erase", subject).request_id
     person = resolve(subject, data_dir.warehouse)
@@ -65,6 +77,7 @@ def erase(data_dir: DataDir, subject: Subject, request_id: str | None = None,
 def erase_shop(data_dir: DataDir, request_id: str, forget_runs: Callable[[], int] | None = None) -> ErasureReport:
     """shop/redact: the shop's data goes whole; the ledger keeps its tombstones and nothing else.
     ``forget_runs``: deletes the orchestrator's other runs (the Dagster job passes it) and says how many."""
+    _ledger_in_reach(data_dir)
     started = time.perf_counter()
     counts = {}
     if forget_runs is not None:
