@@ -78,9 +78,10 @@ class FileContext:
 class Collector:
     """Rows, rejects and counts of one source for one run (a day, or one file in tests)."""
 
-    def __init__(self, source: str, schemas: dict[str, pa.Schema]):
+    def __init__(self, source: str, schemas: dict[str, pa.Schema], vectorised: bool = True):
         self.source = source
         self.schemas = schemas
+        self.vectorised = vectorised  # parsers may type a clean file whole (``retention.ingest.vectorised``)
         self.rows: dict[str, list[dict]] = {table: [] for table in schemas}
         self.batches: dict[str, list[pa.Table]] = {table: [] for table in schemas}
         self.records_in: Counter = Counter()
@@ -96,6 +97,13 @@ class Collector:
         self.rows[table].append(row)
         self.records_in[table] += 1
         self.landed[table] += 1
+
+    def land_table(self, table: str, data: pa.Table) -> None:
+        """Land a file's records typed at once: the same rows ``land`` would have gathered one by one."""
+        self.flush()
+        self.batches[table].append(data)
+        self.records_in[table] += data.num_rows
+        self.landed[table] += data.num_rows
 
     def finish(
         self,
