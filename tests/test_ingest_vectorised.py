@@ -1,10 +1,11 @@
-"""The whole-file typing of JSON Lines sources lands exactly what the per-record path lands: the
-same rows in the same order, the same warnings, the same rejects with the same reasons."""
+"""The whole-file typing of JSON Lines and SendGrid files lands exactly what the per-record path
+lands: the same rows in the same order, the same warnings, the same rejects with the same reasons."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import orjson
 import pytest
 
 from retention.ingest import parse_files
@@ -15,7 +16,7 @@ from retention.store_simulator import SimConfig, simulate
 
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 START, END = date(2025, 11, 1), date(2025, 11, 6)
-JSONL_SOURCES = ("web", "reviews", "nps")
+SOURCES = ("web", "reviews", "nps", "sendgrid")
 
 # Lines the simulator does not write, each one of the per-record path's judgements.
 PLANTED_WEB = [
@@ -37,6 +38,16 @@ REVIEW = (b'{"review_id": "r%d", "product_id": 7, "customer_id": 3, "email": "a@
           b'"rating": %s, "title": "Good", "body": "Fits", "verified_buyer": %s, "created_at": "2025-11-04T10:00:00Z"}')
 NPS = (b'{"response_id": "n%d", "survey_id": %s, "customer_id": 3, "email": "a@example.com", "order_id": 9, '
        b'"score": %s, "comment": "fine", "submitted_at": "2025-11-04T10:00:00+02:00"}')
+EVENT = {"email": "a@example.com", "timestamp": 1762732884, "event": "delivered", "sg_event_id": "e0",
+         "category": ["promo"], "campaign": "win_back", "step": 1, "smtp-id": "<x@y>"}
+PLANTED_EVENTS = [
+    EVENT, {**EVENT, "event": "Open", "timestamp": 1762732884123, "pool": {"name": "p"}, "tls": 1},
+    {**EVENT, "event": "account_status_change", "type": "suspended"}, {**EVENT, "timestamp": "yesterday"},
+    {**EVENT, "email": None}, {**EVENT, "category": "one"}, {**EVENT, "category": [1, None]}, {**EVENT, "step": 1.5},
+    {**EVENT, "send_at": 0, "asm_group_id": 5, "marketing_campaign_id": True}, "not an object",
+    {**EVENT, "event": "ÉVÉNEMENT"}, {**EVENT, "sg_template_id": "t1", "custom": {"nested": [1]}},
+    {**EVENT, "timestamp": -5}, {**EVENT, "send_at": 1762732884, "tls": "1"},
+]
 PLANTED = {
     "reviews": [REVIEW % (i, rating, verified) for i, (rating, verified) in enumerate(
         [(b"4", b"true"), (b"5", b"null"), (b"6", b"true"), (b'"4"', b"false"), (b"3", b'"true"'), (b"2.0", b"true"),
@@ -49,8 +60,8 @@ PLANTED = {
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> DataDir:
-    """A tiny simulated store (it plants bad records of its own), plus the lines above: in one of its web files,
-    and as review and NPS files of their own."""
+    """A tiny simulated store (it plants bad records of its own), plus the records above: in one of its
+    web files, and as review, NPS and SendGrid files of their own."""
     root = tmp_path_factory.mktemp("vectorised")
     simulate(SimConfig(customers=150, start=START, end=END, seed=11, workers=1), root)
     layout = DataDir(root)
@@ -62,6 +73,7 @@ def store(tmp_path_factory) -> DataDir:
         folder = layout.inbox_day(source, date(2025, 11, 4))
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "planted.jsonl").write_bytes(b"\r\n".join(planted) + b"\n")
+    (layout.inbox_day("sendgrid", date(2025, 11, 4)) / "planted.json").write_bytes(orjson.dumps(PLANTED_EVENTS))
     return layout
 
 
@@ -71,7 +83,7 @@ def both_paths(layout: DataDir, source: str):
     return [parse_files(source, files, layout.inbox, AT, vectorised=v) for v in (False, True)]
 
 
-@pytest.mark.parametrize("source", JSONL_SOURCES)
+@pytest.mark.parametrize("source", SOURCES)
 def test_whole_file_typing_lands_what_the_per_record_path_lands(store, source):
     one_by_one, whole = both_paths(store, source)
     for table, expected in one_by_one.tables.items():

@@ -31,6 +31,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from retention.ingest.records import (
     Check,
@@ -98,12 +99,18 @@ class Collector:
         self.records_in[table] += 1
         self.landed[table] += 1
 
-    def land_table(self, table: str, data: pa.Table) -> None:
-        """Land a file's records typed at once: the same rows ``land`` would have gathered one by one."""
+    def land_table(self, table: str, data: pa.Table, merge_from: int | None = None) -> None:
+        """Land records typed at once: the same rows ``land`` would have gathered one by one. With
+        ``merge_from``, the batches of ``table`` from that one on (rows of the same file landed one by
+        one meanwhile, already counted) are merged in, all in the file's ``_record_index`` order."""
         self.flush()
-        self.batches[table].append(data)
         self.records_in[table] += data.num_rows
         self.landed[table] += data.num_rows
+        if merge_from is not None and len(self.batches[table]) > merge_from:
+            data = pa.concat_tables([data, *self.batches[table][merge_from:]])
+            data = data.take(pc.sort_indices(data, sort_keys=[("_record_index", "ascending")]))
+            del self.batches[table][merge_from:]
+        self.batches[table].append(data)
 
     def finish(
         self,
