@@ -82,7 +82,7 @@ OPTIONAL_ID = Kind(lambda v: v is None or nonblank(v))
 
 
 def one_of(allowed: tuple[str, ...]) -> Kind:
-    return Kind(frozenset(allowed).__contains__)
+    return Kind(lambda v: type(v) is str and v in allowed)
 
 
 def integer(required: bool = False, low: int = _INT64_MIN, high: int = _INT64_MAX, arrow=INT64) -> Kind:
@@ -123,16 +123,10 @@ def land_records(ctx: FileContext, out: Collector, table: str, columns: dict[str
     """Land a file's ``records`` (their ``_raw``, ``_record_hash`` and ``_record_index``; a digest of
     None marks a record for the per-record path): the clean ones typed together, every other one
     through ``one_by_one(position)``, in order, and the rows merged back into the file's order."""
-    clean = [d is not None for d in digests]
-    records = [r if ok else {} for r, ok in zip(records, clean, strict=True)]
-    values = {column: kind.values(records, column) for column, kind in columns.items()}
-    for column, kind in columns.items():
-        flags = kind.clean_rows(values[column])
-        if flags is not None:
-            clean = [a and b for a, b in zip(clean, flags, strict=True)]
-    kept = [i for i, ok in enumerate(clean) if ok]
-    typed = _typed(ctx, out.schemas[table], columns, {c: [v[i] for i in kept] for c, v in values.items()},
-                   [raws[i] for i in kept], [indexes[i] for i in kept], [digests[i] for i in kept]) if kept else None
+    try:
+        clean, typed = _typed_clean(ctx, out.schemas[table], columns, records, raws, digests, indexes)
+    except Exception:  # noqa: BLE001 -- whatever this shortcut did not foresee, the per-record path judges
+        clean, typed = [], None
     if typed is None:  # nothing clean, or Arrow refused a value the checks let through: all one by one
         for position in range(len(records)):
             one_by_one(position)
@@ -142,6 +136,23 @@ def land_records(ctx: FileContext, out: Collector, table: str, columns: dict[str
     for position in (i for i, ok in enumerate(clean) if not ok):
         one_by_one(position)
     out.land_table(table, typed, merge_from)
+
+
+def _typed_clean(ctx: FileContext, schema: pa.Schema, columns: dict[str, Kind], records: list,
+                 raws: list, digests: list, indexes: list) -> tuple[list[bool], pa.Table | None]:
+    """Which records are clean, and those typed as ``schema`` (None if none is)."""
+    clean = [d is not None for d in digests]
+    records = [r if ok else {} for r, ok in zip(records, clean, strict=True)]
+    values = {column: kind.values(records, column) for column, kind in columns.items()}
+    for column, kind in columns.items():
+        flags = kind.clean_rows(values[column])
+        if flags is not None:
+            clean = [a and b for a, b in zip(clean, flags, strict=True)]
+    kept = [i for i, ok in enumerate(clean) if ok]
+    if not kept:
+        return clean, None
+    return clean, _typed(ctx, schema, columns, {c: [v[i] for i in kept] for c, v in values.items()},
+                         [raws[i] for i in kept], [indexes[i] for i in kept], [digests[i] for i in kept])
 
 
 def _loads(line: bytes):
