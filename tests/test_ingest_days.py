@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pyarrow.parquet as pq
+import pytest
 
 from retention.ingest.day import ingest_day, ingest_days
 from retention.paths import DataDir
@@ -30,3 +31,17 @@ def test_days_in_two_processes_write_what_one_process_writes(tmp_path):
     assert parallel_files.keys() == again.keys() and len(again) == len(DAYS)
     for path, table in again.items():
         assert parallel_files[path].equals(table), path
+
+
+def test_the_number_of_processes_comes_from_the_environment_and_is_checked(monkeypatch):
+    from assets.resources import DataDirResource
+
+    monkeypatch.delenv("RETENTION_INGEST_WORKERS", raising=False)
+    assert DataDirResource().workers is None  # the library's default: one per core
+    monkeypatch.setenv("RETENTION_INGEST_WORKERS", "3")
+    assert DataDirResource().workers == 3
+    assert DataDirResource(ingest_workers="1").workers == 1
+    for bad in ("two", "0", "-1"):
+        monkeypatch.setenv("RETENTION_INGEST_WORKERS", bad)
+        with pytest.raises(ValueError, match="RETENTION_INGEST_WORKERS must be a whole number"):
+            _ = DataDirResource().workers
