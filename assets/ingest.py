@@ -12,7 +12,7 @@ import dagster as dg
 
 from assets.partitions import daily_partitions
 from assets.resources import DataDirResource
-from retention.ingest import SOURCE_TABLES, ingest_day
+from retention.ingest import SOURCE_TABLES, ingest_days
 
 SOURCE_DESCRIPTIONS = {
     "shopify": "Shopify Admin API pages: customers, orders, products, abandoned checkouts, refunds, fulfilments",
@@ -83,11 +83,10 @@ def build_ingest_assets(source: str) -> dg.AssetsDefinition:
         files = 0
         window = context.partition_time_window
         days = [date.fromisoformat(key) for key in context.partition_keys]
-        for day in days:
-            report = ingest_day(layout, source, day)
+        for report in ingest_days(layout, source, days, data_dir.workers):  # a range: days in parallel processes
             if report.skipped_files:
-                context.log.warning(f"{source} {day}: {len(report.skipped_files)} file(s) of a type the source does not "
-                                    "read, quarantined whole under _files")
+                context.log.warning(f"{source} {report.day}: {len(report.skipped_files)} file(s) of a type the source "
+                                    "does not read, quarantined whole under _files")
             files += report.files
             reasons.update(report.reasons)
             for table, counts in report.tables.items():

@@ -62,13 +62,24 @@ class DataDirResource(EnvResource):
     root: str = ""
     privacy_salt: str = ""  # salts the erasure tombstones: RETENTION_PRIVACY_SALT, else the data dir's own
     ledger_url: str = ""  # the send ledger on Postgres: RETENTION_LEDGER_URL, else SQLite in the data dir
+    ingest_workers: str = ""  # processes landing a range of days: RETENTION_INGEST_WORKERS, else one per core
     ENV: ClassVar[dict[str, str]] = {"root": DATA_DIR_ENV, "privacy_salt": PRIVACY_SALT_ENV,
-                                     "ledger_url": LEDGER_URL_ENV}
+                                     "ledger_url": LEDGER_URL_ENV, "ingest_workers": "RETENTION_INGEST_WORKERS"}
     DEFAULTS: ClassVar[dict[str, str]] = {"root": "data"}
 
     @property
     def layout(self) -> DataDir:
         return DataDir(Path(self.setting("root")).resolve(), self.setting("privacy_salt"), self.setting("ledger_url"))
+
+    @property
+    def workers(self) -> int | None:
+        """Ingestion processes, or None for the library's default (one per core)."""
+        value = self.setting("ingest_workers").strip()
+        if not value:
+            return None
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"RETENTION_INGEST_WORKERS must be a whole number of processes, 1 or more, not {value!r}")
+        return int(value)
 
 
 class ShopifyResource(EnvResource):

@@ -39,6 +39,7 @@ SLOW_MODULES = frozenset({
     "test_faults",                  # kill -9 of ingestion, dbt builds and activation in subprocesses, then reruns
     "test_definitions",             # loads the whole Dagster definitions (~60 s of imports under load)
     "test_ingest_faults",           # kill -9 of writers in subprocesses mid-write, then reruns
+    "test_ingest_days",             # days landed in spawned processes
     "test_ingest_properties",       # thousands of generated files through every parser (Hypothesis)
     "test_intraday",                # dbt builds and Dagster jobs on a simulated store
     "test_live_pipeline",           # the whole Dagster definitions, assets materialized

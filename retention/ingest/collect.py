@@ -31,6 +31,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from retention.ingest.records import (
     Check,
@@ -78,9 +79,10 @@ class FileContext:
 class Collector:
     """Rows, rejects and counts of one source for one run (a day, or one file in tests)."""
 
-    def __init__(self, source: str, schemas: dict[str, pa.Schema]):
+    def __init__(self, source: str, schemas: dict[str, pa.Schema], vectorised: bool = True):
         self.source = source
         self.schemas = schemas
+        self.vectorised = vectorised  # parsers may type a clean file whole (``retention.ingest.vectorised``)
         self.rows: dict[str, list[dict]] = {table: [] for table in schemas}
         self.batches: dict[str, list[pa.Table]] = {table: [] for table in schemas}
         self.records_in: Counter = Counter()
@@ -96,6 +98,19 @@ class Collector:
         self.rows[table].append(row)
         self.records_in[table] += 1
         self.landed[table] += 1
+
+    def land_table(self, table: str, data: pa.Table, merge_from: int | None = None) -> None:
+        """Land records typed at once: the same rows ``land`` would have gathered one by one. With
+        ``merge_from``, the batches of ``table`` from that one on (rows of the same file landed one by
+        one meanwhile, already counted) are merged in, all in the file's ``_record_index`` order."""
+        self.flush()
+        self.records_in[table] += data.num_rows
+        self.landed[table] += data.num_rows
+        if merge_from is not None and len(self.batches[table]) > merge_from:
+            data = pa.concat_tables([data, *self.batches[table][merge_from:]])
+            data = data.take(pc.sort_indices(data, sort_keys=[("_record_index", "ascending")]))
+            del self.batches[table][merge_from:]
+        self.batches[table].append(data)
 
     def finish(
         self,

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import gzip
 import logging
+import multiprocessing as mp
+import os
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import repeat
 from pathlib import Path
 from types import ModuleType
 
@@ -150,8 +154,8 @@ def reject_unknown_type(ctx: FileContext, collector: Collector) -> None:
 
 
 def _collect(source: str, paths: list[Path], inbox_root: Path | None, ingested_at: datetime,
-             unknown: list[Path] = ()) -> Collector:
-    collector = Collector(source, SCHEMAS[source])
+             unknown: list[Path] = (), vectorised: bool = True) -> Collector:
+    collector = Collector(source, SCHEMAS[source], vectorised)
     unknown_types = set(unknown)
     for path in [*paths, *unknown]:
         try:
@@ -174,10 +178,12 @@ def _counts(collector: Collector) -> dict[str, TableCounts]:
 
 
 def parse_files(source: str, paths: list[Path], inbox_root: Path | None = None,
-                ingested_at: datetime | None = None) -> ParsedFiles:
-    """Parse files of ``source`` (any extension) without writing: typed tables and rejects."""
+                ingested_at: datetime | None = None, vectorised: bool = True) -> ParsedFiles:
+    """Parse files of ``source`` (any extension) without writing: typed tables and rejects.
+    ``vectorised=False`` types every record one at a time (what the whole-file path must equal)."""
     _check_source(source)
-    collector = _collect(source, [Path(p) for p in paths], inbox_root, ingested_at or datetime.now(UTC))
+    collector = _collect(source, [Path(p) for p in paths], inbox_root, ingested_at or datetime.now(UTC),
+                         vectorised=vectorised)
     return ParsedFiles(
         tables=collector.landing_tables(),
         quarantine=pa.Table.from_pylist(collector.rejects, schema=QUARANTINE_SCHEMA),
@@ -192,7 +198,26 @@ def parse_file(source: str, path: Path | str, inbox_root: Path | None = None) ->
     return parse_files(source, [Path(path)], inbox_root)
 
 
-def ingest_day(data_dir: DataDir, source: str, day: date) -> IngestReport:
+def default_workers() -> int:
+    """One ingestion process per core: parsing is CPU-bound and each day writes only its own partitions."""
+    return os.cpu_count() or 1
+
+
+def ingest_days(data_dir: DataDir, source: str, days: list[date], workers: int | None = None) -> list[IngestReport]:
+    """``ingest_day`` for each day, in order, spread over ``workers`` processes (default: one per core).
+
+    The workers come from a fork server, not a fork of the caller (which may be a threaded Dagster
+    step): a clean process that imported ingestion once, so each later pool starts in milliseconds."""
+    workers = min(workers or default_workers(), len(days))
+    if workers <= 1:
+        return [ingest_day(data_dir, source, day) for day in days]
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return list(pool.map(ingest_day, repeat(data_dir), repeat(source), days))
+
+
+def ingest_day(data_dir: DataDir, source: str, day: date, vectorised: bool = True) -> IngestReport:
     """Land ``inbox/<source>/<day>/`` into ``landing/`` and ``quarantine/``, replacing that day.
 
     First removes the temporary files that a killed writer left in the day's inbox folder and
@@ -200,7 +225,7 @@ def ingest_day(data_dir: DataDir, source: str, day: date) -> IngestReport:
     _check_source(source)
     orphans = sum(remove_orphan_tmp(folder) for folder in day_folders(data_dir, source, day))
     files, unknown = inbox_files(data_dir, source, day)
-    collector = _collect(source, files, data_dir.inbox, datetime.now(UTC), unknown)
+    collector = _collect(source, files, data_dir.inbox, datetime.now(UTC), unknown, vectorised)
     landing, quarantine = collector.landing_tables(), collector.quarantine_tables()
     erased = Tombstones.load(data_dir).drop_erased(landing, quarantine)  # a stale feed brings nobody back
     write_day(data_dir, source, day, landing, quarantine)

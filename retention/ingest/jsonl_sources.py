@@ -23,6 +23,7 @@ from retention.ingest.records import (
     to_int,
 )
 from retention.ingest.schema import BOOL, INT32, INT64, STRING, TIMESTAMP, record_schema
+from retention.ingest.vectorised import BOOLEAN, OPTIONAL_ID, REQUIRED_TEXT, TEXT, integer, land_jsonl, one_of, timestamp
 from retention.preferences import EMAIL_FREQUENCIES, normalize_frequency
 
 EXTENSIONS = (".jsonl", ".ndjson")
@@ -165,25 +166,52 @@ SOURCES = {
 }
 
 
+# The clean values of each parser above, typed a file's records at a time (``retention.ingest.vectorised``);
+# the preference and subscription files, small and with rules across fields, go record by record.
+WHOLE_FILE_COLUMNS = {
+    "web": {
+        "event_id": REQUIRED_TEXT, "session_id": REQUIRED_TEXT, "occurred_at": timestamp(True),
+        "event_type": one_of(EVENT_TYPES), "customer_id": integer(), "anonymous_id": TEXT, "url": TEXT,
+        "product_id": integer(), "variant_id": integer(), "search_query": TEXT, "referrer": TEXT, "user_agent": TEXT,
+    },
+    "reviews": {
+        "review_id": REQUIRED_TEXT, "product_id": integer(True), "customer_id": integer(), "email": TEXT,
+        "order_id": integer(), "rating": integer(True, 1, 5, INT32), "title": TEXT, "body": TEXT,
+        "verified_buyer": BOOLEAN, "created_at": timestamp(True),
+    },
+    "nps": {
+        "response_id": REQUIRED_TEXT, "survey_id": OPTIONAL_ID, "customer_id": integer(), "email": TEXT,
+        "order_id": integer(), "score": integer(True, 0, 10, INT32), "comment": TEXT, "submitted_at": timestamp(True),
+    },
+}
+
+
 def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
     table, _, parse, id_key = SOURCES[ctx.source]
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    for index, line in enumerate(data.split(b"\n")):
-        line = line.rstrip(b"\r")
-        if not line.strip():
-            continue
-        raw = bytes_to_text(line)
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            out.reject_file(ctx, f"not valid JSON: {exc}", "not valid JSON", raw, sha256_hex(line), table, index)
-            continue
-        try:
-            digest = sha256_hex(canonical_json(record))
-        except TypeError:
-            digest = sha256_hex(line)
-        out.convert(ctx, table, index, record, parse, partial(_record_id, id_key), raw, digest)
+    stripped = (line.rstrip(b"\r") for line in data.split(b"\n"))
+    lines = [(index, line) for index, line in enumerate(stripped) if line.strip()]
+    one_by_one = partial(_parse_line, ctx, out, table, parse, id_key)
+    if out.vectorised and ctx.source in WHOLE_FILE_COLUMNS:
+        land_jsonl(ctx, out, table, WHOLE_FILE_COLUMNS[ctx.source], lines, one_by_one)
+    else:
+        for index, line in lines:
+            one_by_one(index, line)
+
+
+def _parse_line(ctx: FileContext, out: Collector, table: str, parse, id_key: str, index: int, line: bytes) -> None:
+    raw = bytes_to_text(line)
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        out.reject_file(ctx, f"not valid JSON: {exc}", "not valid JSON", raw, sha256_hex(line), table, index)
+        return
+    try:
+        digest = sha256_hex(canonical_json(record))
+    except TypeError:
+        digest = sha256_hex(line)
+    out.convert(ctx, table, index, record, parse, partial(_record_id, id_key), raw, digest)
 
 
 def _record_id(id_key: str, record: dict):

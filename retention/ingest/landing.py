@@ -12,6 +12,7 @@ A run killed mid-write leaves its ``.tmp`` files behind; the next run of the day
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from datetime import date
@@ -42,11 +43,24 @@ def write_day(
                 partition_dir.mkdir(parents=True, exist_ok=True)
                 tmp = tmp_path(partition_dir / PART, hidden=False)
                 staged.append(tmp)  # before writing: a write that fails halfway is removed too
-                pq.write_table(data, tmp, compression="zstd")
+                if data.num_rows:
+                    pq.write_table(data, tmp, compression="zstd")
+                else:
+                    tmp.write_bytes(empty_parquet(data.schema))
         return [swap_in(tmp) for tmp in staged]
     finally:
         for tmp in staged:
             tmp.unlink(missing_ok=True)
+
+
+@functools.cache
+def empty_parquet(schema: pa.Schema) -> bytes:
+    """The bytes ``pq.write_table`` writes for an empty table of ``schema``, made once per process:
+    most of a day's partitions are empty (quarantine above all) and a Parquet writer costs
+    milliseconds to set up, more than the rows of a small table take to write."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(schema.empty_table(), sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
 
 
 def swap_in(tmp: Path) -> Path:

@@ -41,8 +41,8 @@ _INT_TEXT = re.compile(r"-?\d+\Z")
 _NUMBER_TEXT = re.compile(r"-?\d+(\.\d+)?\Z")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # Unix times at or above this are milliseconds (1e11 seconds is the year 5138).
-_MS_THRESHOLD = 100_000_000_000
-_MS_LIMIT = 100_000_000_000_000  # 1e14 ms is the year 5138 again: above it the value is not a time
+MS_THRESHOLD = 100_000_000_000
+MS_LIMIT = 100_000_000_000_000  # 1e14 ms is the year 5138 again: above it the value is not a time
 
 
 @dataclass(frozen=True)
@@ -289,9 +289,9 @@ def epoch_to_datetime(value) -> datetime | None:
     if not isinstance(value, (int, float, Decimal)):
         return None
     try:
-        if abs(value) >= _MS_LIMIT:
+        if abs(value) >= MS_LIMIT:
             return None
-        if abs(value) >= _MS_THRESHOLD:
+        if abs(value) >= MS_THRESHOLD:
             return EPOCH + timedelta(milliseconds=float(value) if isinstance(value, Decimal) else value)
         return EPOCH + timedelta(seconds=float(value) if isinstance(value, Decimal) else value)
     except (OverflowError, ValueError):

@@ -14,6 +14,9 @@ account) concern no recipient and carry no email: they go to ``account_events``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 import orjson
 
 from retention.ingest.collect import Collector, FileContext
@@ -23,10 +26,12 @@ from retention.ingest.records import (
     Check,
     as_text,
     bytes_to_text,
+    raw_and_hash,
     sha256_hex,
     to_int,
 )
 from retention.ingest.schema import INT64, STRING, STRINGS, TIMESTAMP, record_schema
+from retention.ingest.vectorised import NONE, TEXT, Kind, integer, land_records, nonblank, unix_time
 
 EVENTS = record_schema([
     ("event", STRING), ("email", STRING), ("timestamp", TIMESTAMP), ("sg_event_id", STRING),
@@ -70,12 +75,33 @@ def parse_file(ctx: FileContext, data: bytes, out: Collector) -> None:
         out.reject_file(ctx, f"not an event array or object: a JSON {type(doc).__name__}", "not an event array",
                         bytes_to_text(data), sha256_hex(data))
         return
-    for index, event in enumerate(events):
-        name = event.get("event") if isinstance(event, dict) else None
-        if isinstance(name, str) and name.lower() in ACCOUNT_EVENT_NAMES:
-            out.convert(ctx, "account_events", index, event, parse_account_event, _event_id)
-        else:
-            out.convert(ctx, "events", index, event, parse_event, _event_id, noun="event")
+    one_by_one = partial(_convert, ctx, out, events)
+    if out.vectorised:
+        # account events, rare, always go one by one: a digest of None sends a record that way
+        raws, digests = zip(*(raw_and_hash(e) if _recipient_event(e) else (None, None) for e in events),
+                            strict=True) if events else ((), ())
+        land_records(ctx, out, "events", WHOLE_FILE_COLUMNS, events, list(raws), list(digests), list(range(len(events))),
+                  one_by_one)
+    else:
+        for index in range(len(events)):
+            one_by_one(index)
+
+
+def _convert(ctx: FileContext, out: Collector, events: list, index: int) -> None:
+    event = events[index]
+    name = event.get("event") if isinstance(event, dict) else None
+    if isinstance(name, str) and name.lower() in ACCOUNT_EVENT_NAMES:
+        out.convert(ctx, "account_events", index, event, parse_account_event, _event_id)
+    else:
+        out.convert(ctx, "events", index, event, parse_event, _event_id, noun="event")
+
+
+def _recipient_event(event) -> bool:
+    """An event object whose name is plain ASCII text and no account event (those go one by one)."""
+    if type(event) is not dict:
+        return False
+    name = event.get("event")
+    return type(name) is str and name.isascii() and name.lower() not in ACCOUNT_EVENT_NAMES
 
 
 def _event_id(event: dict):
@@ -104,7 +130,7 @@ def parse_event(c: Check, e: dict) -> dict:
         categories = [_text(x) for x in category if x is not None]
     else:
         categories = [_text(category)]
-    custom = {k: v for k, v in e.items() if k not in RESERVED}
+    custom = _custom(e)
     pool = e.get("pool")
     return {
         "event": name.lower() if name else None,
@@ -136,3 +162,39 @@ def parse_event(c: Check, e: dict) -> dict:
         "send_id": _text(custom.get("send_id")),
         "custom_args": orjson.dumps(custom, option=orjson.OPT_SORT_KEYS).decode() if custom else None,
     }
+
+
+# ``parse_event``'s clean values, typed a run of events at a time (``retention.ingest.vectorised``).
+def _categories(values: list) -> list:
+    return [[] if v is None or v == "" else v if type(v) is list else [v] for v in values]
+
+
+def _custom(event: dict) -> dict:
+    return {k: v for k, v in event.items() if k not in RESERVED}
+
+
+def _custom_args(event: dict) -> str | None:
+    custom = _custom(event)
+    return orjson.dumps(custom, option=orjson.OPT_SORT_KEYS).decode() if custom else None
+
+
+_CLEAN_CATEGORY = Kind(lambda v: type(v) in (str, NONE) or (type(v) is list and set(map(type, v)) <= {str}),
+                       STRINGS, get=lambda e: e.get("category"), convert=_categories)
+WHOLE_FILE_COLUMNS = {
+    "event": Kind(nonblank, convert=lambda values: [v.lower() for v in values]),  # ASCII: as Python lowers it
+    "email": Kind(lambda v: type(v) is str, types=frozenset({str})),
+    "timestamp": unix_time(),
+    **{column: TEXT for column in ("sg_event_id", "sg_message_id", "url", "reason", "status", "response", "attempt",
+                                   "bounce_classification", "useragent", "ip", "marketing_campaign_name",
+                                   "singlesend_id", "campaign", "step", "send_id")},
+    "smtp_id": replace(TEXT, get=lambda e: e.get("smtp-id")),
+    "categories": _CLEAN_CATEGORY,
+    "bounce_type": replace(TEXT, get=lambda e: e.get("type")),
+    "asm_group_id": integer(),
+    "tls": integer(),
+    "send_at": unix_time(required=False, zero_is_none=True),
+    "marketing_campaign_id": integer(),
+    "template_id": replace(TEXT, get=lambda e: e.get("template_id") or e.get("sg_template_id")),
+    "pool_name": replace(TEXT, get=lambda e: e["pool"].get("name") if type(e.get("pool")) is dict else None),
+    "custom_args": replace(TEXT, get=_custom_args),
+}
