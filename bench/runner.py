@@ -27,6 +27,7 @@ STAGE_ORDER = (
     "ingest_history",
     "ingest_day",
     "dbt_full_refresh",
+    "dbt_vs_bare_duckdb",  # reads the full refresh's compiled code from its target directory
     "customer_summary",
     "customer_summary_vs_lifetimes",
     "clv_fit",
@@ -39,8 +40,8 @@ STAGE_ORDER = (
     "intraday_increment",  # it rebuilds the trigger audiences as of the new day's closing tick
     "erasure",  # on a copy: the cached store keeps the customer
 )
-COMPARISONS = ("customer_summary", "customer_summary_vs_lifetimes", "clv_fit_vs_peers", "clv_fit_synthetic_vs_peers",
-               "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
+COMPARISONS = ("dbt_vs_bare_duckdb", "customer_summary", "customer_summary_vs_lifetimes", "clv_fit_vs_peers",
+               "clv_fit_synthetic_vs_peers", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
 # the comparisons that run a peer library in its own environment (bench/peer_env.py)
 PEER_COMPARISONS = ("customer_summary_vs_lifetimes", "clv_fit_vs_peers", "clv_fit_synthetic_vs_peers")
 STATE_FILE = "bench_state.json"
@@ -309,6 +310,28 @@ class BenchRun:
                         "seconds",
             ratio_process_wall=round(pm.wall_s / max(m.wall_s, 1e-9), 2),
             identical=check["identical"], check=check, sides=sides)
+
+    def dbt_vs_bare_duckdb(self) -> dict:
+        """The full refresh's SQL (and Python models) run bare in one DuckDB connection, without dbt,
+        into a sibling warehouse: the overhead of the dbt layer, and the same tables."""
+        full = self.measured.get("dbt_full_refresh")
+        if full is None:
+            raise StageError("needs the dbt_full_refresh stage in the same run (it reads that build's compiled code)")
+        bare_dir = self.data_dir / "bare_duckdb"
+        remove_tree(bare_dir, self.bench_root)
+        bare_dir.mkdir()
+        m, details = self._child("dbt_bare", "dbt_bare", **self.duckdb, target=str(self.data_dir / "dbt_target"),
+                                 warehouse=str(bare_dir / "warehouse.duckdb"))
+        check = compare_warehouses(self.data_dir / "warehouse.duckdb", bare_dir / "warehouse.duckdb")
+        remove_tree(bare_dir, self.bench_root)  # compared; at L it is gigabytes of disk
+        dbt_side = self.records[-1] if self.records and self.records[-1]["name"] == "dbt_full_refresh" else {}
+        return self._record(
+            "comparison", "dbt_vs_bare_duckdb", ok=True, as_of=self.profile.last_day.isoformat(), baseline="dbt",
+            candidate="bare_duckdb", ratio=round(full.wall_s / max(m.wall_s, 1e-9), 2),
+            ratio_basis="dbt build --full-refresh wall seconds / the same nodes' code run bare, wall seconds",
+            identical=check["identical"], check=check,
+            sides={"dbt": {**full.figures(), "dbt_elapsed_s": (dbt_side.get("details") or {}).get("dbt_elapsed_s")},
+                   "bare_duckdb": {**m.figures(), **details}})
 
     def dbt_incremental_vs_full_refresh(self) -> dict:
         incremental = self.measured.get("dbt_incremental")
