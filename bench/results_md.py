@@ -75,6 +75,8 @@ def _targets_section(results_dir: Path) -> list[str]:
            table(["figure", "today", "target", "goal", *SCALE_PROFILES, "verdict"], targets.target_rows(latest), True),
            "", "### Side by side with the peers", ""]
     for p in SCALE_PROFILES:
+        if latest[p].get("dbt_vs_bare_duckdb"):
+            out += targets.bare_profile(latest[p]["dbt_vs_bare_duckdb"], latest[p].get("dbt_full_refresh"))
         for name in ("clv_fit_vs_peers", "clv_fit_synthetic_vs_peers"):
             if (latest[p].get(name) or {}).get("ratios"):
                 out += targets.fit_profile(latest[p][name])
@@ -187,6 +189,9 @@ def render(results_dir: Path) -> str:
             "1e-3 of the project's for lifetimes, 5e-2 for pymc-marketing's MAP. `clv_fit_synthetic_vs_peers` does the "
             "same on the profile's number of customers drawn from the two models at CDNOW's parameters (no store), "
             "and reports each side's error against them.",
+            "- `dbt_vs_bare_duckdb`: every node of the full refresh (models, data tests, seeds) run again from its "
+            "compiled code, in dependency order, in one DuckDB connection without dbt, into a sibling warehouse; ratio "
+            "= dbt's wall seconds / the bare run's; every table compared by contents.",
             "- `dbt_incremental_vs_full_refresh`: a full refresh as of the new day in a sibling warehouse against the "
             "incremental run; ratio = full refresh seconds / incremental seconds; every table compared by contents "
             "(except history tables such as `segment_membership_history`, which a full refresh starts anew by design, "

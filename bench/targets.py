@@ -153,6 +153,24 @@ def fit_profile(record: dict) -> list[str]:
     return lines
 
 
+def bare_profile(record: dict, full_refresh: dict | None) -> list[str]:
+    """dbt's build against the same nodes' code run bare: where dbt's extra time goes."""
+    dbt, bare, c = record["sides"]["dbt"], record["sides"]["bare_duckdb"], record["check"]
+    kinds = lambda d: ", ".join(f"{k}s {v:.1f} s" for k, v in d.items())  # noqa: E731
+    same_run = full_refresh and full_refresh["run_id"] == record["run_id"]
+    full = same_run and full_refresh["details"].get("seconds_by_kind")
+    differ = ", ".join(f"`{t}`" for t in c["different_tables"])
+    return [f"- dbt_vs_bare_duckdb at {record['profile']}: `dbt build --full-refresh` {dbt['wall_s']:.1f} s wall "
+            f"({dbt['cpu_s']:.1f} s CPU, dbt's own elapsed {dbt.get('dbt_elapsed_s') or 0:.1f} s"
+            + (f"; node time {kinds(full)} on 2 threads" if full else "") + f") against the same "
+            f"{bare['nodes']:,} nodes run bare {bare['wall_s']:.1f} s wall ({bare['cpu_s']:.1f} s CPU; "
+            f"{kinds(bare['seconds_by_kind'])}, one after another): {record['ratio']:g}x. "
+            f"{c['tables_compared'] - len(c['different_tables'])} of "
+            f"{c['tables_compared']} tables identical" + (f"; differing: {differ}" if differ else "")
+            + (f"; data tests whose failure counts differ: {bare['test_failures_differ']}" if bare["test_failures_differ"]
+               else "; every data test failed on as many rows as in dbt") + "."]
+
+
 def lifetimes_summary_profile(record: dict) -> list[str]:
     s = record["sides"]
     if "lifetimes" not in s:

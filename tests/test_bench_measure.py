@@ -24,6 +24,12 @@ def test_a_small_child_of_a_large_harness_reports_its_own_peak():
     assert m.returncode == 0 and 0 < m.peak_rss_mb < 100
 
 
+def test_a_harness_that_held_data_once_does_not_lend_its_peak():
+    _touch(400 * MB)  # released again: the harness's resident set falls, its high-water mark stays
+    m = measure([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    assert m.returncode == 0 and 0 < m.peak_rss_mb < 100
+
+
 def test_a_child_that_allocates_reports_that_peak():
     m = measure([sys.executable, "-c", f"block = bytearray({200 * MB})\nfor i in range(0, len(block), 4096): block[i] = 1"])
     assert m.returncode == 0 and m.peak_rss_mb >= 190
