@@ -322,7 +322,8 @@ class BenchRun:
         bare_dir.mkdir()
         m, details = self._child("dbt_bare", "dbt_bare", **self.duckdb, target=str(self.data_dir / "dbt_target"),
                                  warehouse=str(bare_dir / "warehouse.duckdb"))
-        check = compare_warehouses(self.data_dir / "warehouse.duckdb", bare_dir / "warehouse.duckdb")
+        check = compare_warehouses(self.data_dir / "warehouse.duckdb", bare_dir / "warehouse.duckdb",
+                                   explain_floats=True)
         remove_tree(bare_dir, self.bench_root)  # compared; at L it is gigabytes of disk
         dbt_side = self.records[-1] if self.records and self.records[-1]["name"] == "dbt_full_refresh" else {}
         return self._record(

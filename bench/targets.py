@@ -166,9 +166,20 @@ def bare_profile(record: dict, full_refresh: dict | None) -> list[str]:
             f"{bare['nodes']:,} nodes run bare {bare['wall_s']:.1f} s wall ({bare['cpu_s']:.1f} s CPU; "
             f"{kinds(bare['seconds_by_kind'])}, one after another): {record['ratio']:g}x. "
             f"{c['tables_compared'] - len(c['different_tables'])} of "
-            f"{c['tables_compared']} tables identical" + (f"; differing: {differ}" if differ else "")
+            f"{c['tables_compared']} tables identical" + (f"; differing: {differ}" if differ else "") + _floats(c)
             + (f"; data tests whose failure counts differ: {bare['test_failures_differ']}" if bare["test_failures_differ"]
                else "; every data test failed on as many rows as in dbt") + "."]
+
+
+def _floats(check: dict) -> str:
+    """Whether the differing tables differ in their data or only in the last bits of doubles."""
+    if not check["different_tables"] or "different_beyond_float_rounding" not in check:
+        return ""
+    beyond = check["different_beyond_float_rounding"]
+    if beyond:
+        return f" ({', '.join(beyond)} still differ with doubles rounded to {check['float_digits']} significant digits)"
+    return (f", and equal with doubles rounded to {check['float_digits']} significant digits: the last bits of float "
+            "sums, whose order follows DuckDB's threads")
 
 
 def lifetimes_summary_profile(record: dict) -> list[str]:

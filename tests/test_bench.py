@@ -51,6 +51,11 @@ def test_comparisons_give_a_ratio_and_identical_results(records):
         if name in PEER_COMPARISONS and r["ratio"] is None:  # run without the peers: the project's side only
             assert r["identical"] is None and list(r["sides"]) in (["project"], ["warehouse_sql"]), r
             continue
+        if name == "dbt_vs_bare_duckdb":  # doubles summed in another order may differ in their last bits
+            assert r["ratio"] > 0 and r["check"]["tables_compared"] > 0, r
+            assert r["check"]["different_beyond_float_rounding"] == [] and not r["check"]["tables_in_one_only"], r
+            assert r["sides"]["bare_duckdb"]["test_failures_differ"] == [], r
+            continue
         assert r["ratio"] > 0 and r["identical"] is True, r
         for side in r["sides"].values():
             assert side["wall_s"] > 0 and side["peak_rss_mb"] > 0
