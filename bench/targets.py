@@ -137,12 +137,16 @@ def fit_profile(record: dict) -> list[str]:
     lines = [f"- {record['name']} at {record['profile']}, on {where}:"]
     for name, side in record["sides"].items():
         line = (f"  - {name}{' ' + side['version'] if side.get('version') else ''}: fits {side['fit_s']:.2f} s "
-                f"(BG/NBD {side['bg_nbd_s']:.2f} s, Gamma-Gamma {side['gamma_gamma_s']:.2f} s), process "
+                f"(BG/NBD {side['bg_nbd_s']:.2f} s, Gamma-Gamma {side['gamma_gamma_s']:.2f} s"
+                + (f"; {side['fit_cpu_s']:.2f} s CPU" if "fit_cpu_s" in side else "") + "), process "
                 f"{side['wall_s']:.1f} s / {side['peak_rss_mb']:.0f} MB; r, alpha, a, b = {_params(side, 'bg_nbd')}; "
                 f"p, q, gamma (v) = {_params(side, 'gamma_gamma')}")
         if name in record.get("ratios", {}):
             c = record["check"][name]
-            line += (f"; the project is {record['ratios'][name]['fit']:g}x faster at the fits; largest parameter "
+            ratio = record["ratios"][name]
+            line += (f"; the project is {ratio['fit']:g}x faster at the fits"
+                     + (f" in CPU seconds ({ratio['fit_wall']:g}x in wall seconds)" if "fit_wall" in ratio else "")
+                     + "; largest parameter "
                      f"difference {c['max_relative_difference']:.2e} ({c['worst_parameter']}, tolerance "
                      f"{c['tolerance']:g}: {'agrees' if c['agrees'] else '**differs**'}), log-likelihood given up "
                      f"per customer {c['log_likelihood_gap_per_customer']['bg_nbd']:.1e} (BG/NBD)")
