@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 # The settings dbt_project/profiles.yml gives every dbt connection.
-SESSION_SETTINGS = ("set TimeZone = 'UTC'", "set enable_progress_bar = false")
+CONNECTION_SETTINGS = ("set TimeZone = 'UTC'", "set enable_progress_bar = false")
 DBT_ALIAS = "dbt_built"
 
 
@@ -38,7 +38,7 @@ def build_order(results: list[dict], manifest: dict) -> list[str]:
 
 
 def _python_model(connection, relation: str, code: str) -> None:
-    con = _session(connection.cursor())  # dbt-duckdb hands a model a cursor of its own
+    con = _configured(connection.cursor())  # dbt-duckdb hands a model a cursor of its own
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(code.lstrip())
     spec = importlib.util.spec_from_file_location(Path(f.name).stem, f.name)
@@ -52,8 +52,8 @@ def _python_model(connection, relation: str, code: str) -> None:
     con.close()
 
 
-def _session(con):
-    for setting in SESSION_SETTINGS:
+def _configured(con):
+    for setting in CONNECTION_SETTINGS:
         con.execute(setting)
     return con
 
@@ -70,7 +70,7 @@ def run_bare(target: Path, warehouse: Path, dbt_warehouse: Path, settings: dict 
     by_id = {r["unique_id"]: r for r in results}
     seconds: dict[str, float] = {}
     failures_differ = []
-    con = _session(duckdb.connect(str(warehouse)))
+    con = _configured(duckdb.connect(str(warehouse)))
     try:
         if settings and settings.get("duckdb_memory_limit"):
             con.execute(f"set memory_limit = '{settings['duckdb_memory_limit']}'")

@@ -51,7 +51,7 @@ def _cell(value: float, unit: str) -> str:
 
 
 def _bound(value: float, unit: str, higher: bool) -> str:
-    """A target as the issue writes it: ≤ 60 s, ≤ 4 min, ≤ 4 GiB, ≥ 150k rec/s, ≥ 5x."""
+    """A target as the targets table writes it: ≤ 60 s, ≤ 4 min, ≤ 4 GiB, ≥ 150k rec/s, ≥ 5x."""
     if unit == "MB":
         text = f"{value / GIB:g} GiB"
     elif unit == "x":
@@ -73,7 +73,7 @@ def _verdict(value: float, target: float, goal: float, higher: bool) -> str:
 
 
 def target_rows(latest_by_profile: dict[str, dict[str, dict]]) -> list[list[str]]:
-    """The issue's table: figure, today, target, goal, the figure at S, M and L, and the verdict at
+    """The targets table: figure, today, target, goal, the figure at S, M and L, and the verdict at
     the profile the figure is defined at (L for most, S for the incremental ratio)."""
     rows = []
     for key, what, today, target, goal, unit, higher, judged_at in TARGETS:
