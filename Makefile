@@ -87,7 +87,7 @@ webhooks: install
 	$(PY) -m retention.live.webhooks --host $(WEBHOOK_HOST) --port $(WEBHOOK_PORT) --data-dir "$(RETENTION_DATA_DIR)"
 
 bench: install
-	$(PY) -m bench --profile $(PROFILE)
+	UV=$(UV) $(PY) -m bench --profile $(PROFILE)
 
 # dbt docs generate --static against the data directory's warehouse, copied to $(RETENTION_DATA_DIR)/docs/index.html
 docs: install dbt-manifest

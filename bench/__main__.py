@@ -1,4 +1,4 @@
-"""CLI: python -m bench --profile S|M|L|XS [--stages ...] [--duckdb-memory-limit 4GB] [--out DIR]
+"""CLI: python -m bench --profile S|M|L|XS [--stages ...] [--duckdb-memory-limit 4GB] [--peers ...] [--out DIR]
 | --report | --write-results"""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from bench.peer_env import PEERS
 from bench.profiles import PROFILES
 from bench.report import DEFAULT_RESULTS_DIR, run_table, scaling_table
 from bench.runner import STAGE_ORDER, BenchRun
@@ -33,6 +34,9 @@ def main(argv=None) -> int:
                     help="DuckDB threads for the dbt stages (default: DuckDB's, one per core)")
     ap.add_argument("--ingest-workers", type=int, default=2, metavar="N",
                     help="processes that land the history's days in parallel (default 2: one per core here)")
+    ap.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS), metavar="PEER",
+                    help="peer libraries to compare against, each in its own environment (default: lifetimes "
+                         "pymc_marketing; none: the project's side alone)")
     ap.add_argument("--report", action="store_true", help="print S, M and L side by side from the results and exit")
     ap.add_argument("--write-results", action="store_true", help="write bench/RESULTS.md from the results and exit")
     a = ap.parse_args(argv)
@@ -49,7 +53,7 @@ def main(argv=None) -> int:
     profile = PROFILES[a.profile]
     run = BenchRun(profile, a.data_dir or _default_bench_root(), a.out / f"{profile.name}.jsonl", a.dbt_project,
                    duckdb_memory_limit=a.duckdb_memory_limit, duckdb_threads=a.duckdb_threads,
-                   ingest_workers=a.ingest_workers)
+                   ingest_workers=a.ingest_workers, peers=tuple(a.peers))
     print(f"profile {profile.name}: {profile.customers:,} customers, {profile.start}..{profile.last_day} "
           f"(+{profile.next_day} for the incremental run), data in {run.data_dir}")
     records = run.run(a.stages)

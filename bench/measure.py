@@ -8,6 +8,7 @@ largest single process, which catches peaks shorter than the sampling interval.
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import threading
 import time
@@ -84,6 +85,9 @@ class _TreeSampler(threading.Thread):
 def measure(cmd: list[str], *, env: dict | None = None, cwd: Path | None = None, log: Path | None = None) -> Measurement:
     """Run ``cmd`` to completion; its output goes to ``log`` (not a pipe, so it cannot block)."""
     load_before = os.getloadavg()
+    # Linux starts a child's high-water mark at its parent's (the child begins in the parent's
+    # memory, and exec keeps the maximum): a mark no higher than that says nothing about the child
+    inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     out = open(log, "ab") if log else subprocess.DEVNULL
     try:
         started = time.perf_counter()
@@ -99,6 +103,8 @@ def measure(cmd: list[str], *, env: dict | None = None, cwd: Path | None = None,
         if log:
             out.close()
     max_process = usage.ru_maxrss * 1024  # kilobytes on Linux
+    if max_process <= inherited:
+        max_process = 0
     return Measurement(
         returncode=proc.returncode,
         wall_s=wall,

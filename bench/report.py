@@ -12,7 +12,8 @@ DEFAULT_RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 RESULTS_MD = PROJECT_ROOT / "bench" / "RESULTS.md"
 STAGE_ROWS = ("simulate", "ingest_history", "ingest_day", "dbt_full_refresh", "dbt_incremental", "intraday_increment",
               "clv_fit", "activation", "erasure")
-COMPARISON_ROWS = ("customer_summary", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
+COMPARISON_ROWS = ("dbt_vs_bare_duckdb", "customer_summary", "customer_summary_vs_lifetimes", "clv_fit_vs_peers",
+                   "clv_fit_synthetic_vs_peers", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
 DUCKDB_OPTIONS = ("duckdb_memory_limit", "duckdb_threads")
 
 
@@ -50,6 +51,13 @@ def _comparison_cell(r: dict | None) -> str:
         return "-"
     if not r["ok"]:
         return "failed"
+    if r["ratio"] is None:
+        return "project side only"
+    if "ratios" in r:  # the CLV fits: how many times faster than each peer, and whether the parameters agree
+        faster = ", ".join(f"{v['fit']:g}x vs {peer}" for peer, v in r["ratios"].items())
+        return f"{faster} ({'parameters agree' if r['identical'] else 'parameters DIFFER'})"
+    if not r["identical"] and (r.get("check") or {}).get("different_beyond_float_rounding") == []:
+        return f"{r['ratio']:g}x (identical to {r['check']['float_digits']} significant digits)"
     return f"{r['ratio']:g}x ({'identical' if r['identical'] else 'DIFFERENT'})"
 
 
@@ -106,7 +114,8 @@ def run_table(records: list[dict], markdown: bool = False) -> str:
         sides = "; ".join(f"{k}: {v['wall_s']:.2f} s wall, {v['peak_rss_mb']:.0f} MB"
                           + (f", {v['recipients_per_second']:,.0f} recipients/s" if "recipients_per_second" in v else "")
                           for k, v in r["sides"].items())
-        comps.append([r["name"], f"{r['ratio']:g}x", str(r["identical"]).lower(), sides])
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:g}x"
+        comps.append([r["name"], ratio, str(r["identical"]).lower(), sides])
     if comps:
         out += "\n\n" + table(["comparison", "ratio", "identical", "sides"], comps, markdown)
     return out

@@ -8,10 +8,12 @@ import os
 import shutil
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bench import peer_env
 from bench.activation import PER_RECIPIENT_SUBSET, THROUGHPUT_RECIPIENTS, compare_send_ids
+from bench.clv_peers import compare_fits, recovery, summary_to_parquet
 from bench.comparisons import compare_summary_files, compare_warehouses
 from bench.erasure import prepare_copy
 from bench.machine import PROJECT_ROOT, machine_facts
@@ -25,8 +27,12 @@ STAGE_ORDER = (
     "ingest_history",
     "ingest_day",
     "dbt_full_refresh",
+    "dbt_vs_bare_duckdb",  # reads the full refresh's compiled code from its target directory
     "customer_summary",
+    "customer_summary_vs_lifetimes",
     "clv_fit",
+    "clv_fit_vs_peers",
+    "clv_fit_synthetic_vs_peers",  # needs no store: draws the customers from the models themselves
     "dbt_incremental",
     "dbt_incremental_vs_full_refresh",
     "activation",
@@ -34,11 +40,20 @@ STAGE_ORDER = (
     "intraday_increment",  # it rebuilds the trigger audiences as of the new day's closing tick
     "erasure",  # on a copy: the cached store keeps the customer
 )
-COMPARISONS = ("customer_summary", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
+COMPARISONS = ("dbt_vs_bare_duckdb", "customer_summary", "customer_summary_vs_lifetimes", "clv_fit_vs_peers",
+               "clv_fit_synthetic_vs_peers", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
+# the comparisons that run a peer library in its own environment (bench/peer_env.py)
+PEER_COMPARISONS = ("customer_summary_vs_lifetimes", "clv_fit_vs_peers", "clv_fit_synthetic_vs_peers")
 STATE_FILE = "bench_state.json"
 # The full refresh's warehouse, kept so the incremental run can be measured again on its own
 # (``--stages dbt_incremental``) without paying for another full refresh first.
 SNAPSHOT = "warehouse.last_day.duckdb"
+
+
+def _warehouse(data_dir: Path):
+    import duckdb
+
+    return duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
 
 
 class StageError(RuntimeError):
@@ -47,8 +62,10 @@ class StageError(RuntimeError):
 
 class BenchRun:
     def __init__(self, profile: Profile, bench_root: Path, results_file: Path, dbt_project: Path | None = None,
-                 duckdb_memory_limit: str | None = None, duckdb_threads: int | None = None, ingest_workers: int = 2):
+                 duckdb_memory_limit: str | None = None, duckdb_threads: int | None = None, ingest_workers: int = 2,
+                 peers: tuple[str, ...] = peer_env.PEERS):
         self.profile = profile
+        self.peers = tuple(peers)  # () measures the project's side of the peer comparisons alone
         # for the dbt stages only; unset leaves DuckDB's defaults (or whatever the environment says)
         self.duckdb = {"duckdb_memory_limit": duckdb_memory_limit, "duckdb_threads": duckdb_threads}
         self.ingest_workers = ingest_workers
@@ -70,13 +87,14 @@ class BenchRun:
                 "profile_spec": p.spec(), "dbt_project": str(self.dbt_project) if self.dbt_project else None,
                 **extra}
 
-    def _child(self, stage: str, label: str, **extra) -> tuple[Measurement, dict]:
+    def _child(self, stage: str, label: str, child_env: dict | None = None, **extra) -> tuple[Measurement, dict]:
         self.work.mkdir(parents=True, exist_ok=True)
         ctx_path, result_path = self.work / f"{label}.context.json", self.work / f"{label}.result.json"
         ctx_path.write_text(json.dumps(self._context(**extra)))
         result_path.unlink(missing_ok=True)
         m = measure([sys.executable, "-m", "bench.child", stage, str(ctx_path), str(result_path)],
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=PROJECT_ROOT, log=self.work / f"{label}.log")
+                    env={**os.environ, "PYTHONUNBUFFERED": "1", **(child_env or {})}, cwd=PROJECT_ROOT,
+                    log=self.work / f"{label}.log")
         result = json.loads(result_path.read_text()) if result_path.exists() else {
             "ok": False, "error": f"child exited with {m.returncode} without a result"}
         if not result["ok"]:
@@ -208,6 +226,116 @@ class BenchRun:
             ratio_groupby_only=round(pandas_["groupby_s"] / max(sql["work_s"], 1e-9), 2),
             ratio_process_wall=round(pandas_["wall_s"] / max(sql["wall_s"], 1e-9), 2),
             identical=check["identical"], check=check, sides=sides)
+
+    def _peer(self, peer: str, label: str, task: str, source: Path, options: dict | None = None) -> tuple[Measurement, dict]:
+        """One peer's task in a child process of its own environment (made first if needed, unmeasured)."""
+        try:
+            python, setup = peer_env.ensure_env(peer, self.bench_root)
+        except peer_env.PeerSetupError as exc:
+            raise StageError(str(exc)) from None
+        out, log = self.work / f"{label}.json", self.work / f"{label}.log"
+        out.unlink(missing_ok=True)
+        m = measure([str(python), str(peer_env.script(peer)), task, str(source), str(out), json.dumps(options or {})],
+                    env=peer_env.peer_env_vars(peer, self.bench_root), cwd=self.work, log=log)
+        if m.returncode != 0 or not out.exists():
+            raise StageError(f"{peer} {task} exited with {m.returncode} (log: {log})")
+        return m, {**json.loads(out.read_text()), **setup}
+
+    def _fit_side_by_side(self, name: str, summary, truth: dict | None = None, **fields) -> dict:
+        """The project's fit and each peer's on one customer summary file, one BLAS thread each."""
+        self.work.mkdir(parents=True, exist_ok=True)
+        path = summary_to_parquet(summary, self.work / f"{name}.summary.parquet")
+        m, project = self._child("clv_fit_side", f"{name}_project", child_env=peer_env.ONE_THREAD,
+                                 summary_path=str(path))
+        sides, checks = {"project": {**m.figures(), **project}}, {}
+        for peer in self.peers:
+            # the project's penalizer, if a small store needed one; pymc-marketing has priors instead
+            pm, result = self._peer(peer, f"{name}_{peer}", "fit", path, {"penalizer": project["penalizer"]})
+            sides[peer] = {**pm.figures(), **result}
+            checks[peer] = compare_fits(summary, project, peer, result)
+        if truth:
+            for side in sides.values():
+                side["recovery"] = recovery(side, truth)
+        # CPU seconds: the machine is shared, and a wall second is worth what the load leaves of it
+        ratios = {peer: {"fit": round(sides[peer]["fit_cpu_s"] / max(project["fit_cpu_s"], 1e-9), 2),
+                         "fit_wall": round(sides[peer]["fit_s"] / max(project["fit_s"], 1e-9), 2),
+                         "process_wall": round(sides[peer]["wall_s"] / max(m.wall_s, 1e-9), 2)} for peer in self.peers}
+        return self._record(
+            "comparison", name, ok=True, baseline="lifetimes", candidate="project",
+            ratio=ratios.get("lifetimes", {}).get("fit"), ratios=ratios,
+            ratio_basis="peer fit CPU seconds / project fit CPU seconds (BG/NBD + Gamma-Gamma, the fits alone, "
+                        "one BLAS thread each)",
+            identical=all(c["agrees"] for c in checks.values()) if checks else None, check=checks,
+            customers=len(summary), truth=truth, sides=sides, **fields)
+
+    def clv_fit_vs_peers(self) -> dict:
+        """The CLV fits on the store's warehouse customer summary: the project against lifetimes
+        and pymc-marketing (MAP)."""
+        from bench.summary import summary_in_warehouse
+
+        as_of = self._warehouse_as_of()
+        with _warehouse(self.data_dir) as con:
+            summary, _ = summary_in_warehouse(con, date.fromisoformat(as_of))
+        return self._fit_side_by_side("clv_fit_vs_peers", summary, as_of=as_of)
+
+    def clv_fit_synthetic_vs_peers(self) -> dict:
+        """The same on the profile's number of customers drawn from BG/NBD and Gamma-Gamma at
+        known parameters (no store needed): speed at a million customers, and recovery of the truth."""
+        from bench.synthetic_clv import TRUE_BG_NBD, TRUE_GAMMA_GAMMA, synthetic_summary
+
+        summary = synthetic_summary(self.profile.customers, self.profile.seed)
+        return self._fit_side_by_side("clv_fit_synthetic_vs_peers", summary,
+                                      truth={"bg_nbd": TRUE_BG_NBD, "gamma_gamma": TRUE_GAMMA_GAMMA})
+
+    def customer_summary_vs_lifetimes(self) -> dict:
+        """The warehouse SQL summary against lifetimes' summary_data_from_transaction_data on the
+        same orders (exported to Parquet, unmeasured)."""
+        from bench.summary import TRANSACTIONS
+
+        as_of = self._warehouse_as_of()
+        self.work.mkdir(parents=True, exist_ok=True)
+        transactions = self.work / "transactions.parquet"
+        with _warehouse(self.data_dir) as con:
+            con.execute(f"copy ({TRANSACTIONS}) to '{transactions}' (format parquet)")
+        ours = self.work / "summary_warehouse_vs_lifetimes.parquet"
+        m, sql = self._child("summary_warehouse", "summary_warehouse_vs_lifetimes", as_of=as_of, result_path=str(ours))
+        sides = {"warehouse_sql": {**m.figures(), **sql}}
+        if "lifetimes" not in self.peers:
+            return self._record("comparison", "customer_summary_vs_lifetimes", ok=True, as_of=as_of, ratio=None,
+                                identical=None, sides=sides)
+        pm, peer = self._peer("lifetimes", "summary_lifetimes", "summary", transactions, {"as_of": as_of})
+        sides["lifetimes"] = {**pm.figures(), **peer}
+        check = compare_summary_files(ours, self.work / "summary_lifetimes.parquet")
+        return self._record(
+            "comparison", "customer_summary_vs_lifetimes", ok=True, as_of=as_of, baseline="lifetimes",
+            candidate="warehouse_sql", ratio=round(peer["summary_s"] / max(sql["work_s"], 1e-9), 2),
+            ratio_basis="lifetimes summary_data_from_transaction_data seconds (Parquet already read) / warehouse SQL "
+                        "seconds",
+            ratio_process_wall=round(pm.wall_s / max(m.wall_s, 1e-9), 2),
+            identical=check["identical"], check=check, sides=sides)
+
+    def dbt_vs_bare_duckdb(self) -> dict:
+        """The full refresh's SQL (and Python models) run bare in one DuckDB connection, without dbt,
+        into a sibling warehouse: the overhead of the dbt layer, and the same tables."""
+        full = self.measured.get("dbt_full_refresh")
+        if full is None:
+            raise StageError("needs the dbt_full_refresh stage in the same run (it reads that build's compiled code)")
+        bare_dir = self.data_dir / "bare_duckdb"
+        remove_tree(bare_dir, self.bench_root)
+        bare_dir.mkdir()
+        m, details = self._child("dbt_bare", "dbt_bare", **self.duckdb, target=str(self.data_dir / "dbt_target"),
+                                 warehouse=str(bare_dir / "warehouse.duckdb"))
+        check = compare_warehouses(self.data_dir / "warehouse.duckdb", bare_dir / "warehouse.duckdb",
+                                   explain_floats=True)
+        remove_tree(bare_dir, self.bench_root)  # compared; at L it is gigabytes of disk
+        dbt_side = self.records[-1] if self.records and self.records[-1]["name"] == "dbt_full_refresh" else {}
+        return self._record(
+            "comparison", "dbt_vs_bare_duckdb", ok=True, as_of=self.profile.last_day.isoformat(), baseline="dbt",
+            candidate="bare_duckdb", ratio=round(full.wall_s / max(m.wall_s, 1e-9), 2),
+            ratio_basis="dbt build --full-refresh wall seconds / the same nodes' code run bare, wall seconds",
+            identical=check["identical"], check=check,
+            sides={"dbt": {**full.figures(), "dbt_elapsed_s": (dbt_side.get("details") or {}).get("dbt_elapsed_s")},
+                   "bare_duckdb": {**m.figures(), **details}})
 
     def dbt_incremental_vs_full_refresh(self) -> dict:
         incremental = self.measured.get("dbt_incremental")

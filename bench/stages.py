@@ -214,6 +214,22 @@ def stage_clv_fit(ctx: dict) -> dict:
             "gamma_gamma": {k: round(v, 4) for k, v in gg.params.items()}}
 
 
+def stage_dbt_bare(ctx: dict) -> dict:
+    """The SQL of the last dbt build run bare in DuckDB (bench/bare_duckdb.py), against its warehouse."""
+    from bench.bare_duckdb import run_bare
+
+    root = Path(ctx["data_dir"])
+    settings = {key: ctx[key] for key in DUCKDB_ENV if ctx.get(key)}
+    return run_bare(Path(ctx["target"]), Path(ctx["warehouse"]), root / "warehouse.duckdb", settings)
+
+
+def stage_clv_fit_side(ctx: dict) -> dict:
+    """The project's side of the fit comparison: the fits on the summary file the peers read."""
+    from bench.clv_peers import fit_project, read_summary
+
+    return fit_project(read_summary(Path(ctx["summary_path"])))
+
+
 def _fit_with_fallback(fit, *columns):
     """Plain maximum likelihood; a small store may not identify the model, and then a data
     scientist adds a small penalizer, as lifetimes advises. Returns (fit, penalizer used)."""
@@ -273,6 +289,8 @@ STAGES = {
     "summary_warehouse": stage_summary_warehouse,
     "summary_pandas": stage_summary_pandas,
     "clv_fit": stage_clv_fit,
+    "clv_fit_side": stage_clv_fit_side,
+    "dbt_bare": stage_dbt_bare,
     "activation": stage_activation,
     "activation_side": stage_activation_side,
     "erasure": stage_erasure,

@@ -34,6 +34,7 @@ SLOW_MODULES = frozenset({
     "test_activation_discounts",    # kill -9 of the engine in subprocesses, then reruns
     "test_activation_log_privacy",  # Dagster runs of the activation asset with every log captured
     "test_bench",                   # the benchmark on a simulated store
+    "test_bench_peers",             # the harness's fit comparison in subprocesses, fits on 30,000 customers
     "test_browser",                 # the Dagster UI in a browser over a materialized demo store
     "test_daily_run",               # Dagster jobs on a simulated store
     "test_faults",                  # kill -9 of ingestion, dbt builds and activation in subprocesses, then reruns

@@ -13,6 +13,8 @@ from retention.clv.errors import ConvergenceError
 _LOG_BOUND = 25.0  # |log parameter| bound for the optimiser
 # a fitted parameter outside [1e-6, 1e6] means the likelihood has no interior maximum
 _DEGENERATE = math.log(1e6)
+# a Newton step smaller than this (in log-parameters: a relative change) is not taken
+_NEWTON_STEP_DONE = 1e-9
 
 
 def _maximise(
@@ -77,28 +79,28 @@ def _maximise(
             "the log-likelihood is not finite at any point the optimiser tried"
         )
 
-    # polish: Newton steps with a central-difference Hessian of the analytic gradient
-    hess = None
+    # polish: Newton steps with a central-difference Hessian of the analytic gradient, until the
+    # step is below any precision that matters (the Hessian at the final point gives the errors)
+    grad_at = lambda v: objective(v)[1]  # noqa: E731
+    hess = _fd_hessian(grad_at, u)
+    grad = grad_at(u)
     for _ in range(8):
-        hess = _fd_hessian(lambda v: objective(v)[1], u)
-        g = objective(u)[1]
         try:
-            step = -np.linalg.solve(hess, g)
+            step = -np.linalg.solve(hess, grad)
         except np.linalg.LinAlgError:
             break
-        if not np.all(np.isfinite(step)):
+        if not np.all(np.isfinite(step)) or np.max(np.abs(step)) < _NEWTON_STEP_DONE:
             break
         improved = False
         for scale in (1.0, 0.5, 0.25):
             cand = np.clip(u + scale * step, -_LOG_BOUND, _LOG_BOUND)
-            fc = objective(cand)[0]
+            fc, gc = objective(cand)
             if fc <= f:
-                u, f, improved = cand, fc, True
+                u, f, grad, improved = cand, fc, gc, True
                 break
-        if not improved or np.max(np.abs(step)) < 1e-12:
+        if not improved:
             break
-    grad = objective(u)[1]
-    hess = _fd_hessian(lambda v: objective(v)[1], u)
+        hess = _fd_hessian(grad_at, u)
 
     theta = np.exp(u)
     at_bound = np.abs(u) > _DEGENERATE
