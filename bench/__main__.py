@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dbt-project", type=Path, default=None,
                     help="dbt project to build (default: the repository's dbt_project/)")
     ap.add_argument("--duckdb-memory-limit", default=None, metavar="SIZE",
-                    help="DuckDB memory limit for the dbt stages, e.g. 4GB (default: DuckDB's, 80%% of RAM)")
+                    help="DuckDB memory limit for the dbt stages, e.g. 4GB (default: the project's, 12.5%% of RAM)")
     ap.add_argument("--duckdb-threads", type=int, default=None, metavar="N",
                     help="DuckDB threads for the dbt stages (default: DuckDB's, one per core)")
     ap.add_argument("--ingest-workers", type=int, default=2, metavar="N",

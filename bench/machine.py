@@ -9,6 +9,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from retention.duckdb_config import DEFAULT_MEMORY_LIMIT
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -66,4 +68,6 @@ def machine_facts() -> dict:
         "dbt_duckdb": _version("dbt-duckdb"),
         "pandas": _version("pandas"),
         "git_commit": _git_commit(),
+        # what an unset memory limit means for this commit (runs before it had DuckDB's 80% of RAM)
+        "duckdb_default_memory_limit": DEFAULT_MEMORY_LIMIT,
     }

@@ -41,6 +41,13 @@ def _stage_cell(r: dict | None) -> str:
     return cell
 
 
+def default_memory(r: dict) -> str:
+    """What a run without a memory limit option had: the project's default from the commit that
+    chose one (retention/duckdb_config.py), DuckDB's own 80% of RAM before it."""
+    chosen = (r.get("machine") or {}).get("duckdb_default_memory_limit")
+    return f"project default ({chosen} of RAM)" if chosen else "DuckDB's default (80% of RAM)"
+
+
 def variant(r: dict) -> str:
     """'' for DuckDB's defaults, else the options the dbt stages ran with (e.g. 'duckdb_memory_limit=4GB')."""
     return ", ".join(f"{k}={r[k]}" for k in DUCKDB_OPTIONS if r.get(k))

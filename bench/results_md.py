@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bench import targets
 from bench.profiles import PROFILES, SCALE_PROFILES
-from bench.report import RESULTS_MD, latest_by_name, load_results, run_table, scaling_table, table, variant
+from bench.report import RESULTS_MD, default_memory, latest_by_name, load_results, run_table, scaling_table, table, variant
 
 NOTES_MD = RESULTS_MD.with_name("NOTES.md")
 NOT_RUN_NOTE = {
@@ -56,7 +56,7 @@ def _memory_table(results_dir: Path) -> str | None:
             continue
         for (name, option), r in sorted(latest.items()):
             loads = f"{r['load_avg_before'][0]:.1f} -> {r['load_avg_after'][0]:.1f}"
-            rows.append([p, name, option or "DuckDB defaults", f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}",
+            rows.append([p, name, option or default_memory(r), f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}",
                          f"{r['peak_rss_mb']:,.0f}", f"{sum(r['details']['nodes'].values())}", r["run_id"], loads])
     if not rows:
         return None
@@ -145,7 +145,8 @@ def render(results_dir: Path) -> str:
         out += ["## DuckDB memory limit and threads", "",
                 "`--duckdb-memory-limit 4GB` (and `--duckdb-threads N`) set `RETENTION_DUCKDB_MEMORY_LIMIT` "
                 "(`RETENTION_DUCKDB_THREADS`) for the dbt stages; `dbt_project/profiles.yml` passes them to DuckDB, "
-                "and leaves DuckDB's defaults (80% of RAM, a thread per core) when they are unset. The latest run "
+                "and leaves the project's default when they are unset (12.5% of RAM from the commit that chose it, "
+                "retention/duckdb_config.py; DuckDB's 80% before; a thread per core). The latest run "
                 "of each dbt stage with each setting:", "", memory, ""]
     out += ["## What the stages and comparisons are", "",
             "- `simulate`: the built-in store simulator writes the inbox (cached between runs, keyed by the simulator's "
