@@ -38,6 +38,7 @@ SLOW_MODULES = frozenset({
     "test_browser",                 # the Dagster UI in a browser over a materialized demo store
     "test_daily_run",               # Dagster jobs on a simulated store
     "test_faults",                  # kill -9 of ingestion, dbt builds and activation in subprocesses, then reruns
+    "test_demo",                    # the demo's history run through Dagster on a simulated store
     "test_definitions",             # loads the whole Dagster definitions (~60 s of imports under load)
     "test_ingest_faults",           # kill -9 of writers in subprocesses mid-write, then reruns
     "test_ingest_days",             # days landed in spawned processes
