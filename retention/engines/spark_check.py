@@ -59,9 +59,12 @@ def land_store(root: Path, customers: int, start: date, end: date, seed: int) ->
 
 def _tree_rss_kb(pid: int) -> int:
     """Resident memory of a process and all its descendants, from /proc."""
-    total, stack = 0, [pid]
+    total, stack, seen = 0, [pid], set()
     while stack:
         current = stack.pop()
+        if current in seen:  # a child is listed under each thread that may have started it
+            continue
+        seen.add(current)
         try:
             status = Path(f"/proc/{current}/status").read_text()
             total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
