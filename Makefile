@@ -18,7 +18,7 @@ MONTHS ?= 18
 SEED ?= 42
 PROFILE ?= S
 
-.PHONY: help install dbt-manifest demo test test-fast lint dev webhooks bench docs clean FORCE
+.PHONY: help install dbt-manifest demo test test-fast lint dev webhooks bench docs clean spark-check FORCE
 
 help:
 	@echo "make demo   set up, simulate a store and run the daily pipeline for every simulated day"
@@ -30,6 +30,7 @@ help:
 	@echo "make docs   build the dbt docs site from the warehouse into $(RETENTION_DATA_DIR)/docs/index.html"
 	@echo "make bench  benchmark the pipeline's stages on a simulated store (PROFILE=S|M|L, default S)"
 	@echo "make dbt-manifest  parse the dbt project into $(MANIFEST) (demo, test, dev and docs do it first)"
+	@echo "make spark-check  build a small simulated store with dbt on DuckDB and on Spark and compare every table"
 	@echo "make clean  remove the data directory ($(RETENTION_DATA_DIR))"
 
 .uv/bin/uv:
@@ -92,6 +93,17 @@ bench: install
 # dbt docs generate --static against the data directory's warehouse, copied to $(RETENTION_DATA_DIR)/docs/index.html
 docs: install dbt-manifest
 	$(PY) -m retention.reports.docs
+
+# The Spark half lives in its own virtualenv ($(SPARK_VENV), the `spark` dependency group), so
+# `make install` stays small and the two never undo each other's sync. Needs java (Java 17).
+SPARK_VENV := .venv-spark
+
+$(SPARK_VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(SPARK_VENV) $(UV) sync --locked --quiet --group spark
+	@touch $@
+
+spark-check: $(SPARK_VENV)/.installed
+	$(SPARK_VENV)/bin/python -m retention.engines.spark_check
 
 clean:
 	rm -rf "$(RETENTION_DATA_DIR)"

@@ -40,14 +40,21 @@
 {% macro activation_sends_source() -%}
     {%- set src = source('activation', 'sends') -%}
     {%- if retention.landing_files_exist(activation_sends_glob()) -%}
-    {#- by name with the empty relation: files landed before a column existed still give it, as null -#}
-    select * from {{ src }}
-    union all by name
-    {{ activation_sends_empty() }}
+    {{ activation_sends_with_empty(src) }}
     {%- else -%}
     {{ activation_sends_empty() }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- by name with the empty relation: files landed before a column existed still give it, as null.
+    On Spark the source is a table of those very columns already (macros/landing_sources.sql). -#}
+{% macro activation_sends_with_empty(src) -%}{{ return(adapter.dispatch('activation_sends_with_empty', 'retention')(src)) }}{%- endmacro %}
+{% macro default__activation_sends_with_empty(src) -%}
+    select * from {{ src }}
+    union all by name
+    {{ activation_sends_empty() }}
+{%- endmacro %}
+{% macro spark__activation_sends_with_empty(src) -%}select * from {{ src }}{%- endmacro %}
 
 {#- A landed timestamp (timestamp, timestamp with time zone or ISO-8601 text) as naive UTC. -#}
 {% macro activation_ts(col) -%}{{ return(adapter.dispatch('activation_ts', 'retention')(col)) }}{%- endmacro %}

@@ -14,10 +14,10 @@
     select
         customer_key,
         count(*) - 1 as frequency,
-        {{ dbt.datediff('min(purchase_day)', 'max(purchase_day)', 'day') }} / 7.0 as recency,
-        {{ dbt.datediff('min(purchase_day)', day, 'day') }} / 7.0 as t,
+        {{ dbt.datediff('min(purchase_day)', 'max(purchase_day)', 'day') }} / 7 as recency,
+        {{ dbt.datediff('min(purchase_day)', day, 'day') }} / 7 as t,
         case when count(*) > 1
-             then (sum(spend) - sum(case when first_purchase then spend else 0 end)) / (count(*) - 1)
+             then {{ dbt.cast('sum(spend) - sum(case when first_purchase then spend else 0 end)', 'double') }} / (count(*) - 1)
              else 0 end as monetary_value,
         min(purchase_day) as first_purchase_day,
         max(purchase_day) as last_purchase_day

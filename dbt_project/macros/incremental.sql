@@ -46,3 +46,9 @@
     )
     select {{ columns | join(', ') }} from _ranked where _rn = 1
 {%- endmacro %}
+
+{#- The delivery-day models are incremental where the engine can delete and insert by key; on Spark
+    without Delta (Parquet tables) they are rebuilt in full, the table a full refresh gives anyway. -#}
+{% macro delivery_materialization() -%}{{ return(adapter.dispatch('delivery_materialization', 'retention')()) }}{%- endmacro %}
+{% macro default__delivery_materialization() -%}{{ return('incremental') }}{%- endmacro %}
+{% macro spark__delivery_materialization() -%}{{ return('table') }}{%- endmacro %}

@@ -61,3 +61,10 @@ having count(*) > 1
         or lower(coalesce({{ url }}, '')) like '%utm_source={{ s }}%'{{ ' or' if not loop.last }}
     {%- endfor %})
 {%- endmacro %}
+
+{#- A money amount per unit, to the cent, half up, computed in whole cents: a double cast to a
+    decimal rounds differently on DuckDB (its binary value: 270.34 / 4 -> 67.58) and Spark (its
+    shortest text: 67.59). -#}
+{% macro money_ratio(numerator, denominator) -%}
+    {{ dbt.cast('floor((2 * round((' ~ numerator ~ ') * 100) + (' ~ denominator ~ ')) / nullif(2 * (' ~ denominator ~ '), 0)) / 100', 'decimal(18,2)') }}
+{%- endmacro %}

@@ -33,3 +33,29 @@
 {% macro median(col) -%}{{ return(adapter.dispatch('median', 'retention')(col)) }}{%- endmacro %}
 {% macro default__median(col) -%}percentile_cont(0.5) within group (order by {{ col }}){%- endmacro %}
 {% macro spark__median(col) -%}percentile({{ col }}, 0.5){%- endmacro %}
+
+{#- Text values of a group joined by delimiter in the order of order_by (nulls left out; null when
+    there are none). dbt.listagg drops its ORDER BY on Spark, so Spark sorts (key, value) pairs. -#}
+{% macro ordered_listagg(expr, delimiter, order_by) -%}{{ return(adapter.dispatch('ordered_listagg', 'retention')(expr, delimiter, order_by)) }}{%- endmacro %}
+{% macro default__ordered_listagg(expr, delimiter, order_by) -%}{{ dbt.listagg(expr, delimiter, 'order by ' ~ order_by) }}{%- endmacro %}
+{% macro spark__ordered_listagg(expr, delimiter, order_by) -%}
+    case when count({{ expr }}) > 0 then array_join(transform(
+        array_sort(collect_list(named_struct('k', {{ order_by }}, 'v', {{ expr }}))), _p -> _p.v), {{ delimiter }}) end
+{%- endmacro %}
+
+{#- The n smallest values of value_col per group_col, each with its rank (1 = smallest) as rank_col.
+    DuckDB keeps the top n per group in one aggregate (min(x, n)) instead of ranking every row. -#}
+{% macro smallest_per_group(relation, group_col, value_col, n, rank_col) -%}{{ return(adapter.dispatch('smallest_per_group', 'retention')(relation, group_col, value_col, n, rank_col)) }}{%- endmacro %}
+{% macro default__smallest_per_group(relation, group_col, value_col, n, rank_col) -%}
+    select {{ group_col }}, {{ value_col }}, {{ rank_col }} from (
+        select {{ group_col }}, {{ value_col }},
+            row_number() over (partition by {{ group_col }} order by {{ value_col }}) as {{ rank_col }}
+        from {{ relation }}
+    ) _ranked where {{ rank_col }} <= {{ n }}
+{%- endmacro %}
+{% macro duckdb__smallest_per_group(relation, group_col, value_col, n, rank_col) -%}
+    select t.{{ group_col }}, u.{{ value_col }}, u.{{ rank_col }}
+    from (
+        select {{ group_col }}, min({{ value_col }}, {{ n }}) as _values from {{ relation }} group by {{ group_col }}
+    ) t, unnest(t._values) with ordinality as u({{ value_col }}, {{ rank_col }})
+{%- endmacro %}

@@ -7,7 +7,7 @@ with entries as (
         s.customer_key,
         'broadcast' as occurrence,
         cast({{ as_of_date() }} as {{ dbt.type_timestamp() }}) as triggered_at,
-        {{ dbt.listagg('s.segment', "','", 'order by s.segment') }} as segments
+        {{ ordered_listagg('s.segment', "','", 's.segment') }} as segments
     from {{ ref('customer_segments') }} as s
     group by s.customer_key
 )

@@ -12,7 +12,7 @@ cut as (
            max(previous_price) as previous_price
     from subscribed
     where previous_price is not null
-        and price <= previous_price * (1 - {{ var('price_drop_min_percent') }} / 100.0)
+        and price <= previous_price * (1 - {{ var('price_drop_min_percent') }} / 100)
         and price_changed_at > subscribed_at
         and price_changed_at >= {{ dbt.dateadd('day', -1 * var('price_drop_window_days'), as_of_end()) }}
         and price_changed_at < {{ as_of_end() }}

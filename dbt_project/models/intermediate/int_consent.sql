@@ -134,7 +134,7 @@ email_suppressions as (
 ),
 email_groups as (
     select customer_key,
-        {{ dbt.listagg(dbt.cast('group_id', dbt.type_string()), "','", "order by group_id") }} as unsubscribed_groups
+        {{ ordered_listagg(dbt.cast('group_id', dbt.type_string()), "','", 'group_id') }} as unsubscribed_groups
     from email_scope_latest
     where scope = 'group'
     group by customer_key

@@ -35,7 +35,7 @@ per_customer as (
 select
     c.cohort_month,
     count(*) as cohort_size,
-    {{ dbt.cast(metrics_ratio('sum(c.revenue_to_date)', 'count(*)'), 'decimal(18,2)') }} as realised_revenue_per_customer,
+    {{ money_ratio('sum(c.revenue_to_date)', 'count(*)') }} as realised_revenue_per_customer,
     {%- for n in windows %}
     sum(case when c.days_known >= {{ n - 1 }} then 1 else 0 end) as customers_{{ n }}d,
     {{ dbt.cast(metrics_ratio(

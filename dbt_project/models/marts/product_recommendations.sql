@@ -66,10 +66,7 @@ affinity_best as (
     group by p.buyer_id, a.associated_product_id
 ),
 affinity_top as (
-    select t.buyer_id, u.pick_order, u.recommendation_rank
-    from (
-        select buyer_id, min(pick_order, {{ n_recs }}) as pick_orders from affinity_best group by buyer_id
-    ) t, unnest(t.pick_orders) with ordinality as u(pick_order, recommendation_rank)
+    {{ smallest_per_group('affinity_best', 'buyer_id', 'pick_order', n_recs, 'recommendation_rank') }}
 ),
 affinity_picks as (
     select t.buyer_id, t.recommendation_rank, a.associated_product_id as product_id, a.lift as score,

@@ -15,6 +15,6 @@ select
     c.recency as recency_cal,
     c.t as t_cal,
     coalesce(h.frequency_holdout, 0) as frequency_holdout,
-    {{ var('clv_holdout_days') }} / 7.0 as duration_holdout
+    {{ var('clv_holdout_days') }} / 7 as duration_holdout
 from calibration c
 left join holdout h on h.customer_key = c.customer_key

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=delivery_materialization(),
     unique_key='sg_event_id',
     incremental_strategy='delete+insert',
     pre_hook="{{ rewind_future_deliveries() }}"
@@ -12,7 +12,7 @@
         coalesce(sg_event_id, _record_hash) as sg_event_id,
         lower(trim(event)) as event_type,
         {{ normalize_email('email') }} as email,
-        {{ to_utc('"timestamp"') }} as occurred_at,
+        {{ to_utc(adapter.quote('timestamp')) }} as occurred_at,
         sg_message_id,
         url,
         reason,
@@ -29,7 +29,7 @@
         _record_index
     from {{ source('sendgrid', 'events') }}
     where {{ delivered_by_as_of() }}
-      and {{ to_utc('"timestamp"') }} < {{ as_of_end() }}
+      and {{ to_utc(adapter.quote('timestamp')) }} < {{ as_of_end() }}
       {{ incremental_delivery_filter() }}
 {% endset %}
 {{ incremental_dedupe(new_rows, 'sg_event_id', 'delivered_on, _source_file, _record_index', cols) }}

@@ -6,7 +6,7 @@ with src as (
 ),
 latest as (
     {{ latest_version("select * from src where _version_at < " ~ as_of_end(),
-        "coalesce(cast(checkout_id as varchar), checkout_token), coalesce(key, cast(position as varchar))", "_v._version_at desc") }}
+        "coalesce(cast(checkout_id as " ~ dbt.type_string() ~ "), checkout_token), coalesce(key, cast(position as " ~ dbt.type_string() ~ "))", "_v._version_at desc") }}
 )
 select
     c.checkout_key || '-' || coalesce(l.key, cast(l.position as {{ dbt.type_string() }})) as checkout_line_key,

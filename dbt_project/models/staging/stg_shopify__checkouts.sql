@@ -4,7 +4,7 @@ with src as (
     where {{ delivered_by_as_of() }}
 ),
 latest as (
-    {{ latest_version("select * from src where _updated_utc < " ~ as_of_end(), "coalesce(cast(id as varchar), token)", "_v._updated_utc desc") }}
+    {{ latest_version("select * from src where _updated_utc < " ~ as_of_end(), "coalesce(cast(id as " ~ dbt.type_string() ~ "), token)", "_v._updated_utc desc") }}
 )
 select
     coalesce(cast(id as {{ dbt.type_string() }}), token) as checkout_key,

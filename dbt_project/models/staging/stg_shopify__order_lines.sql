@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=delivery_materialization(),
     unique_key='line_id',
     incremental_strategy='delete+insert',
     pre_hook="{{ rewind_future_deliveries() }}"

@@ -10,8 +10,8 @@ deduped as (
 )
 select
     message_sid,
-    {{ normalize_phone('"from"') }} as from_phone,
-    {{ normalize_phone('"to"') }} as to_phone,
+    {{ normalize_phone(adapter.quote('from')) }} as from_phone,
+    {{ normalize_phone(adapter.quote('to')) }} as to_phone,
     body,
     upper(opt_out_type) as opt_out_type,
     keyword,

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=delivery_materialization(),
     unique_key='status_event_id',
     incremental_strategy='delete+insert',
     pre_hook="{{ rewind_future_deliveries() }}"
@@ -15,8 +15,8 @@
         message_sid,
         status,
         error_code,
-        {{ normalize_phone('"from"') }} as from_phone,
-        {{ normalize_phone('"to"') }} as to_phone,
+        {{ normalize_phone(adapter.quote('from')) }} as from_phone,
+        {{ normalize_phone(adapter.quote('to')) }} as to_phone,
         {{ to_utc('received_at') }} as received_at,
         date as delivered_on,
         _source_file,

@@ -56,7 +56,7 @@ select
     {{ dbt.cast('gross_revenue', 'decimal(18,2)') }} as gross_revenue,
     {{ dbt.cast('refunded_amount', 'decimal(18,2)') }} as refunded_amount,
     {{ dbt.cast('gross_revenue - refunded_amount', 'decimal(18,2)') }} as net_revenue,
-    {{ dbt.cast(metrics_ratio('gross_revenue', 'orders'), 'decimal(18,2)') }} as average_order_value,
+    {{ money_ratio('gross_revenue', 'orders') }} as average_order_value,
     ordering_customers,
     new_customers,
     returning_customers
