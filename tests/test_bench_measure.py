@@ -31,5 +31,8 @@ def test_a_harness_that_held_data_once_does_not_lend_its_peak():
 
 
 def test_a_child_that_allocates_reports_that_peak():
-    m = measure([sys.executable, "-c", f"block = bytearray({200 * MB})\nfor i in range(0, len(block), 4096): block[i] = 1"])
+    # held for a second: below the harness's own peak only the sampler (every 50 ms) can see it
+    m = measure([sys.executable, "-c",
+                 f"import time\nblock = bytearray({200 * MB})\nfor i in range(0, len(block), 4096): block[i] = 1\n"
+                 "time.sleep(1)"])
     assert m.returncode == 0 and m.peak_rss_mb >= 190

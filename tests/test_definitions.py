@@ -80,6 +80,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # Processes that run outside Dagster may read the environment, in their `main()` only; and the
 # simulator's default output directory, which its command line uses.
 ENTRY_POINT_FUNCTIONS = {"main"}
+# Dagster reads its planner switch (plan a range run once per asset) from the environment alone;
+# the demo sets it around its own runs (orchestration/demo.py)
+ALLOWED_ENV_WRITES = ("os.environ[PLAN_PER_RANGE_ENV]",)
 ALLOWED_ENV_READS = {
     ("retention/store_simulator/config.py", "default_out_dir"),
     # Still read by the library until the engine takes the coupon secret as an argument and the campaign
@@ -196,4 +199,5 @@ def test_dbt_gets_the_data_directory_as_vars_not_through_the_environment(tmp_pat
     assert wanted.items() <= json.loads(intraday[intraday.index("--vars") + 1]).items()
     assert "var('data_dir'" in (ROOT / "dbt_project" / "profiles.yml").read_text()
     for path in [*modules("assets"), *modules("orchestration")]:  # nobody hands it over by changing os.environ
-        assert "os.environ[" not in path.read_text(), path
+        writes = [line for line in path.read_text().splitlines() if "os.environ[" in line]
+        assert all(any(name in line for name in ALLOWED_ENV_WRITES) for line in writes), (path, writes)

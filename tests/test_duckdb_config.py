@@ -1,5 +1,5 @@
-"""DuckDB's memory limit is chosen from the machine for every connection, dbt's included, and the
-environment overrides it."""
+"""DuckDB's memory limit is chosen from the machine for every connection, dbt's included; the
+environment overrides it for dbt, a caller's overrides for the library's connections."""
 
 from __future__ import annotations
 
@@ -36,11 +36,9 @@ def test_a_connection_takes_an_eighth_of_the_memory_duckdb_sees_not_its_80_perce
     assert chosen == limit_of(DEFAULT_MEMORY_LIMIT) != duckdb_default
 
 
-def test_the_environment_overrides_the_limit_the_threads_and_the_spill_directory(clean_env, tmp_path):
-    clean_env.setenv(MEMORY_LIMIT_ENV, "1GB")
-    clean_env.setenv(THREADS_ENV, "1")
-    clean_env.setenv(TEMP_DIRECTORY_ENV, str(tmp_path / "spill"))
-    with connect() as con:
+def test_overrides_set_the_limit_the_threads_and_the_spill_directory(clean_env, tmp_path):
+    overrides = {MEMORY_LIMIT_ENV: "1GB", THREADS_ENV: "1", TEMP_DIRECTORY_ENV: str(tmp_path / "spill")}
+    with connect(overrides=overrides) as con:
         limit, threads, spill = con.execute(
             "select current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory')").fetchone()
     assert (limit, threads, spill) == (limit_of("1GB"), 1, str(tmp_path / "spill"))
@@ -63,10 +61,15 @@ def test_a_file_already_open_in_the_process_still_opens(clean_env, tmp_path):
         assert ours.execute("select a from t").fetchall() == plain.execute("select a from t").fetchall() == [(1,)]
 
 
+def test_the_library_takes_no_setting_from_the_environment(clean_env):
+    clean_env.setenv(MEMORY_LIMIT_ENV, "1GB")
+    with connect() as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] == limit_of(DEFAULT_MEMORY_LIMIT)
+
+
 def test_a_value_with_a_quote_is_a_literal_not_sql(clean_env):
-    clean_env.setenv(MEMORY_LIMIT_ENV, "1GB'; drop table x; --")
     with pytest.raises(duckdb.Error):  # DuckDB cannot parse it as a size: refused, nothing executed
-        connect()
+        connect(overrides={MEMORY_LIMIT_ENV: "1GB'; drop table x; --"})
 
 
 def test_dbt_builds_with_the_same_default_and_the_same_override(clean_env, tmp_path):

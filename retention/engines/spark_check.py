@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -96,13 +97,15 @@ def run_measured(cmd: list[str], env: dict, log: Path) -> tuple[int, float, floa
     return code, time.monotonic() - started, peak / 1024
 
 
-def dbt_build(engine: str, layout: DataDir, spark_dir: Path, as_of: date, work: Path) -> Build:
+def dbt_build(engine: str, layout: DataDir, spark_dir: Path, as_of: date, work: Path,
+              command_env: Mapping[str, str]) -> Build:
+    """``command_env``: the command's environment (Java's and Spark's settings), which dbt inherits."""
     target_path = work / f"target_{engine}"
     cmd = [str(Path(sys.executable).with_name("dbt")), "run", "--selector", SELECTOR, "--target",
            "local" if engine == "duckdb" else "spark", "--project-dir", str(DBT_PROJECT), "--profiles-dir",
            str(DBT_PROJECT), "--target-path", str(target_path), "--log-path", str(work / f"logs_{engine}"),
            "--vars", json.dumps({"as_of": as_of.isoformat(), "spark_dir": str(spark_dir)})]
-    env = {**os.environ, DATA_DIR_ENV: str(layout.root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {**command_env, DATA_DIR_ENV: str(layout.root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     log = work / f"dbt_{engine}.log"
     code, seconds, peak = run_measured(cmd, env, log)
     if code != 0:
@@ -140,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True)
     layout = land_store(work / "store", args.customers, args.start, args.end, args.seed)
     spark_dir = work / "spark"
-    builds = [dbt_build(engine, layout, spark_dir, args.end, work) for engine in ("duckdb", "spark")]
+    builds = [dbt_build(engine, layout, spark_dir, args.end, work, os.environ) for engine in ("duckdb", "spark")]
     for build in builds:
         print(f"{build.engine}: {len(build.models)} models in {build.seconds:.0f} s, peak RSS {build.peak_rss_mb:.0f} MB")
     duck, spark = builds
