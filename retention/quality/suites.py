@@ -151,7 +151,8 @@ RULES: dict[tuple[str, str], TableRules] = {
         allowed={"topic": ("customers/data_request", "customers/redact", "shop/redact")}, volume=False),
     ("sendgrid", "events"): TableRules(
         key=("sg_event_id",), required=("sg_event_id", "event", "email", "timestamp"), event_time="timestamp",
-        emails=("email",), allowed={"event": SENDGRID_EVENTS, "bounce_type": ("bounce", "blocked", "expired")}),
+        emails=("email",), allowed={"event": SENDGRID_EVENTS, "bounce_type": ("bounce", "blocked", "expired")},
+        volume=False),  # follows the store's own sends, which come in bursts (a broadcast, a paused campaign)
     ("sendgrid", "account_events"): TableRules(
         key=("sg_event_id",), required=("sg_event_id", "event", "type", "timestamp"), event_time="timestamp",
         allowed={"event": ("account_status_change",)}, volume=False),  # rare by nature
@@ -162,7 +163,8 @@ RULES: dict[tuple[str, str], TableRules] = {
         key=("id", "snapshot_at"), required=("id",), event_time="snapshot_at", volume=False),
     ("twilio", "message_status"): TableRules(
         key=("message_sid", "status"), required=("message_sid", "status"), event_time="received_at",
-        phones=("from", "to"), allowed={"status": TWILIO_STATUSES, "sms_status": TWILIO_STATUSES}),
+        phones=("from", "to"), allowed={"status": TWILIO_STATUSES, "sms_status": TWILIO_STATUSES},
+        volume=False),  # follows the store's own texts, as the email events follow its emails
     ("twilio", "inbound_messages"): TableRules(
         key=("message_sid",), required=("message_sid", "from"), event_time="received_at", phones=("from", "to"),
         allowed={"keyword_action": ("opt_out", "opt_in", "help"), "opt_out_type": ("STOP", "START", "HELP")}),
