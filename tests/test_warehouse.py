@@ -187,6 +187,16 @@ def test_incremental_day_by_day_equals_full_refresh(store, tmp_path_factory):
         assert _rows(inc / "warehouse.duckdb", t) == _rows(store / "warehouse.duckdb", t), t
 
 
+def test_an_incremental_run_after_missed_days_reads_the_days_between(store, tmp_path_factory):
+    """Runs stopped for days: the next run reads every delivery day since the table's latest, not only
+    its lookback (a gap used to lose the days between)."""
+    gap = _sibling(store, tmp_path_factory.mktemp("gap"))
+    for d in (10, 15):
+        run_dbt(gap, "run", "--select", *INCREMENTAL, as_of=date(2025, 6, d), extra_vars={"lookback_days": 1})
+    for t in INCREMENTAL:
+        assert _rows(gap / "warehouse.duckdb", t) == _rows(store / "warehouse.duckdb", t), t
+
+
 def test_segment_history_over_daily_runs_is_idempotent(store):
     """The store moves on to the next day; re-running that day leaves the history unchanged."""
     wh = store / "warehouse.duckdb"

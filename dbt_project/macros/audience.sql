@@ -11,6 +11,10 @@
 {% macro default__audience_json_value(expr) -%}coalesce(cast(to_json({{ expr }}) as {{ dbt.type_string() }}), 'null'){%- endmacro %}
 {% macro spark__audience_json_value(expr) -%}coalesce(nullif(regexp_extract(to_json(named_struct('v', {{ expr }})), '^\\{"v":(.*)\\}$', 1), ''), 'null'){%- endmacro %}
 
+{#- A timestamp as JSON text, 'YYYY-MM-DD HH:MM:SS[.fraction]': through its text form, which both
+    engines write alike (Spark's to_json writes ISO 8601 with a zone). -#}
+{% macro audience_json_time(expr) -%}{{ audience_json_value(dbt.cast(expr, dbt.type_string())) }}{%- endmacro %}
+
 {#- A JSON object from [key, json_text] pairs (keys are literal identifiers, values already JSON text). -#}
 {% macro audience_json_object(pairs) -%}{{ return(adapter.dispatch('audience_json_object', 'retention')(pairs)) }}{%- endmacro %}
 {% macro default__audience_json_object(pairs) -%}
@@ -23,10 +27,10 @@
     {{ dbt.concat(parts) }}
 {%- endmacro %}
 
-{#- A JSON array aggregating JSON-text elements (an aggregate; '[]' when there are none). -#}
-{% macro audience_json_array_agg(element, order_by_clause) -%}{{ return(adapter.dispatch('audience_json_array_agg', 'retention')(element, order_by_clause)) }}{%- endmacro %}
-{% macro default__audience_json_array_agg(element, order_by_clause) -%}
-    {{ dbt.concat(["'['", "coalesce(" ~ dbt.listagg(element, "','", order_by_clause) ~ ", '')", "']'"]) }}
+{#- A JSON array aggregating JSON-text elements in the order of order_by (an aggregate; '[]' when
+    there are none). -#}
+{% macro audience_json_array_agg(element, order_by) -%}
+    {{ dbt.concat(["'['", "coalesce(" ~ ordered_listagg(element, "','", order_by) ~ ", '')", "']'"]) }}
 {%- endmacro %}
 
 {#- A date or timestamp as 'YYYY-MM-DD' text. -#}
@@ -136,7 +140,7 @@
 {#- The products of each entry as a JSON array (text), from the CTE entry_products. -#}
 {% macro audience_products_json() -%}
     select customer_key, occurrence,
-           {{ audience_json_array_agg(audience_product_json('ep'), 'order by ep.position, ep.product_id') }} as products_json
+           {{ audience_json_array_agg(audience_product_json('ep'), ['ep.position', 'ep.product_id']) }} as products_json
     from entry_products ep
     group by customer_key, occurrence
 {%- endmacro %}

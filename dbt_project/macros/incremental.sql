@@ -1,4 +1,5 @@
-{#- Incremental models re-read the delivery days in [as_of - var('lookback_days'), as_of] and
+{#- Incremental models re-read the delivery days in [as_of - var('lookback_days'), as_of] (from
+    earlier when runs were missed: lookback_days before the first day the table lacks) and
     replace the records they contain (delete+insert on the record key). When the table is empty or
     holds deliveries after as_of (a backfill of an earlier day), the window opens fully, and the
     pre-hook `rewind_future_deliveries` removes rows delivered after as_of first, so any as_of
@@ -8,7 +9,12 @@
     {%- set res = run_query("select max(delivered_on) from " ~ this) -%}
     {%- set max_d = res.columns[0].values()[0] if res and res.rows | length > 0 else none -%}
     {%- if max_d is none or (max_d | string) > (var('as_of') | string) -%}{{ return(none) }}{%- endif -%}
-    {{ return(as_of_minus_days(var('lookback_days'))) }}
+    {#- lookback_days before as_of, or before the day after the latest delivery the table holds when
+        that is earlier (runs were missed): the days between are read too -#}
+    {%- set dt = modules.datetime -%}
+    {%- set after_latest = dt.date.fromisoformat((max_d | string)[:10]) + dt.timedelta(days=1) -%}
+    {%- set start = [dt.date.fromisoformat(var('as_of') | string), after_latest] | min - dt.timedelta(days=var('lookback_days')) -%}
+    {{ return(dbt.cast(dbt.string_literal(start.isoformat()), 'date')) }}
 {%- endmacro %}
 
 {% macro incremental_delivery_filter(col='date') -%}

@@ -34,13 +34,18 @@
 {% macro default__median(col) -%}percentile_cont(0.5) within group (order by {{ col }}){%- endmacro %}
 {% macro spark__median(col) -%}percentile({{ col }}, 0.5){%- endmacro %}
 
-{#- Text values of a group joined by delimiter in the order of order_by (nulls left out; null when
-    there are none). dbt.listagg drops its ORDER BY on Spark, so Spark sorts (key, value) pairs. -#}
-{% macro ordered_listagg(expr, delimiter, order_by) -%}{{ return(adapter.dispatch('ordered_listagg', 'retention')(expr, delimiter, order_by)) }}{%- endmacro %}
-{% macro default__ordered_listagg(expr, delimiter, order_by) -%}{{ dbt.listagg(expr, delimiter, 'order by ' ~ order_by) }}{%- endmacro %}
+{#- Text values of a group joined by delimiter in the order of order_by, one expression or a list
+    (nulls left out; null when there are none). dbt.listagg drops its ORDER BY on Spark, so Spark
+    sorts (keys, value) structs; a null key sorts last, as DuckDB's default order puts it. -#}
+{% macro ordered_listagg(expr, delimiter, order_by) -%}{{ return(adapter.dispatch('ordered_listagg', 'retention')(expr, delimiter, [order_by] if order_by is string else order_by)) }}{%- endmacro %}
+{% macro default__ordered_listagg(expr, delimiter, order_by) -%}{{ dbt.listagg(expr, delimiter, 'order by ' ~ order_by | join(', ')) }}{%- endmacro %}
 {% macro spark__ordered_listagg(expr, delimiter, order_by) -%}
+    {%- set keys = [] -%}
+    {%- for key in order_by -%}
+        {%- do keys.append("'n" ~ loop.index ~ "', " ~ key ~ " is null, 'k" ~ loop.index ~ "', " ~ key) -%}
+    {%- endfor -%}
     case when count({{ expr }}) > 0 then array_join(transform(
-        array_sort(collect_list(named_struct('k', {{ order_by }}, 'v', {{ expr }}))), _p -> _p.v), {{ delimiter }}) end
+        array_sort(collect_list(named_struct({{ keys | join(', ') }}, 'v', {{ expr }}))), _p -> _p.v), {{ delimiter }}) end
 {%- endmacro %}
 
 {#- The n smallest values of value_col per group_col, each with its rank (1 = smallest) as rank_col.

@@ -46,6 +46,6 @@ select
     {{ audience_recipient_columns() }},
     {{ audience_payload([
         ['product_id', audience_json_value('e.product_id')],
-        ['restocked_at', audience_json_value('e.triggered_at')],
+        ['restocked_at', audience_json_time('e.triggered_at')],
     ]) }} as payload
 {{ audience_from_entries() }}

@@ -44,6 +44,6 @@ select
     {{ audience_payload([
         ['first_order_id', audience_json_value('e.reference_id')],
         ['first_order_name', audience_json_value('(select f.order_name from first_orders f where f.order_id = e.reference_id)')],
-        ['first_ordered_at', audience_json_value('(select f.created_at from first_orders f where f.order_id = e.reference_id)')],
+        ['first_ordered_at', audience_json_time('(select f.created_at from first_orders f where f.order_id = e.reference_id)')],
     ]) }} as payload
 {{ audience_from_entries() }}

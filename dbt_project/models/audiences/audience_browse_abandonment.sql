@@ -72,6 +72,6 @@ select
     ), false) as exit_carted_since_trigger,
     {{ audience_payload([
         ['product_id', audience_json_value('e.product_id')],
-        ['viewed_at', audience_json_value('e.triggered_at')],
+        ['viewed_at', audience_json_time('e.triggered_at')],
     ]) }} as payload
 {{ audience_from_entries() }}

@@ -46,7 +46,7 @@ select
         ['review_body', audience_json_value('e.body')],
         ['verified_buyer', audience_json_value('e.verified_buyer')],
         ['order_id', audience_json_value('e.reference_id')],
-        ['reviewed_at', audience_json_value('e.triggered_at')],
+        ['reviewed_at', audience_json_time('e.triggered_at')],
         ['customer_email', audience_json_value('c.email')],
         ['customer_phone', audience_json_value('c.phone')],
         ['order_count', audience_json_value('c.order_count')],

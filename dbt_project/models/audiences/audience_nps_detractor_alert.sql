@@ -34,7 +34,7 @@ select
         ['nps_score', audience_json_value('c.latest_nps_score')],
         ['comment', audience_json_value('(select a.comment from latest_answer a where a.customer_key = e.customer_key)')],
         ['survey_order_id', audience_json_value('(select a.order_id from latest_answer a where a.customer_key = e.customer_key)')],
-        ['answered_at', audience_json_value('e.triggered_at')],
+        ['answered_at', audience_json_time('e.triggered_at')],
         ['customer_email', audience_json_value('c.email')],
         ['customer_phone', audience_json_value('c.phone')],
         ['order_count', audience_json_value('c.order_count')],

@@ -17,7 +17,7 @@ select
     {{ audience_recipient_columns() }},
     {{ audience_payload([
         ['nps_score', audience_json_value('c.latest_nps_score')],
-        ['answered_at', audience_json_value('e.triggered_at')],
+        ['answered_at', audience_json_time('e.triggered_at')],
         ['referral_code', audience_json_value('c.referral_code')],
     ]) }} as payload
 {{ audience_from_entries() }}

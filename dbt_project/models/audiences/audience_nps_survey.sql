@@ -67,6 +67,6 @@ select
         ['survey_id', audience_json_value(dbt.string_literal(var('nps_survey_id')))],
         ['order_id', audience_json_value('e.reference_id')],
         ['order_name', audience_json_value('(select o.order_name from person_orders o where o.order_id = e.reference_id)')],
-        ['delivered_at', audience_json_value('e.triggered_at')],
+        ['delivered_at', audience_json_time('e.triggered_at')],
     ]) }} as payload
 {{ audience_from_entries() }}

@@ -32,7 +32,7 @@ select
     {{ audience_payload([
         ['order_id', audience_json_value('e.reference_id')],
         ['order_name', audience_json_value('e.order_name')],
-        ['ordered_at', audience_json_value('e.created_at')],
+        ['ordered_at', audience_json_time('e.created_at')],
         ['days_waiting', audience_json_value(dbt.datediff(dbt.cast('e.created_at', 'date'), as_of_date(), 'day'))],
     ]) }} as payload
 {{ audience_from_entries() }}

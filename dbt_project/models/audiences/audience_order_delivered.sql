@@ -15,6 +15,6 @@ products_json as (
 select
     {{ audience_recipient_columns() }},
     {{ audience_payload(audience_fulfilment_fields() + [
-        ['delivered_at', audience_json_value('e.triggered_at')],
+        ['delivered_at', audience_json_time('e.triggered_at')],
     ]) }} as payload
 {{ audience_from_entries() }}

@@ -17,6 +17,6 @@ select
     {{ audience_recipient_columns() }},
     e.delivered_at is not null as exit_delivered,
     {{ audience_payload(audience_fulfilment_fields() + [
-        ['shipped_at', audience_json_value('e.triggered_at')],
+        ['shipped_at', audience_json_time('e.triggered_at')],
     ]) }} as payload
 {{ audience_from_entries() }}

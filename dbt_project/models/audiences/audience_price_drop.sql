@@ -56,6 +56,6 @@ select
         ['product_id', audience_json_value('e.product_id')],
         ['previous_price', audience_json_value('e.previous_price')],
         ['price', audience_json_value('e.price')],
-        ['price_changed_at', audience_json_value('e.triggered_at')],
+        ['price_changed_at', audience_json_time('e.triggered_at')],
     ]) }} as payload
 {{ audience_from_entries() }}

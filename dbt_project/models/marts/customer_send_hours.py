@@ -3,13 +3,14 @@ hour, shrunk toward the store's hourly profile (retention/experiments/send_time.
 
 import pandas as pd
 
+from retention.engines.frames import model_frame
 from retention.experiments.send_time import best_send_hours, local_hours
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    sends = dbt.ref("campaign_sends").df()
-    zones = dbt.ref("int_audience_recipients").df()[["customer_key", "time_zone"]]
+    sends = model_frame(dbt.ref("campaign_sends"))
+    zones = model_frame(dbt.ref("int_audience_recipients"))[["customer_key", "time_zone"]]
     sends = sends[sends["is_treated"].fillna(False).astype(bool) & (sends["channel"] == "email")
                   & sends["is_delivered"].fillna(False).astype(bool)]
     sends = sends.merge(zones, on="customer_key", how="left")

@@ -138,7 +138,7 @@ select
     coalesce(rfm.order_count, 0) as order_count,
     {{ dbt.cast('coalesce(rfm.gross_revenue, 0)', 'decimal(18,2)') }} as gross_revenue,
     {{ dbt.cast('coalesce(rfm.net_revenue, 0)', 'decimal(18,2)') }} as net_revenue,
-    {{ dbt.cast('case when rfm.order_count > 0 then rfm.net_revenue / rfm.order_count end', 'decimal(18,2)') }} as average_order_value,
+    {{ money_ratio('rfm.net_revenue', 'rfm.order_count') }} as average_order_value,
     rfm.days_since_last_order,
     {{ dbt.cast('rfm.avg_days_between_orders', 'decimal(18,1)') }} as avg_days_between_orders,
     rfm.recency_score,

@@ -5,10 +5,11 @@ Holm's correction, minimum detectable effect and the winner rule (retention/expe
 import pandas as pd
 
 from retention.activation.campaigns import load_campaigns
+from retention.engines.frames import model_frame
 from retention.experiments.analysis import experiment_results
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    sends = dbt.ref("campaign_sends").df()
+    sends = model_frame(dbt.ref("campaign_sends"))
     return experiment_results(sends, load_campaigns(), pd.Timestamp(dbt.config.get("as_of")).date())

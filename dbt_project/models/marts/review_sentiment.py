@@ -3,12 +3,13 @@ aggregates it per day."""
 
 import pandas as pd
 
+from retention.engines.frames import model_frame
 from retention.sentiment import score_reviews
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    reviews = dbt.ref("stg_reviews__reviews").df()[["review_id", "created_at", "rating", "title", "body"]]
+    reviews = model_frame(dbt.ref("stg_reviews__reviews"))[["review_id", "created_at", "rating", "title", "body"]]
     out = score_reviews(reviews)
     out["as_of"] = pd.Timestamp(dbt.config.get("as_of")).date()
     return out

@@ -5,12 +5,13 @@ import json
 
 import pandas as pd
 
+from retention.engines.frames import model_frame
 from retention.predictions import calibration_by_frequency
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    table, params = calibration_by_frequency(dbt.ref("int_clv_calibration").df())
+    table, params = calibration_by_frequency(model_frame(dbt.ref("int_clv_calibration"), order_by=["customer_key"]))
     if table.empty:
         table = pd.DataFrame(columns=["frequency_cal", "label", "n_customers", "actual_mean", "predicted_mean",
                                       "actual_total", "predicted_total"])

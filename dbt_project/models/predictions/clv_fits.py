@@ -2,12 +2,13 @@
 
 import pandas as pd
 
+from retention.engines.frames import model_frame
 from retention.predictions import fit_models
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    summary = dbt.ref("int_clv_summary").df()
+    summary = model_frame(dbt.ref("int_clv_summary"), order_by=["customer_key"])
     runs = fit_models(summary).runs
     runs.insert(0, "as_of", pd.Timestamp(dbt.config.get("as_of")).date())
     return runs

@@ -2,13 +2,14 @@
 
 import pandas as pd
 
+from retention.engines.frames import model_frame
 from retention.predictions import PredictionSettings, models_from_runs, predict
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    summary = dbt.ref("int_clv_summary").df()
-    bg, gg = models_from_runs(dbt.ref("clv_fits").df())
+    summary = model_frame(dbt.ref("int_clv_summary"))
+    bg, gg = models_from_runs(model_frame(dbt.ref("clv_fits")))
     settings = PredictionSettings.from_mapping(dbt.config.get("settings"))
     out = predict(summary, bg, gg, settings)
     out["as_of"] = pd.Timestamp(dbt.config.get("as_of")).date()

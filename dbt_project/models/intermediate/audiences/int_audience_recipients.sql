@@ -77,7 +77,7 @@ recommendations as (
             ['price', audience_json_value('p.price')],
             ['rank', audience_json_value('r.recommendation_rank')],
             ['reason', audience_json_value('r.reason')],
-        ]), 'order by r.recommendation_rank') }} as recommendations_json
+        ]), 'r.recommendation_rank') }} as recommendations_json
     from {{ ref('product_recommendations') }} as r
     inner join {{ ref('int_audience_products') }} as p on r.product_id = p.product_id
     group by r.customer_key
