@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from retention.activation.eligibility import Gate
 from retention.activation.engine import activate
 from retention.activation.ledger import Ledger
 from retention.activation.row_facts import RowFacts
@@ -112,3 +113,56 @@ def test_the_engine_decides_as_it_did_row_by_row():
     for edge in ("deferred", "carried_over", "duplicates", "not_due", "excluded_preference", "excluded_priority",
                  "excluded_frequency_cap", "excluded_exit_condition", "excluded_recent_purchase"):
         assert sum(c[edge] for c in reports) > 0, f"the scenario no longer reaches {edge}"
+
+
+# ---------------------------------------------------------------- the facts' own edges
+
+
+def test_each_row_decides_alike_in_its_audience_and_alone():
+    """The gate with the audience's facts and the gate given each row on its own (as for a
+    deferral's snapshot) agree row by row, history and all, over every campaign."""
+    rows = frame(0)
+    suppressed = {"sms": {"k017"}}
+    together, alone = Gate(CAMPAIGNS.settings, NOW, suppressed=suppressed), Gate(CAMPAIGNS.settings, NOW,
+                                                                                 suppressed=suppressed)
+    facts = RowFacts.of_frame(together, rows)
+    records = rows.to_dict("records")
+    for campaign in CAMPAIGNS.by_priority():
+        for step in campaign.steps:
+            for index, row in enumerate(records):
+                status = "sent" if index % 11 == 0 else None
+                assert (together.decide(campaign, step, row, status, facts, index)
+                        == alone.decide(campaign, step, row, status)), (campaign.key, step.number, index)
+    assert together.counts == alone.counts
+
+
+def test_an_empty_audience_decides_nothing(tmp_path):
+    empty = audience(person("a")).iloc[0:0]
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        report = activate(CAMPAIGNS, {c.audience: empty for c in CAMPAIGNS}, ledger,
+                          {"email": MemorySender("email"), "sms": MemorySender("sms")}, NOW, discounts=MemoryStore())
+        assert ledger.rows().empty
+    assert report.errors == {} and sum(c.audience for c in report.campaigns) == 0
+
+
+def test_a_malformed_value_stops_the_run_only_where_the_gate_reads_it(tmp_path):
+    """A group list that does not parse, on a row whose step is not due yet: the gate never reads
+    it, so its neighbours are sent; once the row is decided it fails as it did row by row."""
+    waiting = person("bad", unsubscribed_groups="1002,oops", triggered_at=NOW - timedelta(hours=1))
+    rows = audience(person("a"), waiting, person("b"))
+    out = MemorySender("email")
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        report = activate(CAMPAIGNS, {"audience_cart": rows}, ledger, {"email": out}, NOW, only=["cart"])
+        assert sorted(m.customer_key for m in out.received) == ["a", "b"]
+        assert report.campaign("cart").not_due == 1
+        with pytest.raises(ValueError, match="oops"):
+            activate(CAMPAIGNS, {"audience_cart": rows}, ledger, {"email": out}, NOW + timedelta(hours=4),
+                     only=["cart"])
+
+
+def test_of_two_columns_of_one_name_the_last_counts_as_in_a_row():
+    rows = audience(person("a", email_ok=False))
+    rows.insert(0, "is_email_marketable", True, allow_duplicates=True)  # the first of the two says yes
+    rows.insert(0, "email_consent_state", "subscribed", allow_duplicates=True)
+    facts = RowFacts.of_frame(Gate(CAMPAIGNS.settings, NOW), rows)
+    assert facts.channel(CAMPAIGNS.get("thanks"), 0) == ("no_consent", None)

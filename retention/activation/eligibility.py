@@ -261,7 +261,7 @@ class Gate:
 
     def _decide(self, campaign: Campaign, step: Step, existing_status: str | None, facts: RowFacts,
                 index: int) -> Decision:
-        if facts.at(facts.erased(), index):
+        if facts.erased(index):
             return Decision("excluded", "erasure")
         if campaign.is_internal:
             return self._internal(step, existing_status, facts, index)

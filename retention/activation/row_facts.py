@@ -88,16 +88,27 @@ class RowFacts:
 
     # -- building the lists
 
-    def _list(self, key: Hashable, build: Callable[[], list[Any]]) -> list[Any]:
+    def _list(self, key: Hashable, build: Callable[..., list[Any]], *args: Any) -> list[Any]:
         found = self._lists.get(key)
         if found is None:
-            found = self._lists[key] = build()
+            found = self._lists[key] = build(*args)
         return found
+
+    def _fact(self, key: Hashable, index: int, build: Callable[..., list[Any]], *args: Any) -> Any:
+        """Row ``index``'s value of the list ``build(*args)`` makes (once, kept under ``key``)."""
+        found = self._lists.get(key)
+        if found is None:
+            found = self._lists[key] = build(*args)
+        value = found[index]
+        if type(value) is _Failed:
+            raise value.error
+        return value
 
     def values(self, name: str, default: Any = None) -> list[Any]:
         return self._list(("values", name, default), lambda: list(self._read(name, default)))
 
-    def _each(self, function: Callable[..., Any], *columns: Sequence[Any]) -> list[Any]:
+    @staticmethod
+    def _each(function: Callable[..., Any], *columns: Sequence[Any]) -> list[Any]:
         """``function`` over the rows' values; a row whose value raises keeps the error."""
         out = []
         for args in zip(*columns):
@@ -107,44 +118,43 @@ class RowFacts:
                 out.append(_Failed(exc))
         return out
 
-    @staticmethod
-    def at(values: list[Any], index: int) -> Any:
-        value = values[index]
-        if type(value) is _Failed:
-            raise value.error
-        return value
-
-    # -- the facts
+    # -- the facts, each read by the gate as ``facts.<fact>(..., index)``
 
     def keys(self) -> list[str]:
         return self._list("keys", lambda: [str(v) for v in self.values("customer_key")])
 
-    def erased(self) -> list[bool]:
-        tombstones = self.gate.erased
+    def erased(self, index: int) -> bool:
+        return self._fact("erased", index, self._erased)
 
-        def build() -> list[Any]:
-            if not tombstones:
-                return [False] * self.size
-            return self._each(lambda k, e, p: tombstones.covers_row({"customer_key": k, "email": e, "phone": p}),
-                              self.values("customer_key"), self.values("email"), self.values("phone"))
-        return self._list("erased", build)
+    def _erased(self) -> list[Any]:
+        tombstones = self.gate.erased
+        if not tombstones:
+            return [False] * self.size
+        return self._each(lambda k, e, p: tombstones.covers_row({"customer_key": k, "email": e, "phone": p}),
+                          self.values("customer_key"), self.values("email"), self.values("phone"))
 
     def channel(self, campaign: Campaign, index: int) -> tuple[str | None, str | None]:
         """(exclusion reason, None) or (None, the first channel in preference order with consent
         and no suppression)."""
         key = ("channel", campaign.channels, campaign.confirms_sms_opt_in, campaign.unsubscribe_group)
-        return self.at(self._list(key, lambda: self._channels(campaign)), index)
+        return self._fact(key, index, self._channels, campaign)
 
     def _channels(self, campaign: Campaign) -> list[Any]:
-        consent = {c: self._consent(c) for c in campaign.channels}
-        suppressed = {c: self._suppressed(c, campaign) for c in campaign.channels}
+        consent = [self._consent(c) for c in campaign.channels]
+        suppressed = [self._suppressed(c, campaign) for c in campaign.channels]
+        channels = tuple(zip(campaign.channels, consent, suppressed))
 
         def choose(i: int) -> tuple[str | None, str | None]:
-            consenting = [c for c in campaign.channels if self.at(consent[c], i)]
-            if not consenting:
-                return "no_consent", None
-            channel = next((c for c in consenting if not suppressed[c](i)), None)
-            return ("suppressed", None) if channel is None else (None, channel)
+            for _, agreed, _ in channels:  # every channel's consent first, as one row at a time
+                if type(agreed[i]) is _Failed:
+                    raise agreed[i].error
+            consenting = False
+            for channel, agreed, is_suppressed_at in channels:  # in preference order
+                if agreed[i]:
+                    consenting = True
+                    if not is_suppressed_at(i):
+                        return None, channel
+            return ("suppressed" if consenting else "no_consent"), None
         return self._each(choose, range(self.size))
 
     def _consent(self, channel: str) -> list[Any]:
@@ -166,49 +176,54 @@ class RowFacts:
         return lambda i: is_suppressed(channel, campaign, reasons[i], marketable[i], keys[i] in in_ledger, groups[i])
 
     def exited(self, exit_when: tuple[str, ...], index: int) -> bool:
-        def build() -> list[Any]:
-            columns = [self.values(f"exit_{name}") for name in exit_when]
-            return self._each(lambda *flags: any(is_true(flag) for flag in flags), *columns)
-        return self.at(self._list(("exited", exit_when), build), index)
+        return self._fact(("exited", exit_when), index, self._exited, exit_when)
+
+    def _exited(self, exit_when: tuple[str, ...]) -> list[Any]:
+        columns = [self.values(f"exit_{name}") for name in exit_when]
+        return self._each(lambda *flags: any(is_true(flag) for flag in flags), *columns)
 
     def recently_purchased(self, campaign: Campaign, index: int) -> bool:
-        days = campaign.purchase_exclusion_days
-        if days <= 0:
+        if campaign.purchase_exclusion_days <= 0:
             return False
-        return self.at(self._list(("recent", days), lambda: self._each(
-            lambda value: self.gate.recently_purchased(campaign, as_utc(value)), self.values("last_order_at"))), index)
+        return self._fact(("recent", campaign.purchase_exclusion_days), index, self._recent, campaign)
+
+    def _recent(self, campaign: Campaign) -> list[Any]:
+        return self._each(lambda value: self.gate.recently_purchased(campaign, as_utc(value)),
+                          self.values("last_order_at"))
 
     def frequency(self, index: int) -> str | None:
-        return self.at(self._list("frequency", lambda: self._each(normalize_frequency, self.values(FREQUENCY_COLUMN))),
-                       index)
+        return self._fact("frequency", index, lambda: self._each(normalize_frequency, self.values(FREQUENCY_COLUMN)))
 
     def zone(self, index: int) -> ZoneInfo:
+        return self._fact("zone", index, self._zones)
+
+    def _zones(self) -> list[Any]:
         fallback = self.gate.settings.store_time_zone
-        return self.at(self._list("zone", lambda: self._each(lambda name: zone(name, fallback),
-                                                               self.values("time_zone"))), index)
+        return self._each(lambda name: zone(name, fallback), self.values("time_zone"))
 
     def state_quiet_hours(self, index: int) -> QuietHours | None:
-        return self.at(self._list("state_quiet", lambda: self._each(state_quiet_hours,
-                                                                     self.values(STATE_QUIET_HOURS_COLUMN))), index)
+        return self._fact("state_quiet", index,
+                          lambda: self._each(state_quiet_hours, self.values(STATE_QUIET_HOURS_COLUMN)))
 
     def held_out(self, campaign: Campaign, index: int) -> bool:
         share = campaign.holdout_share
         if not share > 0:
             return in_holdout("", campaign.key, share)  # no holdout: nobody is in it
-        return self.at(self._list(("holdout", campaign.key, share), lambda: self._each(
-            lambda key: in_holdout(key, campaign.key, share), self.keys())), index)
+        return self._fact(("holdout", campaign.key, share), index, lambda: self._each(
+            lambda key: in_holdout(key, campaign.key, share), self.keys()))
 
     def triggered_at(self, index: int) -> datetime | None:
-        """The row's trigger time in UTC: a column has few distinct ones, each converted once."""
-        def build() -> list[Any]:
-            converted: dict[Any, Any] = {}
-            out = []
-            for value in self.values("triggered_at"):
-                try:
-                    out.append(converted[value])
-                except KeyError:
-                    out.append(converted.setdefault(value, self._each(as_utc, [value])[0]))
-                except TypeError:  # an unhashable value: converted on its own
-                    out.append(self._each(as_utc, [value])[0])
-            return out
-        return self.at(self._list("triggered_at", build), index)
+        return self._fact("triggered_at", index, self._triggered)
+
+    def _triggered(self) -> list[Any]:
+        """The trigger times in UTC: a column has few distinct ones, each converted once."""
+        converted: dict[Any, Any] = {}
+        out = []
+        for value in self.values("triggered_at"):
+            try:
+                out.append(converted[value])
+            except KeyError:
+                out.append(converted.setdefault(value, self._each(as_utc, [value])[0]))
+            except TypeError:  # an unhashable value: converted on its own
+                out.append(self._each(as_utc, [value])[0])
+        return out
