@@ -1,12 +1,12 @@
-"""The gate's facts worked out a column at a time decide exactly as one row at a time did.
+"""The engine's decisions on a varied audience, recorded: a faster engine must make the same ones.
 
 ``scenario()`` runs the engine three times over one varied audience (missing consent and
 addresses, suppressions in the warehouse and the ledger, group unsubscribes, caps and the
 promotional slot across campaigns, recent orders, preferences, exits, quiet hours in several zones
-and states, holdouts, a not-JSON payload, a rejected and a STOP'd send, duplicates, deferrals
-carried over from snapshots) and returns every decision: the reports' counts, the ledger's rows
-and the messages sent. ``tests/data/activation/identity.json`` holds what the engine gave before
-the gate read columns (the row-at-a-time code of commit 99b387c); it must not change.
+and states, holdouts, a not-JSON payload, a rejected and a STOP'd send, duplicates, a deferral
+carried over from its snapshot) and returns every decision: the reports' counts, the ledger's rows
+and the messages sent. ``tests/data/activation/identity.json`` holds what the engine of commit
+99b387c gave; it must not change.
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from retention.activation.eligibility import Gate
 from retention.activation.engine import activate
 from retention.activation.ledger import Ledger
-from retention.activation.row_facts import RowFacts
 from tests.activation_fixtures import NOW, audience, campaign_set, person
 from tests.test_activation_engine import MemorySender, MemoryStore
 
@@ -99,8 +97,7 @@ def scenario() -> dict:
         return out
 
 
-@pytest.mark.skipif(not EXPECTED.exists(), reason="no recorded decisions")
-def test_the_engine_decides_as_it_did_row_by_row():
+def test_the_engine_decides_as_recorded():
     expected = json.loads(EXPECTED.read_text())
     got = json.loads(json.dumps(scenario()))
     for run, (want, have) in enumerate(zip(expected["runs"], got["runs"], strict=True)):
@@ -115,25 +112,7 @@ def test_the_engine_decides_as_it_did_row_by_row():
         assert sum(c[edge] for c in reports) > 0, f"the scenario no longer reaches {edge}"
 
 
-# ---------------------------------------------------------------- the facts' own edges
-
-
-def test_each_row_decides_alike_in_its_audience_and_alone():
-    """The gate with the audience's facts and the gate given each row on its own (as for a
-    deferral's snapshot) agree row by row, history and all, over every campaign."""
-    rows = frame(0)
-    suppressed = {"sms": {"k017"}}
-    together, alone = Gate(CAMPAIGNS.settings, NOW, suppressed=suppressed), Gate(CAMPAIGNS.settings, NOW,
-                                                                                 suppressed=suppressed)
-    facts = RowFacts.of_frame(together, rows)
-    records = rows.to_dict("records")
-    for campaign in CAMPAIGNS.by_priority():
-        for step in campaign.steps:
-            for index, row in enumerate(records):
-                status = "sent" if index % 11 == 0 else None
-                assert (together.decide(campaign, step, row, status, facts, index)
-                        == alone.decide(campaign, step, row, status)), (campaign.key, step.number, index)
-    assert together.counts == alone.counts
+# ---------------------------------------------------------------- edges of the audience
 
 
 def test_an_empty_audience_decides_nothing(tmp_path):
@@ -147,7 +126,8 @@ def test_an_empty_audience_decides_nothing(tmp_path):
 
 def test_a_malformed_value_stops_the_run_only_where_the_gate_reads_it(tmp_path):
     """A group list that does not parse, on a row whose step is not due yet: the gate never reads
-    it, so its neighbours are sent; once the row is decided it fails as it did row by row."""
+    it, so its neighbours are sent. Once the row is due the run stops on it: the gate does not yet
+    set such a row aside with a reason."""
     waiting = person("bad", unsubscribed_groups="1002,oops", triggered_at=NOW - timedelta(hours=1))
     rows = audience(person("a"), waiting, person("b"))
     out = MemorySender("email")
@@ -158,11 +138,3 @@ def test_a_malformed_value_stops_the_run_only_where_the_gate_reads_it(tmp_path):
         with pytest.raises(ValueError, match="oops"):
             activate(CAMPAIGNS, {"audience_cart": rows}, ledger, {"email": out}, NOW + timedelta(hours=4),
                      only=["cart"])
-
-
-def test_of_two_columns_of_one_name_the_last_counts_as_in_a_row():
-    rows = audience(person("a", email_ok=False))
-    rows.insert(0, "is_email_marketable", True, allow_duplicates=True)  # the first of the two says yes
-    rows.insert(0, "email_consent_state", "subscribed", allow_duplicates=True)
-    facts = RowFacts.of_frame(Gate(CAMPAIGNS.settings, NOW), rows)
-    assert facts.channel(CAMPAIGNS.get("thanks"), 0) == ("no_consent", None)

@@ -34,17 +34,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
 from retention.activation.campaigns import Campaign, QuietHours, SendWindow, Settings, Step
-from retention.preferences import ORDER_UPDATES_ONLY, PROMOTIONAL_WINDOW_HOURS
+from retention.preferences import ORDER_UPDATES_ONLY, PROMOTIONAL_WINDOW_HOURS, normalize_frequency
 from retention.privacy.tombstones import Tombstones
-
-if TYPE_CHECKING:
-    from retention.activation.row_facts import RowFacts
 
 EXCLUSION_REASONS = ("erasure", "no_consent", "suppressed", "already_sent", "exit_condition", "recent_purchase",
                      "frequency_cap", "preference", "priority")
@@ -246,53 +243,50 @@ class Gate:
         self._local_day: dict[ZoneInfo, date] = {}
         self._next_allowed: dict[tuple, datetime | None] = {}
 
-    def decide(self, campaign: Campaign, step: Step, row: Mapping[str, Any], existing_status: str | None,
-               facts: RowFacts | None = None, index: int = 0) -> Decision:
-        """Run one recipient and step through the gate; a "send" is added to the history.
-        ``facts``: what the gate knows of the audience's rows (``row_facts``), ``index`` this row's
-        place there; without them they are worked out from ``row`` alone."""
-        if facts is None:
-            from retention.activation.row_facts import RowFacts  # it builds on this module's helpers
-
-            facts, index = RowFacts.of_row(self, row), 0
-        decision = self._decide(campaign, step, existing_status, facts, index)
+    def decide(self, campaign: Campaign, step: Step, row: Mapping[str, Any],
+               existing_status: str | None) -> Decision:
+        """Run one recipient and step through the gate; a "send" is added to the history."""
+        decision = self._decide(campaign, step, row, existing_status)
         self.counts[decision.reason or decision.outcome] += 1
         return decision
 
-    def _decide(self, campaign: Campaign, step: Step, existing_status: str | None, facts: RowFacts,
-                index: int) -> Decision:
-        if facts.erased(index):
+    def _decide(self, campaign: Campaign, step: Step, row: Mapping[str, Any],
+                existing_status: str | None) -> Decision:
+        customer = str(row["customer_key"])
+        if self.erased and self.erased.covers_row(row):
             return Decision("excluded", "erasure")
         if campaign.is_internal:
-            return self._internal(step, existing_status, facts, index)
-        reason, channel = facts.channel(campaign, index)
-        if reason is not None:
-            return Decision("excluded", reason)
+            return self._internal(campaign, step, row, existing_status)
+
+        consenting = [c for c in campaign.channels if self.has_consent(row, c)]
+        if not consenting:
+            return Decision("excluded", "no_consent")
+        channel = next((c for c in consenting if not self.is_suppressed(row, c, campaign)), None)
+        if channel is None:
+            return Decision("excluded", "suppressed")
         if existing_status in BLOCKING_STATUSES:
             return Decision("excluded", "already_sent", channel)
-        if step.exit_when and facts.exited(step.exit_when, index):
+        if step.exit_when and any(is_true(row.get(f"exit_{name}")) for name in step.exit_when):
             return Decision("excluded", "exit_condition", channel)
-        if campaign.is_promotional and facts.recently_purchased(campaign, index):
+        if campaign.is_promotional and self.recently_purchased(campaign, row):
             return Decision("excluded", "recent_purchase", channel)
-        customer = facts.keys()[index]
         cap = self.settings.frequency_caps.get(channel)
         if cap and self.history.count(customer, channel, self._window_start(cap.window_hours)) >= cap.max_sends:
             return Decision("excluded", "frequency_cap", channel)
-        if campaign.is_promotional and channel == "email" and self.beyond_preference(
-                customer, facts.frequency(index)):
+        if campaign.is_promotional and channel == "email" and self.beyond_preference(customer, row):
             return Decision("excluded", "preference", channel)
-        tz = facts.zone(index)
+        tz = zone(row.get("time_zone"), self.settings.store_time_zone)
         if campaign.is_promotional and (
                 self.history.promotional_on(customer, self._today_in(tz), tz)
                 >= self.settings.promotional_per_day):
             return Decision("excluded", "priority", channel)
         quiet = campaign.quiet_hours.get(channel)
         if channel == "sms":
-            quiet = stricter(quiet, facts.state_quiet_hours(index))
+            quiet = stricter(quiet, state_quiet_hours(row.get(STATE_QUIET_HOURS_COLUMN)))
         not_before = self._next_allowed_time(tz, quiet, campaign.send_window)
         if not_before is not None:
             return Decision("deferred", None, channel, not_before)
-        if facts.held_out(campaign, index):
+        if in_holdout(customer, campaign.key, campaign.holdout_share):
             return Decision("held_out", None, channel)
         self.history.add(customer, channel, self.now, campaign.is_promotional)
         return Decision("send", None, channel)
@@ -316,52 +310,50 @@ class Gate:
             self._next_allowed[key] = next_allowed_time(self.now, tz, quiet, window)
         return self._next_allowed[key]
 
-    def _internal(self, step: Step, existing_status: str | None, facts: RowFacts, index: int) -> Decision:
+    def _internal(self, campaign: Campaign, step: Step, row, existing_status) -> Decision:
         if existing_status in BLOCKING_STATUSES:
             return Decision("excluded", "already_sent", "email")
-        if step.exit_when and facts.exited(step.exit_when, index):
+        if any(is_true(row.get(f"exit_{name}")) for name in step.exit_when):
             return Decision("excluded", "exit_condition", "email")
         return Decision("send", None, "email")
 
-    def beyond_preference(self, customer: str, frequency: str | None) -> bool:
-        """One more promotional email would exceed the frequency the customer chose (normalised)."""
+    def has_consent(self, row: Mapping[str, Any], channel: str) -> bool:
+        """An address and an opt-in. The consent state is read apart from suppressions, so that
+        a subscriber who bounced is counted as suppressed, not as never having consented."""
+        if channel == "webhook":
+            return is_true(row.get(PUSH_OPT_IN_COLUMN))
+        if is_blank(row.get(ADDRESS_COLUMN[channel])):
+            return False
+        state = row.get(CONSENT_COLUMN[channel])
+        if is_blank(state):  # an audience without the state: its marketable flag says it all
+            return is_true(row.get(MARKETABLE_COLUMN[channel]))
+        return str(state) == "subscribed"
+
+    def is_suppressed(self, row: Mapping[str, Any], channel: str, campaign: Campaign | None = None) -> bool:
+        if channel == "webhook":  # withdrawing push is withdrawing the opt-in; the ledger may know more
+            return str(row["customer_key"]) in self.suppressed.get(channel, ())
+        if campaign is not None and campaign.confirms_sms_opt_in:
+            # the request to confirm goes to those awaiting confirmation, and to nobody else
+            return (row.get(SUPPRESSION_COLUMN[channel]) != AWAITING_CONFIRMATION
+                    or str(row["customer_key"]) in self.suppressed.get(channel, ()))
+        # The warehouse's marketable flag must agree too: whatever else it knows, it never loosens the gate.
+        return (not is_blank(row.get(SUPPRESSION_COLUMN[channel]))
+                or not is_true(row.get(MARKETABLE_COLUMN[channel], True))
+                or str(row["customer_key"]) in self.suppressed.get(channel, ())
+                or (channel == "email" and campaign is not None and campaign.unsubscribe_group is not None
+                    and campaign.unsubscribe_group in unsubscribed_groups(row.get(UNSUBSCRIBED_GROUPS_COLUMN))))
+
+    def beyond_preference(self, customer: str, row: Mapping[str, Any]) -> bool:
+        """One more promotional email would exceed the frequency the customer chose."""
+        frequency = normalize_frequency(row.get(FREQUENCY_COLUMN))
         if frequency == ORDER_UPDATES_ONLY:
             return True
         hours = PROMOTIONAL_WINDOW_HOURS.get(frequency)
         return hours is not None and self.history.count(
             customer, "email", self._window_start(hours), promotional_only=True) >= 1
 
-    def recently_purchased(self, campaign: Campaign, last_order_at: datetime | None) -> bool:
-        return (campaign.purchase_exclusion_days > 0 and last_order_at is not None
-                and self.now - last_order_at < timedelta(days=campaign.purchase_exclusion_days))
-
-
-# ---------------------------------------------------------------- one row's consent and suppressions
-
-
-def has_consent(channel: str, address: Any, state: Any, marketable: Any, push_opt_in: Any) -> bool:
-    """An address and an opt-in. The consent state is read apart from suppressions, so that
-    a subscriber who bounced is counted as suppressed, not as never having consented."""
-    if channel == "webhook":
-        return is_true(push_opt_in)
-    if is_blank(address):
-        return False
-    if is_blank(state):  # an audience without the state: its marketable flag says it all
-        return is_true(marketable)
-    return str(state) == "subscribed"
-
-
-def is_suppressed(channel: str, campaign: Campaign, reason: Any, marketable: Any, in_ledger: bool,
-                  groups: Any) -> bool:
-    """``in_ledger``: the ledger holds a suppression of the customer on the channel; ``groups``:
-    the SendGrid groups the audience says they left."""
-    if channel == "webhook":  # withdrawing push is withdrawing the opt-in; the ledger may know more
-        return in_ledger
-    if campaign.confirms_sms_opt_in:
-        # the request to confirm goes to those awaiting confirmation, and to nobody else
-        return reason != AWAITING_CONFIRMATION or in_ledger
-    # The warehouse's marketable flag must agree too: whatever else it knows, it never loosens the gate.
-    return (not is_blank(reason) or not is_true(marketable) or in_ledger
-            or (channel == "email" and campaign.unsubscribe_group is not None
-                and campaign.unsubscribe_group in unsubscribed_groups(groups)))
-
+    def recently_purchased(self, campaign: Campaign, row: Mapping[str, Any]) -> bool:
+        if campaign.purchase_exclusion_days <= 0:
+            return False
+        last_order = as_utc(row.get("last_order_at"))
+        return last_order is not None and self.now - last_order < timedelta(days=campaign.purchase_exclusion_days)

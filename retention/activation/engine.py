@@ -36,13 +36,14 @@ import json
 import logging
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from retention.activation.broadcasts import SEGMENTS_COLUMN, broadcast_rows
@@ -65,7 +66,6 @@ from retention.activation.ledger_db import is_postgres
 from retention.activation.messages import RESULT_STATUSES, OutgoingMessage, Sender, SendResult
 from retention.activation.render import RenderError, payload_of, plain, render_message, sample_of
 from retention.activation.report import ActivationReport, CampaignReport
-from retention.activation.row_facts import RowFacts, column_values
 from retention.experiments.assignment import assign, at_best_hour, with_variant
 
 log = logging.getLogger("retention.activation.engine")
@@ -278,12 +278,11 @@ class _CampaignRun:
         self.views: dict[tuple[int, str], tuple[Campaign, Step]] = {}  # (step, variant) -> as it sends
         self.send_hours = send_hours or {}
         self.timed: dict[tuple[int, str | None, int], Campaign] = {}  # (step, variant, best hour) -> as it sends
-        self.facts = RowFacts.of_frame(gate, frame)  # what the gate knows of each row, a column at a time
 
     def run(self) -> None:
         records = self.ledger.campaign_records(self.campaign.key)
-        for row, index, occurrence, to in self._candidates(records):
-            self._decide(row, index, occurrence, to, records.get((str(row["customer_key"]), occurrence), NO_RECORDS))
+        for row, occurrence, to in self._candidates(records):
+            self._decide(row, occurrence, to, records.get((str(row["customer_key"]), occurrence), NO_RECORDS))
             if len(self.decisions) >= BATCH_SIZE:
                 self._write_decisions()
         self._write_decisions()
@@ -299,18 +298,16 @@ class _CampaignRun:
     def _candidates(self, records: Mapping[tuple[str, str], Mapping[int, LedgerRecord]]):
         seen: set[tuple[str, str]] = set()
         columns = list(self.frame.columns)
-        keys = self.facts.keys()
-        rows = zip(*(column_values(self.frame.iloc[:, k]) for k in range(len(columns))))
-        for index, values in enumerate(rows):
+        for values in zip(*(_column_values(self.frame.iloc[:, k]) for k in range(len(columns)))):
             row = dict(zip(columns, values))
             self.report.audience += 1
             for occurrence, to in self._occurrences(row):
-                key = (keys[index], occurrence)
+                key = (str(row["customer_key"]), occurrence)
                 if key in seen:
                     self.report.duplicates += 1
                     continue
                 seen.add(key)
-                yield row, index, occurrence, to
+                yield row, occurrence, to
         # deferrals that came due after their row left the audience: sent from the snapshot
         for key, steps in records.items():
             if key in seen:
@@ -318,7 +315,7 @@ class _CampaignRun:
             for record in steps.values():
                 if record.status == "deferred" and record.not_before <= self.now and record.snapshot:
                     self.report.carried_over += 1
-                    yield json.loads(record.snapshot), None, record.occurrence, None
+                    yield json.loads(record.snapshot), record.occurrence, None
 
     def _occurrences(self, row: Mapping[str, Any]) -> list[tuple[str, str | None]]:
         occurrence = str(plain(row["occurrence"]))
@@ -330,9 +327,8 @@ class _CampaignRun:
 
     # -- the decision for one occurrence
 
-    def _decide(self, row: Mapping[str, Any], index: int | None, occurrence: str, to: str | None,
+    def _decide(self, row: Mapping[str, Any], occurrence: str, to: str | None,
                 steps: Mapping[int, LedgerRecord]) -> None:
-        """``index``: the row's place in the audience (its ``facts``); None for a deferral's snapshot."""
         step = self._next_step(steps)
         record = steps.get(step.number)
         status = record.status if record else None
@@ -345,18 +341,13 @@ class _CampaignRun:
             status, due_deferral = None, True
         elif status == "released":
             status = None
-        if index is None:
-            facts, index = RowFacts.of_row(self.gate, row), 0
-        else:
-            facts = self.facts
-        if status is None and not step_is_due(step, facts.triggered_at(index), self.now):
+        if status is None and not step_is_due(step, as_utc(row.get("triggered_at")), self.now):
             self.report.not_due += 1
             return
-        customer = facts.keys()[index]
-        campaign, step, variant = self._variant_of(step, customer)
-        campaign = self._timed(campaign, step, variant, customer)
-        decision = self.gate.decide(campaign, step, row, status, facts, index)
-        send_id = send_id_for(self.campaign.key, step.number, customer, occurrence)
+        campaign, step, variant = self._variant_of(step, str(row["customer_key"]))
+        campaign = self._timed(campaign, step, variant, str(row["customer_key"]))
+        decision = self.gate.decide(campaign, step, row, status)
+        send_id = send_id_for(self.campaign.key, step.number, str(row["customer_key"]), occurrence)
         if decision.outcome == "excluded":
             self.report.excluded[decision.reason] += 1
             if due_deferral:
@@ -569,6 +560,19 @@ class _CampaignRun:
         self.report.error = f"{sender.channel} sender interrupted: {exc}"
         log.error("campaign %s: %s sender interrupted; later batches wait for the next run", self.campaign.key,
                   sender.channel)
+
+
+def _column_values(column: pd.Series) -> Iterator[Any]:
+    """A column's values as iterating it gives them (which is what ``itertuples`` yields). Boxing
+    a datetime as a Timestamp is slow and a datetime column has few distinct values (the as-of
+    day, trigger times), so each distinct one is boxed once and shared: Timestamps are immutable.
+    Lazy, like ``itertuples``: a list per column would hold the whole audience a second time."""
+    numpy_datetime = isinstance(column.dtype, np.dtype) and column.dtype.kind == "M"
+    if not (numpy_datetime or isinstance(column.dtype, pd.DatetimeTZDtype)):  # NaT for missing, not NA
+        return iter(column)
+    codes, uniques = pd.factorize(column)
+    boxed = [*uniques, pd.NaT]  # code -1 is a missing value
+    return map(boxed.__getitem__, codes)
 
 
 def _day_text(value: Any) -> str | None:

@@ -43,7 +43,7 @@ DEFAULT_TIMEOUT_MS = 30_000
 WAL_CHECKPOINT_PAGES = 10_000
 # A claim inserts its send_ids (random hashes) all over the primary key's pages: with SQLite's
 # default 2 MiB page cache they are read again from the file for every batch once the ledger holds
-# a few hundred thousand sends (claiming and recording 200,000: 8.8 s of CPU, 7.8 s with 64 MiB).
+# a few hundred thousand sends (claiming and recording 200,000: 8.7–8.9 s of CPU, 7.8 s with 64 MiB).
 # An upper bound, taken only as pages are read.
 PAGE_CACHE_KIB = 65_536
 
