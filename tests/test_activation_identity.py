@@ -17,7 +17,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from retention.activation.engine import activate
 from retention.activation.ledger import Ledger
@@ -124,10 +123,10 @@ def test_an_empty_audience_decides_nothing(tmp_path):
     assert report.errors == {} and sum(c.audience for c in report.campaigns) == 0
 
 
-def test_a_malformed_value_stops_the_run_only_where_the_gate_reads_it(tmp_path):
-    """A group list that does not parse, on a row whose step is not due yet: the gate never reads
-    it, so its neighbours are sent. Once the row is due the run stops on it: the gate does not yet
-    set such a row aside with a reason."""
+def test_a_malformed_group_list_sets_its_row_aside_and_the_run_goes_on(tmp_path, caplog):
+    """A group list that does not parse ("1002,oops"): while the row's step is not due the gate never
+    reads it; once due, the row is excluded as suppressed (it may have left the group), a warning
+    names the customer, and the run goes on."""
     waiting = person("bad", unsubscribed_groups="1002,oops", triggered_at=NOW - timedelta(hours=1))
     rows = audience(person("a"), waiting, person("b"))
     out = MemorySender("email")
@@ -135,6 +134,8 @@ def test_a_malformed_value_stops_the_run_only_where_the_gate_reads_it(tmp_path):
         report = activate(CAMPAIGNS, {"audience_cart": rows}, ledger, {"email": out}, NOW, only=["cart"])
         assert sorted(m.customer_key for m in out.received) == ["a", "b"]
         assert report.campaign("cart").not_due == 1
-        with pytest.raises(ValueError, match="oops"):
-            activate(CAMPAIGNS, {"audience_cart": rows}, ledger, {"email": out}, NOW + timedelta(hours=4),
-                     only=["cart"])
+        later = activate(CAMPAIGNS, {"audience_cart": rows}, ledger, {"email": out}, NOW + timedelta(hours=4),
+                         only=["cart"])
+    assert sorted(m.customer_key for m in out.received) == ["a", "b"]
+    assert later.campaign("cart").excluded["suppressed"] == 1
+    assert "customer bad: email_unsubscribed_groups does not read" in caplog.text

@@ -28,6 +28,7 @@ are about messages to the customer.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from collections import Counter
 from collections.abc import Mapping
@@ -42,6 +43,8 @@ import pandas as pd
 from retention.activation.campaigns import Campaign, QuietHours, SendWindow, Settings, Step
 from retention.preferences import ORDER_UPDATES_ONLY, PROMOTIONAL_WINDOW_HOURS, normalize_frequency
 from retention.privacy.tombstones import Tombstones
+
+log = logging.getLogger(__name__)
 
 EXCLUSION_REASONS = ("erasure", "no_consent", "suppressed", "already_sent", "exit_condition", "recent_purchase",
                      "frequency_cap", "preference", "priority")
@@ -119,6 +122,18 @@ def unsubscribed_groups(value: Any) -> frozenset[int]:
     if is_blank(value):
         return frozenset()
     return _groups(str(value))
+
+
+def left_group(row: Mapping[str, Any], group: int) -> bool:
+    """Whether the row says the person left SendGrid group ``group``. A list that does not read
+    ("1002,oops") counts as having left: the gate cannot tell, and an unwanted email is the worse
+    mistake; the row is excluded as suppressed, its neighbours go on, and a warning names it."""
+    try:
+        return group in unsubscribed_groups(row.get(UNSUBSCRIBED_GROUPS_COLUMN))
+    except ValueError:
+        log.warning("customer %s: %s does not read as a list of group ids; treated as unsubscribed from group %s",
+                    row.get("customer_key"), UNSUBSCRIBED_GROUPS_COLUMN, group)
+        return True
 
 
 @lru_cache(maxsize=256)
@@ -341,7 +356,7 @@ class Gate:
                 or not is_true(row.get(MARKETABLE_COLUMN[channel], True))
                 or str(row["customer_key"]) in self.suppressed.get(channel, ())
                 or (channel == "email" and campaign is not None and campaign.unsubscribe_group is not None
-                    and campaign.unsubscribe_group in unsubscribed_groups(row.get(UNSUBSCRIBED_GROUPS_COLUMN))))
+                    and left_group(row, campaign.unsubscribe_group)))
 
     def beyond_preference(self, customer: str, row: Mapping[str, Any]) -> bool:
         """One more promotional email would exceed the frequency the customer chose."""
