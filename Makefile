@@ -57,11 +57,12 @@ dbt-manifest: $(MANIFEST)
 
 # RETENTION_DAGSTER_PG_HOST set (with _PORT, _USER, _PASSWORD, _DB): the instance's storage on Postgres;
 # unset: SQLite files in $(DAGSTER_HOME). Written on every run, so a change of setting counts.
-DAGSTER_YAML_PARTS = orchestration/dagster.yaml $(if $(RETENTION_DAGSTER_PG_HOST),orchestration/dagster.postgres.yaml)
+DAGSTER_YAML_PARTS = orchestration/dagster.yaml \
+	$(if $(RETENTION_DAGSTER_PG_HOST),orchestration/dagster.postgres.yaml,orchestration/dagster.sqlite.yaml)
 
 $(DAGSTER_HOME)/dagster.yaml: $(DAGSTER_YAML_PARTS) FORCE
 	@mkdir -p $(DAGSTER_HOME)
-	cat $(DAGSTER_YAML_PARTS) > $@
+	cat $(DAGSTER_YAML_PARTS) | sed 's|@DAGSTER_HOME@|$(abspath $(DAGSTER_HOME))|g' > $@
 
 FORCE:
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -54,8 +53,11 @@ def demo_instance(root: Path):
     runs read (data directory, no provider credentials: the outbox, whatever the machine has set)."""
     home = Path(root) / "dagster_home"
     home.mkdir()
-    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
     with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("RETENTION_DAGSTER_PG_HOST", raising=False)
+        # the Makefile's own rule writes the instance's yaml, as for `make demo`
+        subprocess.run(["make", "-s", f"DAGSTER_HOME={home}", f"{home}/dagster.yaml"], cwd=PROJECT_ROOT,
+                       check=True, capture_output=True)
         patch.setenv(DATA_DIR_ENV, str(root))
         patch.setenv("DAGSTER_HOME", str(home))
         for key in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SHOPIFY_ACCESS_TOKEN"):

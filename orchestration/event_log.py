@@ -1,0 +1,85 @@
+"""The Dagster instance's event log on SQLite, with its connections kept open.
+
+Dagster's own SQLite event log opens a new engine and connection for every event and closes them
+after one insert and a synced commit: about 10 ms an event here. A daily refresh writes some
+3,000 events (a materialization per model, an evaluation per dbt test) and the demo's history run
+one per landing table and day, so the event log took longer than the work it recorded
+(DECISIONS.md, "The demo's speed"). This storage keeps the same files and tables and differs in two
+things only:
+
+- an engine per database file stays open (the most recently used few), so SQLAlchemy's compiled
+  statements and the connection are reused;
+- each connection runs ``synchronous = NORMAL``. The files are in WAL mode already, where NORMAL
+  still never corrupts the file: a power cut can lose the last events written, an application
+  crash loses nothing.
+
+Readers (the UI, the daemon, another run's process) open the same files as before and see every
+committed event. A process that forked from one holding connections opens its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as db
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._serdes import ConfigurableClassData
+from sqlalchemy.pool import StaticPool
+
+OPEN_FILES = 8  # run shards and the index: a run touches its own and the index
+
+
+class OpenSqliteEventLogStorage(SqliteEventLogStorage):
+    """``SqliteEventLogStorage`` with an open engine per database file (see the module)."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        self._engines: OrderedDict[str, db.Engine] = OrderedDict()
+        self._pid = os.getpid()
+        super().__init__(base_dir, inst_data)
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> OpenSqliteEventLogStorage:
+        return cls(inst_data=inst_data, **config_value)
+
+    def _engine(self, shard: str) -> db.Engine:
+        if self._pid != os.getpid():  # a forked child: its parent's connections are not its own
+            self._engines, self._pid = OrderedDict(), os.getpid()
+        engine = self._engines.pop(shard, None)
+        if engine is None:
+            # one connection per file, used under the storage's lock (so across threads, never at once)
+            engine = db.create_engine(self.conn_string_for_shard(shard), poolclass=StaticPool,
+                                      connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                                                    "check_same_thread": False})
+            db.event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA synchronous = NORMAL"))
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+        self._engines[shard] = engine
+        while len(self._engines) > OPEN_FILES:
+            self._engines.popitem(last=False)[1].dispose()
+        return engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[db.Connection]:
+        with self._db_lock:
+            with self._engine(shard).connect() as conn, conn.begin():
+                yield conn
+
+    def _close_all(self) -> None:
+        with self._db_lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+    def wipe(self) -> None:
+        self._close_all()  # the run files are deleted: no connection may write to them after
+        super().wipe()
+
+    def dispose(self) -> None:
+        self._close_all()
+        super().dispose()
