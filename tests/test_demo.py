@@ -40,3 +40,23 @@ def test_the_history_lands_in_one_run_that_plans_each_asset_once(tmp_path):
     assert sum(counts["landed"] for counts in summary.values()) > 0
     for source, counts in summary.items():
         assert counts["records_in"] == counts["landed"] + counts["quarantined"], source
+
+
+def test_a_failed_step_is_told_by_its_message_without_a_stack_trace(capfd):
+    from orchestration.demo import QUIET, print_failures
+
+    @dg.op
+    def paused() -> None:
+        raise dg.Failure("campaign win_back hard bounce rate 2.03% is at or above 2.00%: promotional email paused")
+
+    @dg.job
+    def activation() -> None:
+        paused()
+
+    result = activation.execute_in_process(run_config=QUIET, raise_on_error=False,
+                                           instance=dg.DagsterInstance.ephemeral())
+    print_failures(result, "activation")
+    err = capfd.readouterr().err
+    assert not result.success
+    assert "activation: campaign win_back hard bounce rate 2.03%" in err
+    assert "Traceback" not in err and "Stack Trace" not in err and 'File "' not in err
