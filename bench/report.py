@@ -13,7 +13,8 @@ RESULTS_MD = PROJECT_ROOT / "bench" / "RESULTS.md"
 STAGE_ROWS = ("simulate", "ingest_history", "ingest_day", "dbt_full_refresh", "dbt_incremental", "intraday_increment",
               "clv_fit", "activation", "erasure")
 COMPARISON_ROWS = ("dbt_vs_bare_duckdb", "customer_summary", "customer_summary_vs_lifetimes", "clv_fit_vs_peers",
-                   "clv_fit_synthetic_vs_peers", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
+                   "clv_fit_synthetic_vs_peers", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient",
+                   "event_log_open_vs_dagster")
 DUCKDB_OPTIONS = ("duckdb_memory_limit", "duckdb_threads")
 
 

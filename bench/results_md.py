@@ -201,6 +201,10 @@ def render(results_dir: Path) -> str:
             "audience) with `SendGridSender(batch_size=1000)` against `batch_size=1`, one request per recipient as "
             "simple reverse-ETL tools send; ratio = batched recipients/s / per-recipient recipients/s; the send ids the "
             "fake server accepted are checked identical.",
+            "- `event_log_open_vs_dagster`: the Dagster events of one daily refresh (planned and done, per dbt model and "
+            "data test of the manifest) stored by the project's SQLite event log (`orchestration/event_log.py`, open "
+            "connections) against Dagster's own, each into empty files; ratio = Dagster's seconds / the project's; "
+            "what both read back (events per type, assets) is checked identical.",
             ""]
     for p in SCALE_PROFILES:
         run, later = _latest_full_run(load_results(results_dir, p))

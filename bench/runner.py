@@ -39,9 +39,11 @@ STAGE_ORDER = (
     "activation_batched_vs_per_recipient",
     "intraday_increment",  # it rebuilds the trigger audiences as of the new day's closing tick
     "erasure",  # on a copy: the cached store keeps the customer
+    "event_log_open_vs_dagster",  # needs no store: the events come from the dbt manifest
 )
 COMPARISONS = ("dbt_vs_bare_duckdb", "customer_summary", "customer_summary_vs_lifetimes", "clv_fit_vs_peers",
-               "clv_fit_synthetic_vs_peers", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient")
+               "clv_fit_synthetic_vs_peers", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient",
+               "event_log_open_vs_dagster")
 # the comparisons that run a peer library in its own environment (bench/peer_env.py)
 PEER_COMPARISONS = ("customer_summary_vs_lifetimes", "clv_fit_vs_peers", "clv_fit_synthetic_vs_peers")
 STATE_FILE = "bench_state.json"
@@ -380,6 +382,25 @@ class BenchRun:
             candidate="batched", recipients=recipients, ratio=round(batched / max(single, 1e-9), 2),
             ratio_basis="recipients per second with 1,000 per request / with one request per recipient",
             identical=check["identical"], check=check, sides=sides)
+
+    def event_log_open_vs_dagster(self) -> dict:
+        """One daily refresh's Dagster events (a pair per dbt model and data test) stored by the
+        project's SQLite event log (open connections) against Dagster's own, each into empty files."""
+        sides = {}
+        for kind in ("open", "dagster"):
+            base_dir = self.work / f"event_log_{kind}"
+            if base_dir.exists():
+                remove_tree(base_dir, self.bench_root)
+            m, details = self._child("event_log_side", f"event_log_{kind}", storage=kind, base_dir=str(base_dir))
+            sides[kind] = {**m.figures(), **details}
+        open_, dagster = sides["open"], sides["dagster"]
+        identical = (open_["read_back"] == dagster["read_back"] and open_["assets"] == dagster["assets"])
+        return self._record(
+            "comparison", "event_log_open_vs_dagster", ok=True, baseline="dagster", candidate="open",
+            events=open_["events"], ratio=round(dagster["seconds"] / max(open_["seconds"], 1e-9), 2),
+            ratio_basis="seconds storing the events with Dagster's SQLite event log / with open connections",
+            identical=identical, check={"read_back": open_["read_back"], "assets": len(open_["assets"])},
+            sides={k: {f: v for f, v in side.items() if f != "assets"} for k, side in sides.items()})
 
     # ---- the run --------------------------------------------------------------------------
 

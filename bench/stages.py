@@ -271,6 +271,13 @@ def stage_erasure(ctx: dict) -> dict:
     return erase_one(Path(ctx["copy_dir"]))
 
 
+def stage_event_log_side(ctx: dict) -> dict:
+    """One daily refresh's Dagster events through one SQLite event log storage (bench/event_log.py)."""
+    from bench.event_log import store_daily_refresh
+
+    return store_daily_refresh(ctx["storage"], Path(ctx["base_dir"]), DBT_PROJECT / "target" / "manifest.json")
+
+
 def remove_tree(path: Path, inside: Path) -> None:
     """rmtree that refuses anything outside the benchmark's own data directory."""
     path, inside = Path(path).resolve(), Path(inside).resolve()
@@ -294,4 +301,5 @@ STAGES = {
     "activation": stage_activation,
     "activation_side": stage_activation_side,
     "erasure": stage_erasure,
+    "event_log_side": stage_event_log_side,
 }

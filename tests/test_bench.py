@@ -65,6 +65,9 @@ def test_comparisons_give_a_ratio_and_identical_results(records):
     assert sides["batched"]["batch_size"] == 1000 and sides["per_recipient"]["batch_size"] == 1
     assert sides["per_recipient"]["requests"] == sides["per_recipient"]["messages"] > 0
     assert all(side["recipients_per_second"] > 0 for side in sides.values())
+    events = comps["event_log_open_vs_dagster"]
+    assert events["check"]["read_back"]["ASSET_CHECK_EVALUATION"] > events["check"]["read_back"]["ASSET_MATERIALIZATION"] > 0
+    assert events["events"] == sum(events["check"]["read_back"].values())
 
 
 def test_activation_reports_recipients_per_second(records):
