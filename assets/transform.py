@@ -7,7 +7,10 @@ whole day (retention/warehouse_swap.py). Builds run in the `warehouse` pool (siz
 are read after dbt has exited, read-only, from the warehouse the build swapped in.
 """
 
+import contextlib
 import json
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +22,9 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from assets.models import prediction_metadata
 from assets.partitions import daily_partitions
 from assets.resources import DataDirResource, dbt_manifest_path, dbt_project
-from retention.dbt_build import daily_build_args
+from retention.dbt_build import as_of_env, daily_build_args, dbt_target_path
 from retention.duckdb_config import connect
+from retention.paths import DataDir
 from retention.warehouse_swap import warehouse_build
 
 
@@ -58,6 +62,36 @@ def dbt_relations(manifest: dict[str, Any]) -> dict[str, str]:
         if node["resource_type"] in ("model", "snapshot", "seed")
         and node.get("config", {}).get("materialized") != "ephemeral"
     }
+
+
+_DBT_DAY = threading.Lock()
+
+
+@contextlib.contextmanager
+def as_of_environment(as_of: str, as_of_time: str | None = None) -> Iterator[None]:
+    """Within: this process's environment carries ``as_of_env`` for a dbt process started here.
+    dagster-dbt's ``DbtCliResource.cli`` starts dbt with a copy of the running process's environment
+    and takes none of its own; the lock keeps two threads' days apart."""
+    day = as_of_env(as_of, as_of_time)
+    with _DBT_DAY:
+        saved = {name: os.environ.get(name) for name in day}
+        os.environ.update(day)
+        try:
+            yield
+        finally:
+            os.environ.update({name: value for name, value in saved.items() if value is not None})
+            for name in [name for name, value in saved.items() if value is None]:
+                os.environ.pop(name)
+
+
+def dbt_build_events(dbt: DbtCliResource, args: list[str], layout: DataDir, as_of: str,
+                     as_of_time: str | None = None, **cli: Any) -> list[Any]:
+    """dbt's events of one build as of ``as_of`` (and an increment's ``as_of_time``), in the data
+    directory's own dbt target: the day goes in the environment, so dbt parses only what changed
+    since the last build (retention/dbt_build.py)."""
+    with as_of_environment(as_of, as_of_time):
+        invocation = dbt.cli(args, target_path=dbt_target_path(layout), **cli)
+    return list(invocation.stream())
 
 
 def with_build_metadata(events: Iterable[Any], warehouse: Path, stamp: dict[str, str],
@@ -104,7 +138,8 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, data_dir: 
         # each day is built into a copy that replaces the warehouse when dbt succeeded
         # (retention/warehouse_swap.py); the data directory goes to dbt as vars (retention/dbt_build.py)
         with warehouse_build(layout.warehouse) as staging:
-            events = list(dbt.cli(daily_build_args(day, data_dir=layout, warehouse=staging), context=context).stream())
+            events = dbt_build_events(dbt, daily_build_args(data_dir=layout, warehouse=staging), layout, day,
+                                      context=context)
         if index < len(keys) - 1:
             continue  # one materialization per asset covers the whole range: report the last day's
         yield from with_build_metadata(

@@ -93,16 +93,17 @@ def stage_ingest_day(ctx: dict) -> dict:
 
 
 def _dbt_build(ctx: dict, root: Path, as_of: str, full_refresh: bool) -> dict:
-    from retention.dbt_build import daily_build_args
+    from retention.dbt_build import as_of_env, daily_build_args
 
-    return {"as_of": as_of, **_dbt(ctx, root, daily_build_args(as_of, full_refresh))}
+    return {"as_of": as_of, **_dbt(ctx, root, daily_build_args(full_refresh), as_of_env(as_of))}
 
 
-def _dbt(ctx: dict, root: Path, args: list[str]) -> dict:
+def _dbt(ctx: dict, root: Path, args: list[str], as_of: dict[str, str]) -> dict:
+    """dbt ``args`` on the store at ``root``, the day in its environment (``as_of``: ``as_of_env``)."""
     target, project = root / "dbt_target", ctx.get("dbt_project") or str(DBT_PROJECT)
     cmd = [str(Path(sys.executable).with_name("dbt")), *args, "--project-dir", project,
            "--profiles-dir", project, "--target-path", str(target), "--log-path", str(root / "dbt_logs")]
-    env = {**os.environ, "RETENTION_DATA_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {**os.environ, **as_of, "RETENTION_DATA_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     env.update({var: str(ctx[key]) for key, var in DUCKDB_ENV.items() if ctx.get(key)})
     sys.stdout.flush()
     proc = subprocess.run(cmd, env=env, cwd=PROJECT_ROOT)
@@ -167,7 +168,7 @@ def stage_intraday_increment(ctx: dict) -> dict:
     started = time.perf_counter()
     reports = land_trigger_sources(DataDir(root), increment.day)
     land_s = time.perf_counter() - started
-    details = _dbt(ctx, root, increment.dbt_build_args())
+    details = _dbt(ctx, root, increment.dbt_build_args(), increment.dbt_env())
     return {"as_of": increment.day.isoformat(), "as_of_time": increment.as_of_time_text, "land_s": round(land_s, 2),
             "records_landed": sum(r.landed for r in reports.values()), **details}
 

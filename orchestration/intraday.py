@@ -13,7 +13,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from assets.resources import DataDirResource, dbt_project
-from assets.transform import translator, with_build_metadata
+from assets.transform import dbt_build_events, translator, with_build_metadata
 from retention.intraday import Increment, land_trigger_sources
 from retention.warehouse_swap import warehouse_build
 
@@ -42,11 +42,11 @@ def build_trigger_audiences(context: dg.OpExecutionContext, increment: dict, dbt
     layout = data_dir.layout
     step = Increment.at(datetime.fromisoformat(increment["as_of_time"]))
     # built into a copy that replaces the warehouse when dbt succeeded (retention/warehouse_swap.py);
-    # the data directory goes to dbt as vars (retention/dbt_build.py says why not the environment)
+    # the data directory goes to dbt as vars, the day and the instant in its environment (retention/dbt_build.py)
     with warehouse_build(layout.warehouse) as staging:
-        events = list(dbt.cli(step.dbt_build_args(data_dir=layout, warehouse=staging),
-                              manifest=dbt_project.manifest_path, dagster_dbt_translator=translator,
-                              context=context).stream())
+        events = dbt_build_events(dbt, step.dbt_build_args(data_dir=layout, warehouse=staging), layout,
+                                  step.day.isoformat(), step.as_of_time_text, manifest=dbt_project.manifest_path,
+                                  dagster_dbt_translator=translator, context=context)
     yield from with_build_metadata(
         events, layout.warehouse, {"as_of": step.day.isoformat(), "as_of_time": step.as_of_time.isoformat()},
         lambda event: event.asset_key if isinstance(event, dg.AssetMaterialization) else None,

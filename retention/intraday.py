@@ -2,8 +2,9 @@
 
 An increment at time T re-lands the day's partitions of the trigger sources from the inbox files
 present so far (``ingest_day`` replaces a day, so nothing is duplicated and the daily run's landing
-later replaces it with the complete day), then builds the trigger audiences and their parents with
-``--vars {as_of: <day>, as_of_time: T}``. See orchestration/INTRADAY.md.
+later replaces it with the complete day), then builds the trigger audiences and their parents as of
+the day and T (``RETENTION_AS_OF`` and ``RETENTION_AS_OF_TIME``, or ``--vars {as_of: <day>, as_of_time:
+T}`` by hand). See orchestration/INTRADAY.md.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from retention.dbt_build import data_dir_vars
+from retention.dbt_build import as_of_env, data_dir_vars
 from retention.ingest import IngestReport, ingest_day
 from retention.paths import DataDir
 
@@ -50,14 +51,16 @@ class Increment:
     def run_key(self) -> str:
         return f"intraday:{self.as_of_time.isoformat()}"
 
-    def dbt_vars(self) -> dict[str, str]:
-        return {"as_of": self.day.isoformat(), "as_of_time": self.as_of_time_text}
+    def dbt_env(self) -> dict[str, str]:
+        """The day and the instant, as the environment gives them to dbt (retention/dbt_build.py)."""
+        return as_of_env(self.day, self.as_of_time_text)
 
     def dbt_build_args(self, data_dir: DataDir | None = None, warehouse: Path | None = None) -> list[str]:
-        """``dbt build`` of the trigger audiences and their parents, minus the daily-only models.
-        A test runs only when all it reads was rebuilt, so no test judges a mix of moments."""
-        build_vars = {**self.dbt_vars(), **data_dir_vars(data_dir, warehouse)}
-        return ["build", "--selector", SELECTOR, "--vars", json.dumps(build_vars)]
+        """``dbt build`` of the trigger audiences and their parents, minus the daily-only models
+        (the day and the instant come from ``dbt_env``). A test runs only when all it reads was
+        rebuilt, so no test judges a mix of moments."""
+        build_vars = data_dir_vars(data_dir, warehouse)
+        return ["build", "--selector", SELECTOR] + (["--vars", json.dumps(build_vars)] if build_vars else [])
 
 
 def land_trigger_sources(data_dir: DataDir, day: date) -> dict[str, IngestReport]:

@@ -1,5 +1,7 @@
 """The Dagster definitions load, and the asset graph is what the UI should show."""
 
+import os
+
 import dagster as dg
 
 from orchestration.definitions import defs
@@ -82,7 +84,10 @@ ROOT = Path(__file__).resolve().parents[1]
 ENTRY_POINT_FUNCTIONS = {"main"}
 # Dagster reads its planner switch (plan a range run once per asset) from the environment alone;
 # the demo sets it around its own runs (orchestration/demo.py)
-ALLOWED_ENV_WRITES = ("os.environ[PLAN_PER_RANGE_ENV]",)
+# and the day a dbt process is started with goes in the environment around dagster-dbt's start of it
+# (assets/transform.py, as_of_environment: its vars then stay the same and dbt parses only what changed)
+ALLOWED_ENV_WRITES = ("os.environ[PLAN_PER_RANGE_ENV]", "os.environ.update(day)", "os.environ.update({name: value",
+                      "os.environ.pop(name)", "os.environ.pop(PLAN_PER_RANGE_ENV")
 ALLOWED_ENV_READS = {
     ("retention/store_simulator/config.py", "default_out_dir"),
     # Still read by the library until the engine takes the coupon secret as an argument and the campaign
@@ -90,6 +95,8 @@ ALLOWED_ENV_READS = {
     ("retention/activation/campaigns.py", "load_campaigns"),
     ("retention/activation/coupons.py", "coupon_secret"),
     ("retention/activation/coupons.py", "uses_default_secret"),
+    # a Python model's day, in the dbt process the pipeline started with it (as the SQL models read it)
+    ("retention/dbt_build.py", "model_as_of"),
 }
 
 
@@ -184,20 +191,30 @@ def test_a_missing_manifest_names_the_make_target(monkeypatch, tmp_path):
         wiring.dbt_manifest_path()
 
 
-def test_dbt_gets_the_data_directory_as_vars_not_through_the_environment(tmp_path):
+def test_dbt_gets_the_data_directory_as_vars_and_the_day_in_its_environment(tmp_path, monkeypatch):
     import json
 
-    from retention.dbt_build import daily_build_args
+    from assets.transform import as_of_environment
+    from retention.dbt_build import AS_OF_ENV, AS_OF_TIME_ENV, daily_build_args
+
+    monkeypatch.delenv(AS_OF_ENV, raising=False)
+    monkeypatch.setenv(AS_OF_TIME_ENV, "set by hand")
+    with as_of_environment("2026-07-14", "2026-07-14 15:00:00"):
+        assert (os.environ[AS_OF_ENV], os.environ[AS_OF_TIME_ENV]) == ("2026-07-14", "2026-07-14 15:00:00")
+    with as_of_environment("2026-07-15"):
+        assert (os.environ[AS_OF_ENV], os.environ[AS_OF_TIME_ENV]) == ("2026-07-15", "")
+    assert AS_OF_ENV not in os.environ and os.environ[AS_OF_TIME_ENV] == "set by hand"  # as they were
     from retention.intraday import Increment
     from retention.paths import DataDir
 
     layout = DataDir(tmp_path)
     wanted = {"data_dir": str(tmp_path), "landing_root": str(tmp_path / "landing")}
-    daily = daily_build_args("2026-07-14", data_dir=layout)
-    assert json.loads(daily[daily.index("--vars") + 1]) == {"as_of": "2026-07-14", **wanted}
+    daily = daily_build_args(data_dir=layout)
+    assert json.loads(daily[daily.index("--vars") + 1]) == wanted
     intraday = Increment.at(datetime(2026, 7, 14, 15, tzinfo=UTC)).dbt_build_args(data_dir=layout)
     assert wanted.items() <= json.loads(intraday[intraday.index("--vars") + 1]).items()
     assert "var('data_dir'" in (ROOT / "dbt_project" / "profiles.yml").read_text()
-    for path in [*modules("assets"), *modules("orchestration")]:  # nobody hands it over by changing os.environ
-        writes = [line for line in path.read_text().splitlines() if "os.environ[" in line]
+    for path in [*modules("assets"), *modules("orchestration")]:  # no other change of os.environ
+        writes = [line for line in path.read_text().splitlines()
+                  if any(write in line for write in ("os.environ[", "os.environ.update", "os.environ.pop"))]
         assert all(any(name in line for name in ALLOWED_ENV_WRITES) for line in writes), (path, writes)

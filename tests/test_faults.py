@@ -45,6 +45,7 @@ from retention.activation.engine import activate
 from retention.activation.ledger import Ledger
 from retention.activation.ledger_db import is_postgres
 from retention.activation.senders import SendGridSender, TwilioSender, WebhookSender
+from retention.dbt_build import dbt_target_path
 from retention.ingest import SOURCE_TABLES, IngestReport, ingest_day
 from retention.paths import DataDir
 from retention.store_simulator import SimConfig, simulate
@@ -295,20 +296,21 @@ def test_a_build_killed_mid_way_leaves_the_previous_day_whole_and_a_rerun_equals
     clean = sibling(store[0], tmp_path / "clean", "landing", "quarantine")
     shutil.copyfile(house.warehouse, clean.warehouse)
 
-    target = tmp_path / "dbt_target"  # dagster-dbt puts dbt's target and log under DBT_TARGET_PATH
+    target = dbt_target_path(house)  # the data directory's dbt target holds dbt's log of every build
+    already = len(dbt_logs_written(target))  # the lines of the earlier build
     log = tmp_path / "build.log"
-    child = start_child(BUILD, str(house.root), DAY.isoformat(), log=log, env={"DBT_TARGET_PATH": str(target)})
+    child = start_child(BUILD, str(house.root), DAY.isoformat(), log=log)
     reads_during_build: list[int] = []
 
     def first_model_written() -> bool:
-        if not dbt_logs_written(target):
+        if len(dbt_logs_written(target)) == already:
             return False
         with duckdb.connect(str(house.warehouse), read_only=True) as con:  # readers are never locked out
             reads_during_build.append(con.execute("select count(*) from customers").fetchone()[0])
         return True
 
     kill_9_when(child, first_model_written, "model written by dbt", log)
-    written = len(dbt_logs_written(target))
+    written = len(dbt_logs_written(target)) - already
     assert staging_path(house.warehouse).exists()  # the half-built copy the kill left behind
 
     tables, rows, differing = compare_warehouses(house.warehouse, before)

@@ -58,8 +58,8 @@ def test_the_suite_runs_every_dbt_unit_test_which_the_daily_build_leaves_out(sto
     ran = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
     assert len(unit_tests) >= 15 and set(ran) == unit_tests
     assert set(ran.values()) == {"pass"}
-    assert daily_build_args("2025-06-15") == ["build", "--exclude", "test_type:unit", "--vars", '{"as_of": "2025-06-15"}']
-    assert daily_build_args("2025-06-15", full_refresh=True)[-1] == "--full-refresh"
+    assert daily_build_args() == ["build", "--exclude", "test_type:unit"]
+    assert daily_build_args(full_refresh=True)[-1] == "--full-refresh"
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from retention.dbt_build import as_of_env
 from retention.ingest import SOURCE_TABLES, ingest_day
 from retention.paths import DATA_DIR_ENV, DataDir
 from retention.store_simulator import SimConfig, simulate
@@ -107,9 +108,9 @@ def run_dbt(data_dir: DataDir | Path, *args: str, as_of: date | str | None = Non
     env = {**os.environ, "RETENTION_DATA_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     cmd = [str(DBT_BIN), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
            "--target-path", str(home / "dbt_target"), "--log-path", str(home / "dbt_logs")]
+    if as_of is not None:  # in the environment, as the pipeline gives it (retention/dbt_build.py)
+        env.update(as_of_env(as_of))
     vars_ = dict(extra_vars or {})
-    if as_of is not None:
-        vars_["as_of"] = str(as_of)
     if vars_:
         import json
 

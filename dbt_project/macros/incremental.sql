@@ -8,12 +8,12 @@
     {%- if not (execute and is_incremental()) -%}{{ return(none) }}{%- endif -%}
     {%- set res = run_query("select max(delivered_on) from " ~ this) -%}
     {%- set max_d = res.columns[0].values()[0] if res and res.rows | length > 0 else none -%}
-    {%- if max_d is none or (max_d | string) > (var('as_of') | string) -%}{{ return(none) }}{%- endif -%}
+    {%- if max_d is none or (max_d | string) > run_as_of() -%}{{ return(none) }}{%- endif -%}
     {#- lookback_days before as_of, or before the day after the latest delivery the table holds when
         that is earlier (runs were missed): the days between are read too -#}
     {%- set dt = modules.datetime -%}
     {%- set after_latest = dt.date.fromisoformat((max_d | string)[:10]) + dt.timedelta(days=1) -%}
-    {%- set start = [dt.date.fromisoformat(var('as_of') | string), after_latest] | min - dt.timedelta(days=var('lookback_days')) -%}
+    {%- set start = [dt.date.fromisoformat(run_as_of()), after_latest] | min - dt.timedelta(days=var('lookback_days')) -%}
     {{ return(dbt.cast(dbt.string_literal(start.isoformat()), 'date')) }}
 {%- endmacro %}
 
@@ -22,11 +22,11 @@
     {%- if start is not none %} and {{ col }} >= {{ start }}{% endif -%}
 {%- endmacro %}
 
-{#- An intraday build (var as_of_time) also removes the as_of day's own deliveries: the window re-reads
+{#- An intraday build (as_of_time set) also removes the as_of day's own deliveries: the window re-reads
     them up to as_of_time, so re-running an earlier increment gives that increment's table. -#}
 {% macro rewind_future_deliveries() -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where delivered_on {{ '>=' if var('as_of_time', none) else '>' }} {{ as_of_date() }}
+        delete from {{ this }} where delivered_on {{ '>=' if run_as_of_time() else '>' }} {{ as_of_date() }}
     {%- else -%}
         select 1
     {%- endif -%}

@@ -1,7 +1,7 @@
 {#- High value at risk: predicted to be valuable and slipping away (segment high_value_at_risk).
     Occurrence = the as_of month (YYYY-MM): at most one occurrence per person per month. -#}
 with entries as (
-    {{ audience_segment_entries('high_value_at_risk', dbt.string_literal(var('as_of')[:7])) }}
+    {{ audience_segment_entries('high_value_at_risk', dbt.string_literal(run_as_of()[:7])) }}
 ),
 
 entry_products as (

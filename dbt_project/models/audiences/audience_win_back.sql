@@ -1,7 +1,7 @@
 {#- Win-back: lapsed past their own buying rhythm (segment win_back). Occurrence = the as_of month
     (YYYY-MM): at most one win-back occurrence per person per month. -#}
 with entries as (
-    {{ audience_segment_entries('win_back', dbt.string_literal(var('as_of')[:7])) }}
+    {{ audience_segment_entries('win_back', dbt.string_literal(run_as_of()[:7])) }}
 ),
 
 entry_products as (

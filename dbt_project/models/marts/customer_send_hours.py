@@ -1,8 +1,8 @@
 """Each customer's best local hour for email, from the open rate of what they were sent at each
 hour, shrunk toward the store's hourly profile (retention/experiments/send_time.py)."""
 
-import pandas as pd
 
+from retention.dbt_build import model_as_of
 from retention.engines.frames import model_frame
 from retention.experiments.send_time import best_send_hours, local_hours
 
@@ -17,5 +17,5 @@ def model(dbt, session):
     sends["time_zone"] = sends["time_zone"].fillna(dbt.config.get("store_time_zone"))
     sends["local_hour"] = local_hours(sends["touched_at"], sends["time_zone"])
     hours = best_send_hours(sends.assign(opened=sends["is_opened"].fillna(False).astype(bool)))
-    hours["as_of"] = pd.Timestamp(dbt.config.get("as_of")).date()
+    hours["as_of"] = model_as_of(dbt)
     return hours

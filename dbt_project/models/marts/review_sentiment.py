@@ -1,8 +1,8 @@
 """One row per review (as of as_of) with its VADER sentiment (retention/sentiment.py); metrics_daily
 aggregates it per day."""
 
-import pandas as pd
 
+from retention.dbt_build import model_as_of
 from retention.engines.frames import model_frame
 from retention.sentiment import score_reviews
 
@@ -11,5 +11,5 @@ def model(dbt, session):
     dbt.config(materialized="table")
     reviews = model_frame(dbt.ref("stg_reviews__reviews"))[["review_id", "created_at", "rating", "title", "body"]]
     out = score_reviews(reviews)
-    out["as_of"] = pd.Timestamp(dbt.config.get("as_of")).date()
+    out["as_of"] = model_as_of(dbt)
     return out

@@ -5,6 +5,7 @@ import json
 
 import pandas as pd
 
+from retention.dbt_build import model_as_of
 from retention.engines.frames import model_frame
 from retention.predictions import calibration_by_frequency
 
@@ -16,5 +17,5 @@ def model(dbt, session):
         table = pd.DataFrame(columns=["frequency_cal", "label", "n_customers", "actual_mean", "predicted_mean",
                                       "actual_total", "predicted_total"])
     table["calibration_parameters"] = json.dumps(params)
-    table["as_of"] = pd.Timestamp(dbt.config.get("as_of")).date()
+    table["as_of"] = model_as_of(dbt)
     return table

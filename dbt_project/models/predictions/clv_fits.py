@@ -1,7 +1,7 @@
 """BG/NBD and Gamma-Gamma fitted on the customer summary as of as_of: one row per model."""
 
-import pandas as pd
 
+from retention.dbt_build import model_as_of
 from retention.engines.frames import model_frame
 from retention.predictions import fit_models
 
@@ -10,5 +10,5 @@ def model(dbt, session):
     dbt.config(materialized="table")
     summary = model_frame(dbt.ref("int_clv_summary"), order_by=["customer_key"])
     runs = fit_models(summary).runs
-    runs.insert(0, "as_of", pd.Timestamp(dbt.config.get("as_of")).date())
+    runs.insert(0, "as_of", model_as_of(dbt))
     return runs
