@@ -326,7 +326,7 @@ class BenchRun:
         remove_tree(bare_dir, self.bench_root)
         bare_dir.mkdir()
         m, details = self._child("dbt_bare", "dbt_bare", **self.duckdb, target=str(self.data_dir / "dbt_target"),
-                                 warehouse=str(bare_dir / "warehouse.duckdb"))
+                                 warehouse=str(bare_dir / "warehouse.duckdb"), as_of=self.profile.last_day.isoformat())
         check = compare_warehouses(self.data_dir / "warehouse.duckdb", bare_dir / "warehouse.duckdb",
                                    explain_floats=True)
         remove_tree(bare_dir, self.bench_root)  # compared; at L it is gigabytes of disk

@@ -216,9 +216,12 @@ def stage_clv_fit(ctx: dict) -> dict:
 
 
 def stage_dbt_bare(ctx: dict) -> dict:
-    """The SQL of the last dbt build run bare in DuckDB (bench/bare_duckdb.py), against its warehouse."""
+    """The SQL of the last dbt build run bare in DuckDB (bench/bare_duckdb.py), against its warehouse.
+    The Python models read the day from the environment, as in the dbt process (retention/dbt_build.py)."""
     from bench.bare_duckdb import run_bare
+    from retention.dbt_build import as_of_env
 
+    os.environ.update(as_of_env(ctx["as_of"]))  # this stage's own process
     root = Path(ctx["data_dir"])
     settings = {key: ctx[key] for key in DUCKDB_ENV if ctx.get(key)}
     return run_bare(Path(ctx["target"]), Path(ctx["warehouse"]), root / "warehouse.duckdb", settings)
