@@ -19,7 +19,6 @@ import json
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from retention.paths import DataDir
 
@@ -33,10 +32,12 @@ def as_of_env(as_of: date | str, as_of_time: str | None = None) -> dict[str, str
     return {AS_OF_ENV: str(as_of), AS_OF_TIME_ENV: as_of_time or ""}
 
 
-def model_as_of(dbt: Any) -> date:
-    """A Python model's as_of, as the SQL models read it (macros/as_of.sql, run_as_of): var as_of
-    (the model's config) when given, else the environment of the dbt process it runs in."""
-    return date.fromisoformat(str(dbt.config.get("as_of") or os.environ.get(AS_OF_ENV) or DEFAULT_AS_OF)[:10])
+def model_as_of(configured: str | None) -> date:
+    """A Python model's as_of, as the SQL models read it (macros/as_of.sql, run_as_of): its config's
+    ``as_of`` (var as_of) when given, else the environment of the dbt process it runs in. The model
+    itself calls ``dbt.config.get("as_of")``: dbt hands a Python model only the config keys its own
+    code asks for (dbt-spark's generated code carries no others)."""
+    return date.fromisoformat(str(configured or os.environ.get(AS_OF_ENV) or DEFAULT_AS_OF)[:10])
 
 
 def dbt_target_path(data_dir: DataDir) -> Path:

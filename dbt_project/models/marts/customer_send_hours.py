@@ -17,5 +17,5 @@ def model(dbt, session):
     sends["time_zone"] = sends["time_zone"].fillna(dbt.config.get("store_time_zone"))
     sends["local_hour"] = local_hours(sends["touched_at"], sends["time_zone"])
     hours = best_send_hours(sends.assign(opened=sends["is_opened"].fillna(False).astype(bool)))
-    hours["as_of"] = model_as_of(dbt)
+    hours["as_of"] = model_as_of(dbt.config.get("as_of"))
     return hours

@@ -12,4 +12,4 @@ from retention.experiments.analysis import experiment_results
 def model(dbt, session):
     dbt.config(materialized="table")
     sends = model_frame(dbt.ref("campaign_sends"))
-    return experiment_results(sends, load_campaigns(), model_as_of(dbt))
+    return experiment_results(sends, load_campaigns(), model_as_of(dbt.config.get("as_of")))

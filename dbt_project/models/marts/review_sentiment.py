@@ -11,5 +11,5 @@ def model(dbt, session):
     dbt.config(materialized="table")
     reviews = model_frame(dbt.ref("stg_reviews__reviews"))[["review_id", "created_at", "rating", "title", "body"]]
     out = score_reviews(reviews)
-    out["as_of"] = model_as_of(dbt)
+    out["as_of"] = model_as_of(dbt.config.get("as_of"))
     return out

@@ -17,5 +17,5 @@ def model(dbt, session):
         table = pd.DataFrame(columns=["frequency_cal", "label", "n_customers", "actual_mean", "predicted_mean",
                                       "actual_total", "predicted_total"])
     table["calibration_parameters"] = json.dumps(params)
-    table["as_of"] = model_as_of(dbt)
+    table["as_of"] = model_as_of(dbt.config.get("as_of"))
     return table

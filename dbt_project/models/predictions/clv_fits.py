@@ -10,5 +10,5 @@ def model(dbt, session):
     dbt.config(materialized="table")
     summary = model_frame(dbt.ref("int_clv_summary"), order_by=["customer_key"])
     runs = fit_models(summary).runs
-    runs.insert(0, "as_of", model_as_of(dbt))
+    runs.insert(0, "as_of", model_as_of(dbt.config.get("as_of")))
     return runs

@@ -12,5 +12,5 @@ def model(dbt, session):
     bg, gg = models_from_runs(model_frame(dbt.ref("clv_fits")))
     settings = PredictionSettings.from_mapping(dbt.config.get("settings"))
     out = predict(summary, bg, gg, settings)
-    out["as_of"] = model_as_of(dbt)
+    out["as_of"] = model_as_of(dbt.config.get("as_of"))
     return out
