@@ -11,7 +11,6 @@ from collections import Counter
 from pathlib import Path
 
 RUN_ID = "bench-daily-refresh"
-STORAGES = ("dagster", "open")
 
 
 def _storage(kind: str, base_dir: Path):

@@ -5,8 +5,6 @@ instance opened from the same yaml (what a second machine sees), and nothing sto
 from __future__ import annotations
 
 import os
-import subprocess
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import dagster as dg
@@ -14,7 +12,8 @@ import pandas as pd
 import psycopg
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.warehouse_fixtures import write_instance_yaml
+
 PG_ENV = "RETENTION_DAGSTER_PG_"  # _HOST (selects Postgres), _PORT, _USER, _PASSWORD, _DB
 
 
@@ -23,12 +22,6 @@ def instance_settings(url: str) -> dict[str, str]:
     return {f"{PG_ENV}HOST": parts.hostname, f"{PG_ENV}PORT": str(parts.port), f"{PG_ENV}USER": parts.username,
             f"{PG_ENV}PASSWORD": parts.password, f"{PG_ENV}DB": parts.path.lstrip("/")}
 
-
-def write_instance_yaml(home: Path, env: dict[str, str]) -> str:
-    """``make``'s own rule writes the instance's yaml, as ``make dev`` does."""
-    subprocess.run(["make", "-s", f"DAGSTER_HOME={home}", f"{home}/dagster.yaml"], cwd=ROOT, env=env, check=True,
-                   capture_output=True, text=True)
-    return (home / "dagster.yaml").read_text()
 
 
 def test_without_the_setting_the_instance_stays_on_sqlite(tmp_path, monkeypatch):

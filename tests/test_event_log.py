@@ -3,7 +3,6 @@ the same files as Dagster's default, every event readable by another instance, n
 after a wipe, and a forked process on its own connections."""
 
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -13,8 +12,8 @@ from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializa
 from dagster._core.events.log import EventLogEntry
 
 from orchestration.event_log import OPEN_FILES, OpenSqliteEventLogStorage
+from tests.warehouse_fixtures import write_instance_yaml
 
-ROOT = Path(__file__).resolve().parents[1]
 DAYS = dg.DailyPartitionsDefinition(start_date="2025-01-01", end_date="2025-01-06")
 
 
@@ -26,8 +25,7 @@ def landed(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("RETENTION_DAGSTER_PG_HOST", raising=False)
-    subprocess.run(["make", "-s", f"DAGSTER_HOME={tmp_path}", f"{tmp_path}/dagster.yaml"], cwd=ROOT, check=True,
-                   capture_output=True)
+    write_instance_yaml(tmp_path)
     return tmp_path
 
 

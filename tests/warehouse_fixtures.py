@@ -48,6 +48,14 @@ def build_store(
     return data_dir
 
 
+def write_instance_yaml(home: Path, env: dict[str, str] | None = None) -> str:
+    """The Makefile's own rule writes ``home``'s dagster.yaml, as for `make demo` and `make dev`
+    (``env``: the environment it sees, else this process's)."""
+    subprocess.run(["make", "-s", f"DAGSTER_HOME={home}", f"{home}/dagster.yaml"], cwd=PROJECT_ROOT, env=env,
+                   check=True, capture_output=True, text=True)
+    return (Path(home) / "dagster.yaml").read_text()
+
+
 @contextlib.contextmanager
 def demo_instance(root: Path):
     """A persistent Dagster instance under ``root/dagster_home`` with the environment the demo's
@@ -56,9 +64,7 @@ def demo_instance(root: Path):
     home.mkdir()
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("RETENTION_DAGSTER_PG_HOST", raising=False)
-        # the Makefile's own rule writes the instance's yaml, as for `make demo`
-        subprocess.run(["make", "-s", f"DAGSTER_HOME={home}", f"{home}/dagster.yaml"], cwd=PROJECT_ROOT,
-                       check=True, capture_output=True)
+        write_instance_yaml(home)
         patch.setenv(DATA_DIR_ENV, str(root))
         patch.setenv("DAGSTER_HOME", str(home))
         for key in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SHOPIFY_ACCESS_TOKEN"):
