@@ -7,6 +7,7 @@ last-touch attribution recomputed in pandas from the orders."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -249,3 +250,36 @@ def test_campaign_performance_matches_the_ledger_and_the_orders(store):
     assert (sends.decided_at >= END).any()
     assert len(cs) == int((sends.decided_at < END).sum()) and cs.send_id.is_unique and "send-late" not in set(cs.send_id)
     assert cs.set_index("send_id").status["send-001"] == sends.status.iloc[1]
+
+
+def test_row_rules_name_each_broken_rule_of_each_record(store, audiences, tmp_path):
+    """The audiences' shared column rules run as one test per audience (macros/row_rules.sql): planted
+    on a copy of the warehouse, every kind of break fails it, each record is named once with every rule
+    it breaks, and what the rules allow (a null suppression reason, a clean row) passes."""
+    campaign = max(AUDIENCES, key=lambda c: len(audiences[c]))
+    table, test = f"audience_{campaign}", f"audience_{campaign}_row_rules"
+    copy = tmp_path / "tampered.duckdb"
+    shutil.copy(store["db"], copy)
+    with duckdb.connect(str(copy)) as con:
+        rows = con.execute(f"select rowid, customer_key, occurrence from {table} order by customer_key, occurrence "
+                           "limit 6").fetchall()
+        assert len(rows) == 6, rows
+        plant = [  # (change, the record as the failing row names it, the rules it breaks)
+            ("customer_key = 'nobody'", "nobody", "customer_key not found in customers"),
+            ("customer_key = null", None, "customer_key is null"),
+            ("email_consent_state = 'maybe', sms_suppression_reason = 'spam'", rows[2][1],
+             "email_consent_state not an accepted value, sms_suppression_reason not an accepted value"),
+            ("payload = null, time_zone = null, is_sms_marketable = null", rows[3][1],
+             "time_zone is null, is_sms_marketable is null, payload is null"),
+            ("email_suppression_reason = null, sms_suppression_reason = null", rows[4][1], None),  # null: allowed
+        ]
+        for (rowid, _, _), (change, _, _) in zip(rows, plant):
+            con.execute(f"update {table} set {change} where rowid = ?", [rowid])
+    proc = run_dbt(store["root"], "test", "--select", test,
+                   "--store-failures", as_of=AS_OF, extra_vars={"warehouse": str(copy)}, check=False)
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert "Got 4 results" in proc.stdout, proc.stdout[-2000:]
+    with duckdb.connect(str(copy), read_only=True) as con:
+        failures = con.execute(f"select customer_key, occurrence, broken_rules from main_dbt_test__audit.{test}").fetchall()
+    expected = [(key, row[2], rules) for row, (_, key, rules) in zip(rows, plant) if rules]
+    assert sorted(failures, key=str) == sorted(expected, key=str)

@@ -1,6 +1,8 @@
 {#- NPS answers and reviews per UTC day. One row per day with an answer or a rated review. Review
     sentiment is VADER's on the review's title and body (review_sentiment); a review without text
-    counts in reviews but in none of the sentiment figures. -#}
+    counts in reviews but in none of the sentiment figures. The average sentiment sums decimals: a sum
+    of doubles changes in its last bits with the order DuckDB's threads add them in, and VADER's scores
+    have four decimal places, so the decimal sum is exact. -#}
 with nps_days as (
     select
         {{ metrics_day('submitted_at') }} as day,
@@ -19,7 +21,7 @@ review_days as (
         sum(case when has_text then 1 else 0 end) as reviews_with_text,
         sum(case when sentiment = 'positive' then 1 else 0 end) as positive_reviews,
         sum(case when sentiment = 'negative' then 1 else 0 end) as negative_reviews,
-        avg(sentiment_score) as average_review_sentiment
+        {{ dbt.cast('avg(' ~ dbt.cast('sentiment_score', 'decimal(18, 4)') ~ ')', 'double') }} as average_review_sentiment
     from {{ ref('review_sentiment') }}
     where rating is not null
     group by {{ metrics_day('created_at') }}

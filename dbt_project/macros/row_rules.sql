@@ -1,0 +1,35 @@
+{#- Generic test: the rules every row of a model keeps, checked in one scan where dbt's not_null,
+    accepted_values and relationships run one query (and one Dagster asset check) per column and
+    rule. The audiences share 16 such rules on their contract's columns: as one test each, 27
+    audiences made 432 tests of a daily build. Same rules, same meaning:
+    - not_null: columns that must hold a value;
+    - accepted_values: {column: [values]}; a null passes, as with dbt's accepted_values;
+    - present_in / present_column / present_field: every non-null value of present_column is a
+      present_field of the model present_in names (dbt's relationships).
+    Each failing row is a record of the model, named by key_columns, with the rules it breaks. -#}
+{% test row_rules(model, key_columns, not_null=[], accepted_values={}, present_in=none, present_column=none, present_field=none) %}
+{%- set broken = [] -%}
+{%- for column in not_null -%}
+    {%- do broken.append("case when r." ~ column ~ " is null then '" ~ column ~ " is null' end") -%}
+{%- endfor -%}
+{%- for column, values in accepted_values.items() -%}
+    {%- set listed = [] -%}
+    {%- for value in values -%}{%- do listed.append(dbt.string_literal(value)) -%}{%- endfor -%}
+    {%- do broken.append("case when r." ~ column ~ " not in (" ~ listed | join(', ') ~ ") then '"
+                         ~ column ~ " not an accepted value' end") -%}
+{%- endfor -%}
+{%- if present_in is not none -%}
+    {%- do broken.append("case when r." ~ present_column ~ " is not null and p._present is null then '"
+                         ~ present_column ~ " not found in " ~ present_in.identifier ~ "' end") -%}
+{%- endif %}
+select *
+from (
+    select {% for column in key_columns %}r.{{ column }}, {% endfor %}concat_ws(', ', {{ broken | join(', ') }}) as broken_rules
+    from {{ model }} as r
+    {%- if present_in is not none %}
+    left join (select distinct {{ present_field }} as _key, true as _present from {{ present_in }}) as p
+        on r.{{ present_column }} = p._key
+    {%- endif %}
+) as checked
+where broken_rules <> ''
+{% endtest %}
