@@ -5,6 +5,7 @@ shows up, and a rebuild for the same as_of gives identical tables."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -156,3 +157,24 @@ def test_rebuild_for_the_same_as_of_is_identical(store, wh):
     after = {m: _rows(wh, m) for m in MODELS}
     for m in MODELS:
         assert before[m] == after[m], m
+
+
+def test_metrics_daily_row_rules_name_each_day_and_rule_broken(store, wh, tmp_path):
+    """metrics_daily's column rules run as one test (macros/row_rules.sql): planted on a copy of the
+    warehouse, a negative count, a rate above 1, a frequency below its floor of 1 and a missing count
+    each fail it, named by day; a null rate (no denominator that day) and a bound itself pass."""
+    copy = tmp_path / "tampered.duckdb"
+    shutil.copy(wh, copy)
+    with duckdb.connect(str(copy)) as con:
+        days = [r[0] for r in con.execute("select day from metrics_daily order by day desc limit 4").fetchall()]
+        for day, change in zip(days, ["orders = -1, churn_rate = 1.5", "purchase_frequency = 0.5, sessions = null",
+                                      "churn_rate = null, repeat_purchase_rate = 1, purchase_frequency = 1",
+                                      "orders = 0"]):
+            con.execute(f"update metrics_daily set {change} where day = ?", [day])
+    proc = run_dbt(store, "test", "--select", "metrics_daily_row_rules", "--store-failures", as_of=AS_OF,
+                   extra_vars={"warehouse": str(copy)}, check=False)
+    assert proc.returncode == 1 and "Got 2 results" in proc.stdout, proc.stdout[-2000:]
+    with duckdb.connect(str(copy), read_only=True) as con:
+        failures = dict(con.execute("select day, broken_rules from main_dbt_test__audit.metrics_daily_row_rules").fetchall())
+    assert failures == {days[0]: "orders out of range, churn_rate out of range",
+                        days[1]: "sessions is null, purchase_frequency out of range"}
