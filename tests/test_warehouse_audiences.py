@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.warehouse_fixtures import SENDS_READERS, build_store, run_dbt
+from tests.warehouse_fixtures import SENDS_READERS, build_store, failing_rows, run_dbt
 
 AS_OF = date(2025, 3, 25)  # the store runs to 2025-03-31: there is data after as_of
 END = pd.Timestamp("2025-03-26")  # first instant after as_of (naive UTC, as in the warehouse)
@@ -275,11 +275,7 @@ def test_row_rules_name_each_broken_rule_of_each_record(store, audiences, tmp_pa
         ]
         for (rowid, _, _), (change, _, _) in zip(rows, plant):
             con.execute(f"update {table} set {change} where rowid = ?", [rowid])
-    proc = run_dbt(store["root"], "test", "--select", test,
-                   "--store-failures", as_of=AS_OF, extra_vars={"warehouse": str(copy)}, check=False)
-    assert proc.returncode == 1, proc.stdout[-2000:]
-    assert "Got 4 results" in proc.stdout, proc.stdout[-2000:]
-    with duckdb.connect(str(copy), read_only=True) as con:
-        failures = con.execute(f"select customer_key, occurrence, broken_rules from main_dbt_test__audit.{test}").fetchall()
+    reported, failures = failing_rows(store["root"], copy, test, "customer_key, occurrence, broken_rules", AS_OF)
+    assert reported == len(failures) == 4
     expected = [(key, row[2], rules) for row, (_, key, rules) in zip(rows, plant) if rules]
     assert sorted(failures, key=str) == sorted(expected, key=str)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from retention.dbt_build import as_of_env
@@ -127,6 +129,18 @@ def run_dbt(data_dir: DataDir | Path, *args: str, as_of: date | str | None = Non
         raise AssertionError(f"dbt {' '.join(args)} failed (rc={proc.returncode}):\n{tail}\n{proc.stderr[-2000:]}")
     return proc
 
+
+
+def failing_rows(data_dir: DataDir | Path, warehouse: Path, test: str, columns: str, as_of: date | str) -> tuple[int, list]:
+    """Run one data test against another warehouse file (a tampered copy) with its failures stored,
+    and read them back: how many dbt reported, and ``columns`` of each failing row."""
+    proc = run_dbt(data_dir, "test", "--select", test, "--store-failures", as_of=as_of,
+                   extra_vars={"warehouse": str(warehouse)}, check=False)
+    reported = re.search(r"Got (\d+) results?", proc.stdout)
+    assert proc.returncode == 1 and reported, proc.stdout[-2000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(f"select {columns} from main_dbt_test__audit.{test}").fetchall()
+    return int(reported.group(1)), rows
 
 def days(start: date, end: date):
     d = start
