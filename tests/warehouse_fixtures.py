@@ -130,7 +130,6 @@ def run_dbt(data_dir: DataDir | Path, *args: str, as_of: date | str | None = Non
     return proc
 
 
-
 def failing_rows(data_dir: DataDir | Path, warehouse: Path, test: str, columns: str, as_of: date | str) -> tuple[int, list]:
     """Run one data test against another warehouse file (a tampered copy) with its failures stored,
     and read them back: how many dbt reported, and ``columns`` of each failing row."""
@@ -141,6 +140,7 @@ def failing_rows(data_dir: DataDir | Path, warehouse: Path, test: str, columns: 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(f"select {columns} from main_dbt_test__audit.{test}").fetchall()
     return int(reported.group(1)), rows
+
 
 def days(start: date, end: date):
     d = start
