@@ -20,6 +20,8 @@ from bench.machine import PROJECT_ROOT, machine_facts
 from bench.measure import Measurement, measure
 from bench.profiles import Profile
 from bench.stages import SIMULATED_MARKER, remove_tree
+from retention.dbt_build import dbt_target_path
+from retention.paths import DataDir
 
 # The order matters: each stage uses what the ones before it left on disk.
 STAGE_ORDER = (
@@ -325,7 +327,7 @@ class BenchRun:
         bare_dir = self.data_dir / "bare_duckdb"
         remove_tree(bare_dir, self.bench_root)
         bare_dir.mkdir()
-        m, details = self._child("dbt_bare", "dbt_bare", **self.duckdb, target=str(self.data_dir / "dbt_target"),
+        m, details = self._child("dbt_bare", "dbt_bare", **self.duckdb, target=str(dbt_target_path(DataDir(self.data_dir))),
                                  warehouse=str(bare_dir / "warehouse.duckdb"), as_of=self.profile.last_day.isoformat())
         check = compare_warehouses(self.data_dir / "warehouse.duckdb", bare_dir / "warehouse.duckdb",
                                    explain_floats=True)

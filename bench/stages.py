@@ -100,11 +100,12 @@ def _dbt_build(ctx: dict, root: Path, as_of: str, full_refresh: bool) -> dict:
 
 def _dbt(ctx: dict, root: Path, args: list[str], as_of: dict[str, str]) -> dict:
     """dbt ``args`` on the store at ``root``, the day in its environment (``as_of``: ``as_of_env``)."""
-    target, project = root / "dbt_target", ctx.get("dbt_project") or str(DBT_PROJECT)
-    cmd = [str(Path(sys.executable).with_name("dbt")), *args, "--project-dir", project,
-           "--profiles-dir", project, "--target-path", str(target), "--log-path", str(root / "dbt_logs")]
-    env = {**os.environ, **as_of, "RETENTION_DATA_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    env.update({var: str(ctx[key]) for key, var in DUCKDB_ENV.items() if ctx.get(key)})
+    from retention.dbt_build import dbt_cli, dbt_target_path
+    from retention.paths import DataDir
+
+    target = dbt_target_path(DataDir(root))
+    cmd, env = dbt_cli(args, root, Path(ctx.get("dbt_project") or DBT_PROJECT),
+                       environment={**as_of, **{var: str(ctx[key]) for key, var in DUCKDB_ENV.items() if ctx.get(key)}})
     sys.stdout.flush()
     proc = subprocess.run(cmd, env=env, cwd=PROJECT_ROOT)
     if proc.returncode != 0:

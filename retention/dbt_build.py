@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
-from retention.paths import DataDir
+from retention.paths import DATA_DIR_ENV, DataDir
 
 DAILY_EXCLUDE = ("test_type:unit",)
 AS_OF_ENV, AS_OF_TIME_ENV = "RETENTION_AS_OF", "RETENTION_AS_OF_TIME"
@@ -44,6 +46,18 @@ def dbt_target_path(data_dir: DataDir) -> Path:
     """The data directory's own dbt target: its last parse (partial_parse.msgpack) was made with the
     same profile and vars as the next build's, so that build parses only the files that changed."""
     return data_dir.root / "dbt_target"
+
+
+def dbt_cli(args: Sequence[str], data_root: Path, project: Path, state_root: Path | None = None,
+            environment: Mapping[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of the dbt CLI (this interpreter's environment's) on the store
+    at ``data_root``: the day and other settings from ``environment`` (``as_of_env``), dbt's target
+    and logs kept in ``state_root`` (default: the store; a sibling copy shares its store's parse)."""
+    state = DataDir(Path(state_root or data_root))
+    cmd = [str(Path(sys.executable).with_name("dbt")), *args, "--project-dir", str(project), "--profiles-dir",
+           str(project), "--target-path", str(dbt_target_path(state)), "--log-path", str(state.root / "dbt_logs")]
+    env = {**os.environ, **(environment or {}), DATA_DIR_ENV: str(data_root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return cmd, env
 
 
 def data_dir_vars(data_dir: DataDir | None, warehouse: Path | None = None) -> dict[str, str]:

@@ -14,6 +14,7 @@ from datetime import date
 
 import yaml
 
+from retention.dbt_build import dbt_target_path
 from tests.warehouse_fixtures import DBT_PROJECT, build_store, run_dbt
 
 AS_OF = date(2025, 2, 28)
@@ -35,7 +36,7 @@ def test_every_dbt_unit_test_passes(tmp_path):
     store = build_store(tmp_path / "store", customers=60, start=date(2025, 1, 1), end=AS_OF, seed=5)
     run_dbt(store, "build", "--select", *(f"+{model}" for model in sorted(tested)),
             "--exclude", "resource_type:test", as_of=AS_OF)
-    results = json.loads((store.root / "dbt_target" / "run_results.json").read_text())["results"]
+    results = json.loads((dbt_target_path(store) / "run_results.json").read_text())["results"]
     ran = {r["unique_id"].split(".")[-1]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
     assert set(ran) == set().union(*tested.values())
     assert set(ran.values()) == {"pass"}

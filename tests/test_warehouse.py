@@ -14,7 +14,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from retention.dbt_build import daily_build_args
+from retention.dbt_build import daily_build_args, dbt_target_path
+from retention.paths import DataDir
 from tests.warehouse_fixtures import build_store, run_dbt
 
 AS_OF = date(2025, 6, 15)
@@ -46,13 +47,13 @@ def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("store")
     data_dir = build_store(root)
     run_dbt(data_dir, "build", as_of=AS_OF)
-    shutil.copyfile(root / "dbt_target" / "run_results.json", root / "build_results.json")
+    shutil.copyfile(dbt_target_path(data_dir) / "run_results.json", root / "build_results.json")
     return root
 
 
 def test_the_suite_runs_every_dbt_unit_test_which_the_daily_build_leaves_out(store):
     """Unit tests check logic on fixed inputs: the test suite runs them all, the daily build skips them."""
-    manifest = json.loads((store / "dbt_target" / "manifest.json").read_text())
+    manifest = json.loads((dbt_target_path(DataDir(store)) / "manifest.json").read_text())
     unit_tests = set(manifest.get("unit_tests", {}))
     results = json.loads((store / "build_results.json").read_text())["results"]
     ran = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}

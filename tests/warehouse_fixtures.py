@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-import os
+import json
 import re
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from retention.dbt_build import as_of_env
+from retention.dbt_build import as_of_env, dbt_cli
 from retention.ingest import SOURCE_TABLES, ingest_day
 from retention.paths import DATA_DIR_ENV, DataDir
 from retention.store_simulator import SimConfig, simulate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
-DBT_BIN = Path(sys.executable).with_name("dbt")
 
 
 # What reads the landed sends, among what a store built for its audiences has: metrics_daily reads
@@ -111,18 +109,11 @@ def run_dbt(data_dir: DataDir | Path, *args: str, as_of: date | str | None = Non
             check: bool = True) -> subprocess.CompletedProcess:
     """Run the dbt CLI against ``data_dir`` (a subprocess: dbt keeps global state in-process)."""
     root = data_dir.root if isinstance(data_dir, DataDir) else Path(data_dir)
-    # siblings share the store's landing zone (a symlink) and its dbt target (partial parsing)
-    home = (root / "landing").resolve().parent
-    env = {**os.environ, "RETENTION_DATA_DIR": str(root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    cmd = [str(DBT_BIN), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-           "--target-path", str(home / "dbt_target"), "--log-path", str(home / "dbt_logs")]
-    if as_of is not None:  # in the environment, as the pipeline gives it (retention/dbt_build.py)
-        env.update(as_of_env(as_of))
     vars_ = dict(extra_vars or {})
-    if vars_:
-        import json
-
-        cmd += ["--vars", json.dumps(vars_)]
+    # siblings share the store's landing zone (a symlink) and its dbt target (partial parsing)
+    cmd, env = dbt_cli([*args, *(["--vars", json.dumps(vars_)] if vars_ else [])], root, DBT_PROJECT,
+                       state_root=(root / "landing").resolve().parent,
+                       environment=None if as_of is None else as_of_env(as_of))  # the day as the pipeline gives it
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=str(PROJECT_ROOT))
     if check and proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-80:])
