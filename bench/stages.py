@@ -104,8 +104,9 @@ def _dbt(ctx: dict, root: Path, args: list[str], as_of: dict[str, str]) -> dict:
     from retention.paths import DataDir
 
     target = dbt_target_path(DataDir(root))
-    cmd, env = dbt_cli(args, root, Path(ctx.get("dbt_project") or DBT_PROJECT),
-                       environment={**as_of, **{var: str(ctx[key]) for key, var in DUCKDB_ENV.items() if ctx.get(key)}})
+    cmd, settings = dbt_cli(args, root, Path(ctx.get("dbt_project") or DBT_PROJECT),
+                            environment={**as_of, **{var: str(ctx[key]) for key, var in DUCKDB_ENV.items() if ctx.get(key)}})
+    env = {**os.environ, **settings}
     sys.stdout.flush()
     proc = subprocess.run(cmd, env=env, cwd=PROJECT_ROOT)
     if proc.returncode != 0:

@@ -50,14 +50,14 @@ def dbt_target_path(data_dir: DataDir) -> Path:
 
 def dbt_cli(args: Sequence[str], data_root: Path, project: Path, state_root: Path | None = None,
             environment: Mapping[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
-    """The command and environment of the dbt CLI (this interpreter's environment's) on the store
-    at ``data_root``: the day and other settings from ``environment`` (``as_of_env``), dbt's target
-    and logs kept in ``state_root`` (default: the store; a sibling copy shares its store's parse)."""
+    """The command of the dbt CLI (this interpreter's environment's) on the store at ``data_root``,
+    and what its process's environment must add to the caller's: the day and other settings from
+    ``environment`` (``as_of_env``). dbt's target and logs are kept in ``state_root`` (default: the
+    store; a sibling copy shares its store's parse)."""
     state = DataDir(Path(state_root or data_root))
     cmd = [str(Path(sys.executable).with_name("dbt")), *args, "--project-dir", str(project), "--profiles-dir",
            str(project), "--target-path", str(dbt_target_path(state)), "--log-path", str(state.root / "dbt_logs")]
-    env = {**os.environ, **(environment or {}), DATA_DIR_ENV: str(data_root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return cmd, env
+    return cmd, {**(environment or {}), DATA_DIR_ENV: str(data_root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
 def data_dir_vars(data_dir: DataDir | None, warehouse: Path | None = None) -> dict[str, str]:

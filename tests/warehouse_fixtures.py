@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import subprocess
 from datetime import UTC, date, datetime, timedelta
@@ -111,10 +112,10 @@ def run_dbt(data_dir: DataDir | Path, *args: str, as_of: date | str | None = Non
     root = data_dir.root if isinstance(data_dir, DataDir) else Path(data_dir)
     vars_ = dict(extra_vars or {})
     # siblings share the store's landing zone (a symlink) and its dbt target (partial parsing)
-    cmd, env = dbt_cli([*args, *(["--vars", json.dumps(vars_)] if vars_ else [])], root, DBT_PROJECT,
-                       state_root=(root / "landing").resolve().parent,
-                       environment=None if as_of is None else as_of_env(as_of))  # the day as the pipeline gives it
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=str(PROJECT_ROOT))
+    cmd, settings = dbt_cli([*args, *(["--vars", json.dumps(vars_)] if vars_ else [])], root, DBT_PROJECT,
+                            state_root=(root / "landing").resolve().parent,
+                            environment=None if as_of is None else as_of_env(as_of))  # the day as the pipeline gives it
+    proc = subprocess.run(cmd, env={**os.environ, **settings}, capture_output=True, text=True, cwd=str(PROJECT_ROOT))
     if check and proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-80:])
         raise AssertionError(f"dbt {' '.join(args)} failed (rc={proc.returncode}):\n{tail}\n{proc.stderr[-2000:]}")
