@@ -6,6 +6,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .uv/bin/uv)
+# Installs compile every package to bytecode once. Where Python may not write it (PYTHONDONTWRITEBYTECODE,
+# as on CI and in containers), each process otherwise compiled pandas, scipy, dbt and Dagster from
+# source: 3-4 s in every dbt run and every Dagster step (DECISIONS.md, "Bytecode at install").
+export UV_COMPILE_BYTECODE := 1
 
 export RETENTION_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(RETENTION_DATA_DIR)/dagster_home

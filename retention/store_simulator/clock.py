@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 
 DAY = 86400
 WEEK = 7 * DAY
@@ -29,6 +30,14 @@ def day_of(ts) -> np.ndarray:
 
 def date_of_index(i: int) -> date:
     return EPOCH_DATE + timedelta(days=int(i))
+
+
+def utc_times(seconds, index=None) -> pd.Series:
+    """Unix seconds (-1: none) as UTC timestamps (NaT for none). Converted as integers: pandas'
+    float path with NaNs can raise on its own scratch values."""
+    seconds = np.asarray(seconds, dtype=np.int64)
+    stamps = pd.to_datetime(np.where(seconds >= 0, seconds, 0), unit="s", utc=True)
+    return pd.Series(stamps, index=index).where(seconds >= 0)
 
 
 class Clock:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import writer as writer_mod
 from .catalog import make_catalog
-from .clock import DAY, Clock, date_of_index, day_index
+from .clock import DAY, Clock, date_of_index, day_index, utc_times
 from .commerce import (
     D_BDAY,
     D_CART,
@@ -211,12 +211,6 @@ def _nint(values, mask) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=np.int64), dtype="Int64").mask(~np.asarray(mask, dtype=bool))
 
 
-def _ts(a) -> pd.Series:
-    a = np.asarray(a, dtype=np.int64)
-    s = pd.to_datetime(np.where(a >= 0, a, 0), unit="s", utc=True)
-    return pd.Series(s).where(a >= 0)
-
-
 def write_ground_truth(w, sim_dir: Path, dirt_rows, summary) -> None:
     cfg, ppl, o, cat, ck = w.cfg, w.ppl, w.orders, w.cat, w.ck
     t1 = w.t1
@@ -233,28 +227,28 @@ def write_ground_truth(w, sim_dir: Path, dirt_rows, summary) -> None:
         "kind": np.array(["account", "guest", "subscriber"])[ppl.kind],
         "guest": ppl.kind == GUEST,
         "subscriber_only": ppl.kind == SUBSCRIBER,
-        "signup_at": _ts(ppl.signup),
-        "arrival_at": _ts(ppl.arrival),
-        "first_purchase_at": _ts(np.where(ppl.kind != SUBSCRIBER, ppl.arrival, -1)),
+        "signup_at": utc_times(ppl.signup),
+        "arrival_at": utc_times(ppl.arrival),
+        "first_purchase_at": utc_times(np.where(ppl.kind != SUBSCRIBER, ppl.arrival, -1)),
         "lambda_per_week": ppl.lam,
         "p_dropout": ppl.p_drop,
         "nu": ppl.nu,
         "expected_spend": cfg.p_spend / ppl.nu,
-        "dropout_at": _ts(w.dropout),
+        "dropout_at": utc_times(w.dropout),
         "alive_at_end": (ppl.kind != SUBSCRIBER) & (w.dropout < 0),
         "n_orders": n_orders,
         "n_repeat_orders": np.maximum(n_orders - 1, 0),
         "T_weeks": np.where(ppl.kind != SUBSCRIBER, (t1 - ppl.arrival) / (7 * DAY), np.nan),
         "birthday": bday,
-        "birthday_tag_added_at": _ts(np.where(ppl.birthday >= 0, np.where(ppl.birthday_added_later >= 0, ppl.birthday_added_later, ppl.signup), -1)),
+        "birthday_tag_added_at": utc_times(np.where(ppl.birthday >= 0, np.where(ppl.birthday_added_later >= 0, ppl.birthday_added_later, ppl.signup), -1)),
         "email_consent": ppl.email_optin,
-        "email_unsubscribed_at": _ts(w.email_unsub_t),
-        "email_group_unsubscribed_at": _ts(w.email_group_unsubs.t),
+        "email_unsubscribed_at": utc_times(w.email_unsub_t),
+        "email_group_unsubscribed_at": utc_times(w.email_group_unsubs.t),
         "email_unsubscribed_group": _nint(w.email_group_unsubs.group, w.email_group_unsubs.t >= 0),
-        "email_bounced_at": _ts(w.bounced_at),
+        "email_bounced_at": utc_times(w.bounced_at),
         "sms_consent": ppl.sms_optin,
-        "sms_stopped_at": _ts(w.sms_stop_t),
-        "sms_restarted_at": _ts(w.sms_start_t),
+        "sms_stopped_at": utc_times(w.sms_stop_t),
+        "sms_restarted_at": utc_times(w.sms_start_t),
         "engagement": ppl.engagement,
         "bad_email": ppl.bad_email,
         "country": np.array([c for c in ("US", "CA", "GB", "AU", "DE")])[ppl.country],
@@ -275,7 +269,7 @@ def write_ground_truth(w, sim_dir: Path, dirt_rows, summary) -> None:
         "customer_id": _nint(np.where(holder[pc], ppl.customer_id[pc], 0), holder[pc]),
         "email": [ppl.email[i] for i in pc],
         "guest": ppl.kind[pc] == GUEST,
-        "created_at": _ts(o.t),
+        "created_at": utc_times(o.t),
         "modelled": modelled,
         "modelled_spend": o.spend,
         "subtotal_price": o.subtotal / 100,
@@ -287,10 +281,10 @@ def write_ground_truth(w, sim_dir: Path, dirt_rows, summary) -> None:
         "total_price": o.total / 100,
         "refunded_amount": np.where(refunded_at >= 0, o.refund_amt, 0) / 100,
         "refund_kind": np.array([None, "full", "partial"], dtype=object)[np.where(refunded_at >= 0, o.refund_kind, 0)],
-        "refunded_at": _ts(refunded_at),
-        "cancelled_at": _ts(cancelled_at),
-        "fulfilled_at": _ts(fulfilled),
-        "delivered_at": _ts(delivered),
+        "refunded_at": utc_times(refunded_at),
+        "cancelled_at": utc_times(cancelled_at),
+        "fulfilled_at": utc_times(fulfilled),
+        "delivered_at": utc_times(delivered),
         "shipment_delayed": o.delayed,
         "n_line_items": o.n_lines,
         "includes_favourite_consumable": o.cons,
@@ -312,10 +306,10 @@ def write_ground_truth(w, sim_dir: Path, dirt_rows, summary) -> None:
         "person": ckp,
         "customer_id": _nint(np.where(holder[ckp] & (ppl.signup[ckp] <= ck.created), ppl.customer_id[ckp], 0), holder[ckp] & (ppl.signup[ckp] <= ck.created)),
         "email": [ppl.email[i] for i in ckp],
-        "created_at": _ts(ck.created),
+        "created_at": utc_times(ck.created),
         "abandoned": ck.abandoned,
-        "abandoned_at": _ts(abandoned_at),
-        "recovered_at": _ts(np.where(rec_at < t1, rec_at, -1)),
+        "abandoned_at": utc_times(abandoned_at),
+        "recovered_at": utc_times(np.where(rec_at < t1, rec_at, -1)),
         "order_id": _nint(np.where(ck.order >= 0, o.order_id[np.clip(ck.order, 0, None)], 0), ck.order >= 0),
         "in_inbox": ck.abandoned & (ck.updated < t1),
     })[keep]
@@ -323,7 +317,7 @@ def write_ground_truth(w, sim_dir: Path, dirt_rows, summary) -> None:
 
     prods = pd.DataFrame({
         "product_id": cat.product_id, "title": cat.title, "product_type": cat.product_type,
-        "category": cat.category, "replenish_days": cat.replenish_days, "created_at": _ts(cat.created_t),
+        "category": cat.category, "replenish_days": cat.replenish_days, "created_at": utc_times(cat.created_t),
         "is_addon": cat.is_addon,
     })
     prods.to_parquet(sim_dir / "products.parquet", index=False)

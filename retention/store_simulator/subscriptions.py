@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog import Catalog
-from .clock import DAY
+from .clock import DAY, utc_times
 from .people import People
 
 CANCELLED_SHARE = 0.1
@@ -107,10 +107,8 @@ def subscription_record(row, ts, cancelled: bool) -> dict:
 
 
 def write_subscription_truth(frame: pd.DataFrame, sim_dir: Path) -> None:
-    def at(col):  # -1: none. Converted as integers: pandas' float path with NaNs can raise on its own scratch values
-        seconds = frame[col].to_numpy(dtype=np.int64)
-        stamps = pd.to_datetime(np.where(seconds >= 0, seconds, 0), unit="s", utc=True)
-        return pd.Series(stamps, index=frame.index).where(seconds >= 0)
+    def at(col):
+        return utc_times(frame[col], frame.index)
 
     truth = frame.drop(columns=["created_t", "cancelled_t", "awaits_t"]).assign(
         created_at=at("created_t"), cancelled_at=at("cancelled_t"), awaits_at=at("awaits_t"))
