@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import date
 
 import pyarrow.parquet as pq
 import pytest
 
+from retention.ingest import day as ingest_module
 from retention.ingest.day import ingest_day, ingest_days
 from retention.paths import DataDir
 from retention.store_simulator import SimConfig, simulate
@@ -31,6 +34,27 @@ def test_days_in_two_processes_write_what_one_process_writes(tmp_path):
     assert parallel_files.keys() == again.keys() and len(again) == len(DAYS)
     for path, table in again.items():
         assert parallel_files[path].equals(table), path
+
+
+def worker_pids(workers: int) -> set[int]:
+    return set(ingest_module._pool(workers)._processes)
+
+
+def test_later_ranges_reuse_the_workers_and_a_dead_worker_is_replaced(tmp_path):
+    """A new worker imports the caller's main module again (seconds in a Dagster process): a
+    process's later ranges keep the same workers; one that died is replaced, and the range lands."""
+    simulate(SimConfig(customers=60, start=DAYS[0], end=DAYS[-1], seed=5, workers=1), tmp_path)
+    layout = DataDir(tmp_path)
+    first = ingest_days(layout, "web", DAYS, workers=2)
+    pids = worker_pids(2)
+    assert len(pids) == 2
+    assert [r.day for r in ingest_days(layout, "reviews", DAYS, workers=2)] == DAYS
+    assert worker_pids(2) == pids  # the same processes landed the second source
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    again = ingest_days(layout, "web", DAYS, workers=2)  # the pool broke while idle: new workers land it
+    assert [(r.day, r.tables) for r in again] == [(r.day, r.tables) for r in first]
+    assert worker_pids(2).isdisjoint(pids)
 
 
 def test_the_number_of_processes_comes_from_the_environment_and_is_checked(monkeypatch):

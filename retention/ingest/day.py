@@ -8,6 +8,7 @@ import multiprocessing as mp
 import os
 import zlib
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import repeat
@@ -204,17 +205,37 @@ def default_workers() -> int:
 
 
 def ingest_days(data_dir: DataDir, source: str, days: list[date], workers: int | None = None) -> list[IngestReport]:
-    """``ingest_day`` for each day, in order, spread over ``workers`` processes (default: one per core).
-
-    The workers come from a fork server, not a fork of the caller (which may be a threaded Dagster
-    step): a clean process that imported ingestion once, so each later pool starts in milliseconds."""
+    """``ingest_day`` for each day, in order, spread over ``workers`` processes (default: one per core)."""
     workers = min(workers or default_workers(), len(days))
     if workers <= 1:
         return [ingest_day(data_dir, source, day) for day in days]
-    context = mp.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        return list(pool.map(ingest_day, repeat(data_dir), repeat(source), days))
+    try:
+        return list(_pool(workers).map(ingest_day, repeat(data_dir), repeat(source), days))
+    except BrokenProcessPool:
+        # a worker died since (killed, out of memory): once more on new workers, as landing a day
+        # again replaces it; a second death is the caller's to see
+        _POOLS.pop(workers).shutdown(wait=False)
+        return list(_pool(workers).map(ingest_day, repeat(data_dir), repeat(source), days))
+
+
+# Worker pools by size, kept for the process's later calls (the sources of a history run, the days
+# of a backfill). The workers come from a fork server, not a fork of the caller (which may be a
+# threaded Dagster step), and a new worker imports the caller's main module again (multiprocessing
+# prepares every spawned process so): in `make demo` that is the Dagster definitions, 7 s a worker.
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+_POOLS_PID = os.getpid()
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    global _POOLS, _POOLS_PID
+    if _POOLS_PID != os.getpid():  # a forked child: the parent's pools are not its own
+        _POOLS, _POOLS_PID = {}, os.getpid()
+    pool = _POOLS.get(workers)
+    if pool is None:
+        context = mp.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        pool = _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=context)
+    return pool
 
 
 def ingest_day(data_dir: DataDir, source: str, day: date, vectorised: bool = True) -> IngestReport:
