@@ -172,7 +172,7 @@ def print_warehouse(layout: DataDir) -> None:
         segments = con.execute(
             """
             select segment_type, segment, count(*) as customers
-            from customer_segments group by all order by segment_type, customers desc
+            from customer_segments group by all order by segment_type, customers desc, segment
             """
         ).fetchall()
     # the report's headline metrics (retention.reports.metrics): the 30 days up to the last built day

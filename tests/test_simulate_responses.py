@@ -10,7 +10,13 @@ import pytest
 
 from retention.ingest import ingest_day
 from retention.paths import DataDir
-from retention.store_simulator.responses import ResponseRates, outbox_files, read_outbox, write_responses
+from retention.store_simulator.responses import (
+    ResponseRates,
+    email_events,
+    outbox_files,
+    read_outbox,
+    write_responses,
+)
 
 SENT_AT = datetime(2025, 3, 10, 23, 50, tzinfo=UTC)
 
@@ -49,6 +55,28 @@ def test_answers_land_as_provider_events(tmp_path):
     assert "bounce" in kinds
     report = ingest_day(data_dir, "twilio", SENT_AT.date())
     assert report.tables["message_status"].landed == 150 == counts["sms_callbacks"]
+
+
+def test_a_send_is_answered_alike_whatever_batch_carried_it(tmp_path):
+    """The audience's row order decides which batch file a message travels in and where: another run
+    of the same day must answer each send as this one did, or the demo would not repeat itself."""
+    one = _outbox(tmp_path / "one")
+    body = json.loads((one.outbox / "email" / "b1.json").read_text())
+    people = body["personalizations"][::-1]
+    other = tmp_path / "other" / "outbox" / "email"
+    other.mkdir(parents=True)
+    (other / "x1.json").write_text(json.dumps({**body, "personalizations": people[:150]}))
+    (other / "x2.json").write_text(json.dumps({**body, "personalizations": people[150:]}))
+    rates = ResponseRates(email_open=0.5)
+
+    def answers(data_dir):
+        messages = [m for m in read_outbox(outbox_files(data_dir.outbox), SENT_AT) if m.channel == "email"]
+        return {m.custom_args["send_id"]: [(e["event"], e["timestamp"]) for e in email_events(m, rates, seed=1)]
+                for m in messages}
+
+    first = answers(one)
+    assert len(first) == 400 and len({tuple(a) for a in first.values()}) > 2  # not all answered alike
+    assert answers(DataDir(tmp_path / "other")) == first
 
 
 def _coupon_outbox(root, with_offer: bool = True):

@@ -117,8 +117,15 @@ def _event_id(message_id: str, kind: str) -> str:
     return hashlib.sha256(f"{message_id}|{kind}".encode()).hexdigest()[:22]
 
 
+def _draws_key(message: Sent) -> str:
+    """What a recipient's answers are drawn by: the ledger's send id, the same on every run. The
+    provider's message id names the batch and the place in it, which follow the audience's row
+    order, so the same message would be answered differently from one run to the next."""
+    return message.custom_args.get("send_id") or message.message_id
+
+
 def email_events(message: Sent, rates: ResponseRates, seed: int) -> list[dict]:
-    rng = _rng(seed, message.message_id)
+    rng = _rng(seed, _draws_key(message))
     base = {"email": message.to, "sg_message_id": f"{message.message_id}.filter0001", **message.custom_args}
     t = message.sent_at.timestamp()
 
@@ -157,12 +164,12 @@ def redemption(message: Sent, events: list[dict], rates: ResponseRates, seed: in
     clicks = [e for e in events if e["event"] == "click"]
     if not (code and percent and products and clicks):
         return None
-    rng = _rng(seed, f"{message.message_id}|redeem")
+    rng = _rng(seed, f"{_draws_key(message)}|redeem")
     if rng.random() >= rates.email_redeem:
         return None
     product = products[int(rng.integers(0, len(products)))]
     at = datetime.fromtimestamp(clicks[0]["timestamp"] + 60 + rng.exponential(3600), tz=UTC)
-    digest = hashlib.sha256(f"{seed}|{message.message_id}|order".encode()).digest()
+    digest = hashlib.sha256(f"{seed}|{_draws_key(message)}|order".encode()).digest()
     order_id = REDEMPTION_ORDER_IDS + int.from_bytes(digest[:5], "little")
     price = round(float(product["price"]), 2)
     discount = round(price * float(percent) / 100, 2)
