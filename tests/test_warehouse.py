@@ -21,7 +21,9 @@ from tests.warehouse_fixtures import build_store, run_dbt
 AS_OF = date(2025, 6, 15)
 END = pd.Timestamp("2025-06-16", tz="UTC")  # first instant after as_of
 MARTS = ["customers", "orders", "order_lines", "products", "customer_segments", "segment_membership_history"]
-INCREMENTAL = ["stg_sendgrid__events", "stg_web__events", "stg_shopify__order_lines", "stg_twilio__message_status"]
+LATEST_VERSION = ["stg_shopify__orders", "stg_shopify__customers", "stg_shopify__checkouts", "stg_shopify__products"]
+INCREMENTAL = ["stg_sendgrid__events", "stg_web__events", "stg_shopify__order_lines", "stg_twilio__message_status",
+               *LATEST_VERSION, "int_email_message_outcomes"]
 
 
 def _rows(db: Path, table: str) -> list[tuple]:
@@ -196,6 +198,38 @@ def test_an_incremental_run_after_missed_days_reads_the_days_between(store, tmp_
         run_dbt(gap, "run", "--select", *INCREMENTAL, as_of=date(2025, 6, d), extra_vars={"lookback_days": 1})
     for t in INCREMENTAL:
         assert _rows(gap / "warehouse.duckdb", t) == _rows(store / "warehouse.duckdb", t), t
+
+
+def test_an_earlier_increment_run_again_equals_its_first_run(store, tmp_path_factory):
+    """Intraday: the day's 20:00 increment, then its 08:00 increment run again, gives the tables of the
+    08:00 increment built fresh. The 20:00 run replaced versions delivered before the window with the
+    day's newer ones; a narrow window after the rewind would have lost them."""
+    day, late, early = date(2025, 6, 15), "2025-06-15 20:00:00", "2025-06-15 08:00:00"
+    again = _sibling(store, tmp_path_factory.mktemp("again"))
+    for d in (13, 14):
+        run_dbt(again, "run", "--select", *INCREMENTAL, as_of=date(2025, 6, d), extra_vars={"lookback_days": 1})
+    run_dbt(again, "run", "--select", *INCREMENTAL, as_of=day, as_of_time=late, extra_vars={"lookback_days": 1})
+    at_late = {t: _rows(again / "warehouse.duckdb", t) for t in INCREMENTAL}
+    run_dbt(again, "run", "--select", *INCREMENTAL, as_of=day, as_of_time=early, extra_vars={"lookback_days": 1})
+    fresh = _sibling(store, tmp_path_factory.mktemp("fresh"))
+    run_dbt(fresh, "run", "--select", *INCREMENTAL, as_of=day, as_of_time=early)
+    changed = [t for t in INCREMENTAL if _rows(fresh / "warehouse.duckdb", t) != at_late[t]]
+    assert {"stg_shopify__orders", "stg_shopify__order_lines"} <= set(changed), changed  # the day moved them
+    for t in INCREMENTAL:
+        assert _rows(again / "warehouse.duckdb", t) == _rows(fresh / "warehouse.duckdb", t), t
+
+
+def test_a_latest_version_table_from_before_its_tie_break_column_rebuilds_itself(store, tmp_path_factory):
+    """A warehouse built before the latest-version tables kept `_record_index`: the next run reads every
+    delivery, adds the column and equals a full build, rather than ranking without it."""
+    old = _sibling(store, tmp_path_factory.mktemp("before_column"))
+    run_dbt(old, "run", "--select", *LATEST_VERSION, as_of=date(2025, 6, 14))
+    with duckdb.connect(str(old / "warehouse.duckdb")) as con:
+        for t in LATEST_VERSION:
+            con.execute(f"alter table {t} drop column _record_index")
+    run_dbt(old, "run", "--select", *LATEST_VERSION, as_of=AS_OF, extra_vars={"lookback_days": 1})
+    for t in LATEST_VERSION:
+        assert _rows(old / "warehouse.duckdb", t) == _rows(store / "warehouse.duckdb", t), t
 
 
 def test_segment_history_over_daily_runs_is_idempotent(store):

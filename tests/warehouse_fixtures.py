@@ -107,14 +107,15 @@ def land_store(root, customers: int = 1000, start: date = date(2025, 1, 1), end:
 
 
 def run_dbt(data_dir: DataDir | Path, *args: str, as_of: date | str | None = None, extra_vars: dict | None = None,
-            check: bool = True) -> subprocess.CompletedProcess:
-    """Run the dbt CLI against ``data_dir`` (a subprocess: dbt keeps global state in-process)."""
+            check: bool = True, as_of_time: str | None = None) -> subprocess.CompletedProcess:
+    """Run the dbt CLI against ``data_dir`` (a subprocess: dbt keeps global state in-process);
+    ``as_of_time``: an intraday increment's instant, given as the pipeline gives it."""
     root = data_dir.root if isinstance(data_dir, DataDir) else Path(data_dir)
     vars_ = dict(extra_vars or {})
     # siblings share the store's landing zone (a symlink) and its dbt target (partial parsing)
     cmd, settings = dbt_cli([*args, *(["--vars", json.dumps(vars_)] if vars_ else [])], root, DBT_PROJECT,
                             state_root=(root / "landing").resolve().parent,
-                            environment=None if as_of is None else as_of_env(as_of))  # the day as the pipeline gives it
+                            environment=None if as_of is None else as_of_env(as_of, as_of_time))  # the day as the pipeline gives it
     proc = subprocess.run(cmd, env={**os.environ, **settings}, capture_output=True, text=True, cwd=str(PROJECT_ROOT))
     if check and proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-80:])

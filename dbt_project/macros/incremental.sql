@@ -1,14 +1,18 @@
 {#- Incremental models re-read the delivery days in [as_of - var('lookback_days'), as_of] (from
     earlier when runs were missed: lookback_days before the first day the table lacks) and
-    replace the records they contain (delete+insert on the record key). When the table is empty or
-    holds deliveries after as_of (a backfill of an earlier day), the window opens fully, and the
-    pre-hook `rewind_future_deliveries` removes rows delivered after as_of first, so any as_of
-    yields the same table as a full refresh. -#}
-{% macro incremental_window_start() -%}
-    {%- if not (execute and is_incremental()) -%}{{ return(none) }}{%- endif -%}
-    {%- set res = run_query("select max(delivered_on) from " ~ this) -%}
+    replace the records they contain (delete+insert on the record key). The window opens fully when
+    the table is empty, lacks a column its merge ranks by (a table from before the column), or holds
+    anything later than this run: deliveries after as_of (a backfill of an earlier day), or, given
+    `version_col`, a version at or after this run's end (an earlier intraday increment run again).
+    The pre-hook `rewind_future_deliveries` removes rows delivered after as_of first; a record whose
+    newest version it removes may keep an older one only outside the window, which a fully open
+    window reads again. So any as_of yields the same table as a full refresh. -#}
+{% macro incremental_window_start(version_col=none, required=[]) -%}
+    {%- if not incremental_ready(required) -%}{{ return(none) }}{%- endif -%}
+    {%- set later = (", max(" ~ version_col ~ ") >= " ~ as_of_end()) if version_col else ", false" -%}
+    {%- set res = run_query("select max(delivered_on)" ~ later ~ " from " ~ this) -%}
     {%- set max_d = res.columns[0].values()[0] if res and res.rows | length > 0 else none -%}
-    {%- if max_d is none or (max_d | string) > run_as_of() -%}{{ return(none) }}{%- endif -%}
+    {%- if max_d is none or (max_d | string) > run_as_of() or res.columns[1].values()[0] -%}{{ return(none) }}{%- endif -%}
     {#- lookback_days before as_of, or before the day after the latest delivery the table holds when
         that is earlier (runs were missed): the days between are read too -#}
     {%- set dt = modules.datetime -%}
@@ -17,8 +21,19 @@
     {{ return(dbt.cast(dbt.string_literal(start.isoformat()), 'date')) }}
 {%- endmacro %}
 
-{% macro incremental_delivery_filter(col='date') -%}
-    {%- set start = incremental_window_start() -%}
+{#- An incremental run whose table has every column in `required` (the key and what the merge ranks
+    by); without one, the run reads everything and replaces every record, and
+    on_schema_change='append_new_columns' adds the column. -#}
+{% macro incremental_ready(required=[]) -%}
+    {%- if not (execute and is_incremental()) -%}{{ return(false) }}{%- endif -%}
+    {%- if required | length == 0 -%}{{ return(true) }}{%- endif -%}
+    {%- set have = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- for c in required if c | lower not in have -%}{{ return(false) }}{%- endfor -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro incremental_delivery_filter(col='date', version_col=none, required=[]) -%}
+    {%- set start = incremental_window_start(version_col, required) -%}
     {%- if start is not none %} and {{ col }} >= {{ start }}{% endif -%}
 {%- endmacro %}
 
@@ -51,6 +66,20 @@
         from _candidates
     )
     select {{ columns | join(', ') }} from _ranked where _rn = 1
+{%- endmacro %}
+
+{#- A latest-version staging model kept incrementally: `new_rows_sql` is the newest version of each
+    record among the window's deliveries (the model's own select); an incremental run sets it against
+    the version the table holds for the same key and keeps the one `order_by` ranks first, the order
+    latest_version ranks by, so the row a full refresh keeps. `order_by` names only columns of
+    the table; `required` is the key and those columns. A full refresh is the select alone. -#}
+{% macro keep_latest(new_rows_sql, key, order_by, required) -%}
+    {%- if incremental_ready(required) -%}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {{ incremental_dedupe(new_rows_sql, key, order_by, columns) }}
+    {%- else -%}
+        {{ new_rows_sql }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The delivery-day models are incremental where the engine can delete and insert by key; on Spark

@@ -6,16 +6,31 @@
     - bounced: a `bounce` (incl. blocked) or `dropped` event and not delivered.
     - opened / clicked: at least one `open` / `click` event (both imply delivered).
     - unsubscribed: an `unsubscribe` or `group_unsubscribe` event; opted_out also counts a spam
-      report. -#}
+      report.
+    Incremental on DuckDB: a run recomputes, from all their events, the messages with an event
+    delivered in the window (macros/incremental.sql); delivered_on and last_event_at say how far
+    each row has seen, so a backfill or an earlier increment run again opens the window fully. -#}
+{{ config(
+    materialized=delivery_materialization(),
+    unique_key='sg_message_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ rewind_future_deliveries() }}"
+) }}
+{%- set start = incremental_window_start('last_event_at', ['sg_message_id', 'delivered_on', 'last_event_at']) %}
 with events as (
     select
         sg_message_id,
         send_id,
         email,
         event_type,
-        occurred_at
+        occurred_at,
+        delivered_on
     from {{ ref('stg_sendgrid__events') }}
     where sg_message_id is not null
+    {%- if start is not none %}
+      and sg_message_id in (select sg_message_id from {{ ref('stg_sendgrid__events') }} where delivered_on >= {{ start }})
+    {%- endif %}
 ),
 
 messages as (
@@ -44,7 +59,9 @@ messages as (
             end
         ) as opted_out_at,
         sum(case when event_type = 'open' then 1 else 0 end) as open_count,
-        sum(case when event_type = 'click' then 1 else 0 end) as click_count
+        sum(case when event_type = 'click' then 1 else 0 end) as click_count,
+        max(occurred_at) as last_event_at,
+        max(delivered_on) as delivered_on
     from events
     group by sg_message_id
 )
@@ -67,5 +84,7 @@ select
     first_opened_at is not null as is_opened,
     first_clicked_at is not null as is_clicked,
     delivered_event_at is null and first_response_at is null and first_failed_at is not null as is_bounced,
-    unsubscribed_at is not null as is_unsubscribed
+    unsubscribed_at is not null as is_unsubscribed,
+    last_event_at,
+    delivered_on
 from messages

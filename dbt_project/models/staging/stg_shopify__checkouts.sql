@@ -1,7 +1,17 @@
+{{ config(
+    materialized=delivery_materialization(),
+    unique_key='checkout_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ rewind_future_deliveries() }}"
+) }}
+{%- set ranked_by = ['checkout_key', 'updated_at', 'delivered_on', '_source_file', '_record_index'] -%}
+{% set new_rows %}
 with src as (
     select *, {{ to_utc('updated_at') }} as _updated_utc
     from {{ source('shopify', 'checkouts') }}
     where {{ delivered_by_as_of() }}
+      {{ incremental_delivery_filter(version_col='updated_at', required=ranked_by) }}
 ),
 latest as (
     {{ latest_version("select * from src where _updated_utc < " ~ as_of_end(), "coalesce(cast(id as " ~ dbt.type_string() ~ "), token)", "_v._updated_utc desc") }}
@@ -25,5 +35,9 @@ select
     {{ dbt.cast('subtotal_price', 'decimal(18,2)') }} as subtotal_price,
     {{ dbt.cast('total_price', 'decimal(18,2)') }} as total_price,
     line_item_count,
-    date as delivered_on
+    date as delivered_on,
+    _source_file,
+    _record_index
 from latest
+{% endset %}
+{{ keep_latest(new_rows, 'checkout_key', 'updated_at desc, delivered_on desc, _source_file desc, _record_index desc', ranked_by) }}

@@ -31,7 +31,7 @@
     from {{ source('shopify', 'order_lines') }}
     where {{ delivered_by_as_of() }}
       and {{ to_utc('order_updated_at') }} < {{ as_of_end() }}
-      {{ incremental_delivery_filter() }}
+      {{ incremental_delivery_filter(version_col='order_updated_at') }}
 {% endset %}
 {{ incremental_dedupe(new_rows, 'line_id',
     'order_updated_at desc, delivered_on desc, _source_file desc, _record_index desc', cols) }}

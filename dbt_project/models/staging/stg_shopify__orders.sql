@@ -1,7 +1,17 @@
+{{ config(
+    materialized=delivery_materialization(),
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ rewind_future_deliveries() }}"
+) }}
+{%- set ranked_by = ['order_id', 'updated_at', 'delivered_on', '_source_file', '_record_index'] -%}
+{% set new_rows %}
 with src as (
     select *, {{ to_utc('updated_at') }} as _updated_utc
     from {{ source('shopify', 'orders') }}
     where {{ delivered_by_as_of() }}
+      {{ incremental_delivery_filter(version_col='updated_at', required=ranked_by) }}
 ),
 latest as (
     {{ latest_version("select * from src where _updated_utc < " ~ as_of_end(), "id", "_v._updated_utc desc") }}
@@ -40,5 +50,8 @@ select
     discount_codes,
     date as delivered_on,
     _source_file,
-    _record_hash
+    _record_hash,
+    _record_index
 from latest
+{% endset %}
+{{ keep_latest(new_rows, 'order_id', 'updated_at desc, delivered_on desc, _source_file desc, _record_index desc', ranked_by) }}
