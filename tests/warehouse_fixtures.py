@@ -115,7 +115,8 @@ def run_dbt(data_dir: DataDir | Path, *args: str, as_of: date | str | None = Non
     # siblings share the store's landing zone (a symlink) and its dbt target (partial parsing)
     cmd, settings = dbt_cli([*args, *(["--vars", json.dumps(vars_)] if vars_ else [])], root, DBT_PROJECT,
                             state_root=(root / "landing").resolve().parent,
-                            environment=None if as_of is None else as_of_env(as_of, as_of_time))  # the day as the pipeline gives it
+                            # the day (and instant) as the pipeline gives it
+                            environment=None if as_of is None else as_of_env(as_of, as_of_time))
     proc = subprocess.run(cmd, env={**os.environ, **settings}, capture_output=True, text=True, cwd=str(PROJECT_ROOT))
     if check and proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-80:])
