@@ -70,16 +70,21 @@
 
 {#- A latest-version staging model kept incrementally: `new_rows_sql` is the newest version of each
     record among the window's deliveries (the model's own select); an incremental run sets it against
-    the version the table holds for the same key and keeps the one `order_by` ranks first, the order
-    latest_version ranks by, so the row a full refresh keeps. `order_by` names only columns of
-    the table; `required` is the key and those columns. A full refresh is the select alone. -#}
-{% macro keep_latest(new_rows_sql, key, order_by, required) -%}
-    {%- if incremental_ready(required) -%}
+    the version the table holds for the same key and keeps the one ranked first as latest_version
+    ranks versions (updated_at, then delivery day, file and position), so the row a full refresh
+    keeps. A full refresh is the select alone. -#}
+{% macro keep_latest(new_rows_sql, key) -%}
+    {%- if incremental_ready(latest_ranking(key)) -%}
         {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-        {{ incremental_dedupe(new_rows_sql, key, order_by, columns) }}
+        {{ incremental_dedupe(new_rows_sql, key, 'updated_at desc, delivered_on desc, _source_file desc, _record_index desc', columns) }}
     {%- else -%}
         {{ new_rows_sql }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The columns keep_latest needs in the table: the key and what it ranks by. -#}
+{% macro latest_ranking(key) -%}
+    {{ return([key, 'updated_at', 'delivered_on', '_source_file', '_record_index']) }}
 {%- endmacro %}
 
 {#- The delivery-day models are incremental where the engine can delete and insert by key; on Spark

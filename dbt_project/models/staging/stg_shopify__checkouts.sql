@@ -5,13 +5,12 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ rewind_future_deliveries() }}"
 ) }}
-{%- set ranked_by = ['checkout_key', 'updated_at', 'delivered_on', '_source_file', '_record_index'] -%}
 {% set new_rows %}
 with src as (
     select *, {{ to_utc('updated_at') }} as _updated_utc
     from {{ source('shopify', 'checkouts') }}
     where {{ delivered_by_as_of() }}
-      {{ incremental_delivery_filter(version_col='updated_at', required=ranked_by) }}
+      {{ incremental_delivery_filter(version_col='updated_at', required=latest_ranking('checkout_key')) }}
 ),
 latest as (
     {{ latest_version("select * from src where _updated_utc < " ~ as_of_end(), "coalesce(cast(id as " ~ dbt.type_string() ~ "), token)", "_v._updated_utc desc") }}
@@ -40,4 +39,4 @@ select
     _record_index
 from latest
 {% endset %}
-{{ keep_latest(new_rows, 'checkout_key', 'updated_at desc, delivered_on desc, _source_file desc, _record_index desc', ranked_by) }}
+{{ keep_latest(new_rows, 'checkout_key') }}
