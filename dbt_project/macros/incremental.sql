@@ -74,15 +74,16 @@
     ranks versions (updated_at, then delivery day, file and position), so the row a full refresh
     keeps. A full refresh is the select alone. -#}
 {% macro keep_latest(new_rows_sql, key) -%}
-    {%- if incremental_ready(latest_ranking(key)) -%}
+    {%- set ranking = latest_ranking(key) -%}
+    {%- if incremental_ready(ranking) -%}
         {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-        {{ incremental_dedupe(new_rows_sql, key, 'updated_at desc, delivered_on desc, _source_file desc, _record_index desc', columns) }}
+        {{ incremental_dedupe(new_rows_sql, key, ranking[1:] | join(' desc, ') ~ ' desc', columns) }}
     {%- else -%}
         {{ new_rows_sql }}
     {%- endif -%}
 {%- endmacro %}
 
-{#- The columns keep_latest needs in the table: the key and what it ranks by. -#}
+{#- The columns keep_latest needs in the table: the key, then what it ranks by, newest first. -#}
 {% macro latest_ranking(key) -%}
     {{ return([key, 'updated_at', 'delivered_on', '_source_file', '_record_index']) }}
 {%- endmacro %}
