@@ -85,13 +85,15 @@ class _TreeSampler(threading.Thread):
 def measure(cmd: list[str], *, env: dict | None = None, cwd: Path | None = None, log: Path | None = None) -> Measurement:
     """Run ``cmd`` to completion; its output goes to ``log`` (not a pipe, so it cannot block)."""
     load_before = os.getloadavg()
-    # Linux starts a child's high-water mark at its parent's (the child begins in the parent's
-    # memory, and exec keeps the maximum): a mark no higher than that says nothing about the child
-    inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     out = open(log, "ab") if log else subprocess.DEVNULL
     try:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        # Linux starts a child's high-water mark at its parent's (the child begins in the parent's
+        # memory, and exec keeps the maximum): a mark no higher than that says nothing about the
+        # child. Read once Popen has returned, after the exec, so that whatever the harness
+        # allocated while spawning is in it too (read before, a harness at its own peak lent it).
+        inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         sampler = _TreeSampler(proc.pid)
         sampler.start()
         # wait4 rather than Popen.wait: it returns the child's own resource usage
