@@ -15,7 +15,7 @@ import pytest
 from retention.ingest import SOURCE_TABLES
 from retention.paths import DataDir
 from retention.quality import suites
-from retention.quality.validate import minimum_rows, validate_frame, validate_partition
+from retention.quality.validate import earlier_row_counts, minimum_rows, validate_frame, validate_partition
 from tests.warehouse_fixtures import land_store
 
 START, END = date(2025, 1, 1), date(2025, 2, 28)
@@ -191,6 +191,20 @@ def test_volume_is_judged_only_with_enough_history_and_rows():
     assert minimum_rows([200, 200], suites.VOLUME) == (0, None)  # too little history
     assert minimum_rows([40] * 7, suites.VOLUME) == (0, 40.0)  # too few rows to tell chance from loss
     assert minimum_rows([1000] * 20 + [200] * 7, suites.VOLUME)[1] == 200.0  # the trailing week only
+
+
+def test_the_volume_reads_the_trailing_partitions_before_the_day(tmp_path):
+    layout = DataDir(tmp_path)
+    table = tmp_path / "landing" / "web" / "events"
+    for day in range(1, 13):  # 1 .. 12 rows on 2026-03-01 .. 12
+        folder = table / f"date=2026-03-{day:02d}"
+        folder.mkdir(parents=True)
+        if day != 9:  # a day with nothing landed has no part file
+            pq.write_table(pa.table({"n": list(range(day))}), folder / "part-0.parquet")
+    counts = earlier_row_counts(layout, "web", "events", date(2026, 3, 11), 3)
+    assert counts == [7, 8, 10]  # oldest first; the 11th and 12th are not earlier; the 9th has no part file
+    assert earlier_row_counts(layout, "web", "events", date(2026, 3, 3), 7) == [1, 2]  # all there is
+    assert earlier_row_counts(layout, "web", "events", date(2026, 3, 1), 7) == []  # the initial sync
 
 
 def audience() -> pd.DataFrame:

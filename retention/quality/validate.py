@@ -178,13 +178,17 @@ def distinct_records(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.DataFrame:
         return frame
 
 
-def earlier_row_counts(data_dir: DataDir, source: str, table: str, day: date) -> list[int]:
-    """Rows of each landed partition of the table before ``day``, oldest first (footer reads only)."""
+def earlier_row_counts(data_dir: DataDir, source: str, table: str, day: date, last: int) -> list[int]:
+    """Rows of the ``last`` landed partitions of the table before ``day``, oldest first (footer
+    reads only). Only the trailing ones are compared with: reading every footer since the first
+    day cost a daily check 0.2 s a table on a year and a half of history."""
     counts = []
-    for folder in sorted((data_dir.landing / source / table).glob("date=*")):
+    for folder in sorted((data_dir.landing / source / table).glob("date=*"), reverse=True):
+        if len(counts) == last:
+            break
         if folder.name.removeprefix("date=") < day.isoformat() and (folder / PART).is_file():
             counts.append(pq.read_metadata(folder / PART).num_rows)
-    return counts
+    return counts[::-1]
 
 
 def minimum_rows(earlier: list[int], rule: suites.VolumeRule) -> tuple[int, float | None]:
@@ -226,7 +230,7 @@ def validate_partition(data_dir: DataDir, source: str, table: str, day: date,
         return QualityResult(name, False, 0, 0, (missing,))
     landed = read_partition(path)
     frame = distinct_records(landed, rules.key)
-    earlier = earlier_row_counts(data_dir, source, table, day)
+    earlier = earlier_row_counts(data_dir, source, table, day, volume.trailing_partitions)
     min_rows, median = minimum_rows(earlier, volume) if rules.volume else (0, None)
     parameters = {**time_window(day, initial_sync=not earlier), "min_rows": min_rows}
     for column, parent, parent_column in rules.references:
