@@ -176,3 +176,29 @@ def test_metrics_daily_row_rules_name_each_day_and_rule_broken(store, wh, tmp_pa
     assert reported == len(rows) == 2
     assert failures == {days[0]: "orders out of range, churn_rate out of range",
                         days[1]: "sessions is null, purchase_frequency out of range"}
+
+
+def test_a_models_column_rules_run_as_one_test_naming_each_record_and_rule(store, wh, tmp_path):
+    """A model's column rules (not_null, accepted values, bounds, a key present in another model) are
+    one row_rules test: planted on a copy of the warehouse, customers and product recommendations
+    each fail theirs, every record named once with the rules it breaks; a null score passes."""
+    copy = tmp_path / "tampered.duckdb"
+    shutil.copy(wh, copy)
+    with duckdb.connect(str(copy)) as con:
+        people = [r[0] for r in con.execute("select customer_key from customers order by 1 limit 3").fetchall()]
+        for key, change in zip(people, ["email_frequency = null, recency_score = 7", "loyalty_tier = 'diamond'",
+                                        "recency_score = null"]):
+            con.execute(f"update customers set {change} where customer_key = ?", [key])
+        picks = [r[0] for r in con.execute("select recommendation_key from product_recommendations "
+                                           "order by 1 limit 2").fetchall()]
+        for key, change in zip(picks, ["recommendation_rank = 6, score = -0.1", "customer_key = 'nobody'"]):
+            con.execute(f"update product_recommendations set {change} where recommendation_key = ?", [key])
+    reported, rows = failing_rows(store, copy, "customers_row_rules", "customer_key, broken_rules", AS_OF)
+    assert reported == 2 and dict(rows) == {
+        people[0]: "email_frequency is null, recency_score not an accepted value",
+        people[1]: "loyalty_tier not an accepted value"}
+    reported, rows = failing_rows(store, copy, "product_recommendations_row_rules",
+                                  "recommendation_key, broken_rules", AS_OF)
+    assert reported == 2 and dict(rows) == {  # the rank's bound is var('recommendation_count'), 5
+        picks[0]: "recommendation_rank out of range, score out of range",
+        picks[1]: "customer_key not found in customers"}
