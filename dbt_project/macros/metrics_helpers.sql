@@ -34,16 +34,6 @@
     {{ dbt.cast(col, 'date') }}
 {%- endmacro %}
 
-{#- Generic test: every non-null value lies in [min_value, max_value] (either bound optional). -#}
-{% test metrics_between(model, column_name, min_value=none, max_value=none) %}
-select {{ column_name }} as value
-from {{ model }}
-where {{ column_name }} is not null
-  and (
-    {%- if min_value is not none %} {{ column_name }} < {{ min_value }}{% else %} 1 = 0{% endif %}
-    {%- if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %}
-  )
-{% endtest %}
 
 {#- Generic test: the combination of columns is unique. -#}
 {% test metrics_unique_combination(model, combination_of_columns) %}

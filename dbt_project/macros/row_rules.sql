@@ -6,7 +6,7 @@
     (<model>_row_rules, keyed by columns that name no person). Same rules, same meaning:
     - not_null: columns that must hold a value;
     - accepted_values: {column: [values]}; a null passes, as with dbt's accepted_values;
-    - between: {column: {min: m, max: n}}, either bound optional; a null passes (metrics_between);
+    - between: {column: {min: m, max: n}}, either bound optional; a null passes;
     - present_in / present_column / present_field: every non-null value of present_column is a
       present_field of the model present_in names (dbt's relationships).
     Each failing row is a record of the model, named by key_columns, with the rules it breaks. -#}
