@@ -459,6 +459,22 @@ def test_batches_of_at_most_one_thousand(ledger):
     assert ledger.rows()["batch_id"].nunique() == 3
 
 
+def test_a_crash_in_the_first_batch_leaves_the_later_ones_unclaimed_and_the_next_run_sends_each_once(ledger):
+    """Only the batch in flight is in doubt after a crash: the batches behind it were never
+    claimed, and the next run sends every recipient once, in batches again."""
+    frame = {"audience_win_back": audience(*(person(f"c{i}") for i in range(2500)))}
+    with pytest.raises(ProviderCrash):
+        run(campaign_set(), frame, ledger, senders(email=MemorySender("email", crash="before_receive")),
+            only=["win_back"])
+    assert list(statuses(ledger).values()) == ["claimed"] * 1000
+    rerun = MemorySender("email", lookup=False)  # the provider never got the first batch
+    report = run(campaign_set(), frame, ledger, senders(email=rerun), now=NOW + timedelta(hours=1),
+                 only=["win_back"]).campaign("win_back")
+    assert (report.released, report.sent, report.in_doubt) == (1000, 2500, 0)
+    assert sorted(m.customer_key for m in rerun.received) == sorted(f"c{i}" for i in range(2500))
+    assert rerun.batches == [1000, 1000, 500]
+
+
 def test_provider_rejection_goes_to_dead_letters_and_can_be_replayed(ledger):
     campaigns = campaign_set()
     frame = {"audience_win_back": audience(person("a"), person("b"))}
