@@ -253,9 +253,11 @@ def test_campaign_performance_matches_the_ledger_and_the_orders(store):
 
 
 def test_row_rules_name_each_broken_rule_of_each_record(store, audiences, tmp_path):
-    """The audiences' shared column rules run as one test per audience (macros/row_rules.sql): planted
-    on a copy of the warehouse, every kind of break fails it, each record is named once with every rule
-    it breaks, and what the rules allow (a null suppression reason, a clean row) passes."""
+    """The audiences' shared column rules and their key run as one test per audience
+    (macros/row_rules.sql): planted on a copy of the warehouse, every kind of break fails it, each
+    record is named once with every rule it breaks, a repeated occurrence names both its records (a
+    missing key compared as equal, as a GROUP BY does), and what the rules allow (a null suppression
+    reason, a clean row) passes."""
     campaign = max(AUDIENCES, key=lambda c: len(audiences[c]))
     table, test = f"audience_{campaign}", f"audience_{campaign}_row_rules"
     copy = tmp_path / "tampered.duckdb"
@@ -275,7 +277,12 @@ def test_row_rules_name_each_broken_rule_of_each_record(store, audiences, tmp_pa
         ]
         for (rowid, _, _), (change, _, _) in zip(rows, plant):
             con.execute(f"update {table} set {change} where rowid = ?", [rowid])
+        for rowid in (rows[5][0], rows[1][0]):  # a clean row twice; the row without a key twice
+            con.execute(f"insert into {table} select * from {table} where rowid = ?", [rowid])
     reported, failures = failing_rows(store["root"], copy, test, "customer_key, occurrence, broken_rules", AS_OF)
-    assert reported == len(failures) == 4
-    expected = [(key, row[2], rules) for row, (_, key, rules) in zip(rows, plant) if rules]
+    assert reported == len(failures) == 7
+    repeated = "customer_key, occurrence not unique together"
+    expected = [(key, row[2], rules) for row, (_, key, rules) in zip(rows, plant) if rules and key is not None]
+    expected += [(None, rows[1][2], f"customer_key is null, {repeated}")] * 2
+    expected += [(rows[5][1], rows[5][2], repeated)] * 2
     assert sorted(failures, key=str) == sorted(expected, key=str)

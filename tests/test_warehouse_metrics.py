@@ -202,3 +202,18 @@ def test_a_models_column_rules_run_as_one_test_naming_each_record_and_rule(store
     assert reported == 2 and dict(rows) == {  # the rank's bound is var('recommendation_count'), 5
         picks[0]: "recommendation_rank out of range, score out of range",
         picks[1]: "customer_key not found in customers"}
+
+
+def test_a_repeated_key_names_each_of_its_records_and_a_missing_key_repeats_nothing(store, wh, tmp_path):
+    """A model's key rules are in its row_rules too: dbt's `unique` (nulls are not compared) and
+    `not_null`. Planted on a copy of the warehouse: an order twice is two failing records; two orders
+    without an id are each missing their id, not a repeat of each other."""
+    copy = tmp_path / "tampered.duckdb"
+    shutil.copy(wh, copy)
+    with duckdb.connect(str(copy)) as con:
+        orders = [r[0] for r in con.execute("select order_id from orders order by 1 limit 3").fetchall()]
+        con.execute("insert into orders select * from orders where order_id = ?", [orders[0]])
+        con.execute("update orders set order_id = null where order_id in (?, ?)", orders[1:])
+    reported, rows = failing_rows(store, copy, "orders_row_rules", "order_id, broken_rules", AS_OF)
+    assert reported == 4 and sorted(rows, key=str) == sorted(
+        [(orders[0], "order_id not unique")] * 2 + [(None, "order_id is null")] * 2, key=str)

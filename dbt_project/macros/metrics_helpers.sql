@@ -34,15 +34,6 @@
     {{ dbt.cast(col, 'date') }}
 {%- endmacro %}
 
-
-{#- Generic test: the combination of columns is unique. -#}
-{% test metrics_unique_combination(model, combination_of_columns) %}
-select {{ combination_of_columns | join(', ') }}, count(*) as n
-from {{ model }}
-group by {{ combination_of_columns | join(', ') }}
-having count(*) > 1
-{% endtest %}
-
 {#- True when a visit arrives from a social network: its referrer's host names one of var('social_sources')
     (l.facebook.com, www.instagram.com...) or its URL carries utm_source=<one of them>. -#}
 {% macro is_social_visit(referrer, url) -%}
