@@ -17,7 +17,7 @@ class BreakerSettings:
     max_change: float = 1.0  # refuse when the size is more than (1 + x) times or under 1 / (1 + x) of the median
     min_history: int = 3  # earlier sizes needed before the size is judged
     history: int = 14  # how many earlier sizes the median looks at
-    min_size: int = 20  # small audiences swing by nature: each side counts as at least this many
+    min_size: int = 20  # small audiences swing by nature: below this on both sides, no size judgement
 
 
 def size_reason(size: int, earlier: Sequence[int], settings: BreakerSettings = BreakerSettings()) -> str | None:
@@ -26,16 +26,13 @@ def size_reason(size: int, earlier: Sequence[int], settings: BreakerSettings = B
     if len(earlier) < settings.min_history:
         return None
     typical = median(earlier)
-    # Each side counts as at least min_size: an alert audience of one or two a day may reach a few
-    # dozen on a bad day (a carrier's backlog) and still be sent, while a jump to hundreds is
-    # refused; two sizes both under min_size are never judged. +1: an empty side stays finite.
-    floor = settings.min_size
-    ratio = (max(size, floor) + 1) / (max(typical, floor) + 1)
+    if max(size, typical) < settings.min_size:
+        return None
+    ratio = (size + 1) / (typical + 1)  # +1: an empty median or size still gives a finite ratio
     limit = 1 + settings.max_change
     if ratio > limit or ratio < 1 / limit:
-        counted = f", each counted as at least {floor:,}" if min(size, typical) < floor else ""
         return (f"audience size {size:,} is {ratio:.2f}x its trailing median of {typical:,.0f} "
-                f"over {len(earlier)} builds{counted} (allowed {1 / limit:.2f}x-{limit:.2f}x)")
+                f"over {len(earlier)} builds (allowed {1 / limit:.2f}x-{limit:.2f}x)")
     return None
 
 
