@@ -104,8 +104,17 @@ def test_clicks_on_a_discount_code_become_orders_quoting_it_with_the_truth_writt
         report = ingest_day(data_dir, "shopify", date.fromisoformat(day))
         assert report.tables["orders"].quarantined == 0
         landed += [pd.read_parquet(p) for p in (data_dir.landing / "shopify" / "orders").rglob("*.parquet")]
-    orders = pd.concat(landed).drop_duplicates("id")
+    versions = pd.concat(landed).drop_duplicates(["id", "updated_at"])
+    orders = versions.sort_values("updated_at").drop_duplicates("id", keep="last")
     by_id = {int(r["id"]): r for _, r in orders.iterrows()}
+    # placed, fulfilled and delivered, each version on the day it happened: none is left to look delayed
+    assert len(versions) == 3 * len(truth) and set(orders["fulfillment_status"]) == {"fulfilled"}
+    shipments = pd.concat(pd.read_parquet(p) for p in (data_dir.landing / "shopify" / "fulfillments").rglob("*.parquet"))
+    shipped = shipments.sort_values("updated_at").drop_duplicates("order_id", keep="last").set_index("order_id")
+    assert set(shipped.index) == {t["order_id"] for t in truth} and set(shipped["shipment_status"]) == {"delivered"}
+    for t in truth:
+        placed, fulfilled = pd.Timestamp(t["ordered_at"]), pd.Timestamp(shipped.loc[t["order_id"], "created_at"])
+        assert placed < fulfilled < pd.Timestamp(shipped.loc[t["order_id"], "updated_at"])
     for t in truth:
         order = by_id[t["order_id"]]
         (code,) = list(order["discount_codes"])

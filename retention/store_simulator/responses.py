@@ -7,7 +7,8 @@ events (processed, delivered, open, click, bounce, unsubscribe, spam report) car
 the events land, and the warehouse measures the campaigns. Deterministic for a seed and a send.
 
 Some recipients who click an email carrying a discount code buy with it: an order quoting the code
-lands in ``inbox/shopify`` on the day of the purchase, and the truth (which send's code became
+lands in ``inbox/shopify`` on the day of the purchase, then again on the days it is fulfilled and
+delivered (as the store's own orders are: one never fulfilled reads as delayed), and the truth (which send's code became
 which order, for how much) is written to ``simulation/redemptions.jsonl``. The redemptions draw
 from their own random stream, so the provider events are the same with or without them.
 
@@ -154,8 +155,10 @@ def email_events(message: Sent, rates: ResponseRates, seed: int) -> list[dict]:
 REDEMPTION_ORDER_IDS = 7_000_000_000_000  # above the simulated store's own order ids
 
 
-def redemption(message: Sent, events: list[dict], rates: ResponseRates, seed: int) -> tuple[dict, dict] | None:
-    """(the Shopify order, the truth) when the recipient buys with the message's code after a click."""
+def redemption(message: Sent, events: list[dict], rates: ResponseRates, seed: int) -> tuple[list[dict], dict] | None:
+    """(the Shopify order's versions, the truth) when the recipient buys with the message's code after
+    a click: placed, then fulfilled and delivered as the store's own orders are (an order never
+    fulfilled would read as a delayed one, and be apologised for)."""
     data = message.template_data
     code, percent = data.get("coupon_code"), data.get("discount_percent")
     # what the message showed: its own products, else the recommendations it carried (a birthday offer has no product)
@@ -174,7 +177,7 @@ def redemption(message: Sent, events: list[dict], rates: ResponseRates, seed: in
     price = round(float(product["price"]), 2)
     discount = round(price * float(percent) / 100, 2)
     total = round(price - discount, 2)
-    stamp = at.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    stamp = _stamp(at)
 
     def money(value: float) -> str:
         return f"{value:.2f}"
@@ -200,7 +203,33 @@ def redemption(message: Sent, events: list[dict], rates: ResponseRates, seed: in
     truth = {"order_id": order_id, "code": code, "send_id": message.custom_args.get("send_id"),
              "campaign": message.custom_args.get("campaign"), "step": message.custom_args.get("step"),
              "ordered_at": stamp, "discount_amount": money(discount), "total_price": money(total)}
-    return order, truth
+    # the store's own orders: fulfilled after ~20 hours (lognormal), in transit 1.5-5.5 days (commerce.py)
+    fulfilled = at + timedelta(seconds=float(rng.lognormal(np.log(20 * 3600), 0.6)))
+    delivered = fulfilled + timedelta(days=float(rng.uniform(1.5, 5.5)))
+    return [order, _shipped(order, fulfilled, fulfilled, "in_transit"),
+            _shipped(order, fulfilled, delivered, "delivered")], truth
+
+
+def _shipped(order: dict, fulfilled: datetime, at: datetime, status: str) -> dict:
+    """The order as of ``at``: fulfilled at ``fulfilled`` in one shipment, its status ``status``."""
+    fulfillment_id = order["id"] * 10 + 1
+    lines = [{**line, "fulfillable_quantity": 0, "fulfillment_status": "fulfilled"} for line in order["line_items"]]
+    tracking = f"1Z{hashlib.sha256(str(order['id']).encode()).hexdigest()[:16].upper()}"
+    shipment = {
+        "id": fulfillment_id, "admin_graphql_api_id": f"gid://shopify/Fulfillment/{fulfillment_id}",
+        "order_id": order["id"], "name": f"{order['name']}.1", "status": "success", "service": "manual",
+        "created_at": _stamp(fulfilled), "updated_at": _stamp(at), "shipment_status": status,
+        "location_id": 655441491, "tracking_company": "UPS", "tracking_number": tracking,
+        "tracking_numbers": [tracking], "tracking_url": f"https://www.ups.com/track?tracknum={tracking}",
+        "tracking_urls": [f"https://www.ups.com/track?tracknum={tracking}"],
+        "line_items": [{k: line[k] for k in ("id", "product_id", "quantity", "price")} for line in lines],
+    }
+    return {**order, "updated_at": _stamp(at), "fulfillment_status": "fulfilled", "line_items": lines,
+            "fulfillments": [shipment]}
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def sms_callbacks(message: Sent, rates: ResponseRates, seed: int, account_sid: str = "AC" + "0" * 32) -> list[str]:
@@ -233,8 +262,10 @@ def write_responses(data_dir: DataDir, messages: Iterable[Sent], seed: int = 0,
                 email_by_day[day].append(event)
             redeemed = redemption(message, events, rates, seed)
             if redeemed is not None:
-                orders_by_day[redeemed[0]["created_at"][:10]].append(redeemed[0])
-                truths.append(redeemed[1])
+                versions, truth = redeemed
+                for version in versions:  # each on the day it happened, as the store's webhooks come
+                    orders_by_day[version["updated_at"][:10]].append(version)
+                truths.append(truth)
         else:
             # Twilio's bodies carry no time: ingestion reads it from the file name's stamp
             received = (message.sent_at + timedelta(seconds=5)).astimezone(UTC).replace(microsecond=0)
