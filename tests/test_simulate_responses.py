@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -151,3 +152,22 @@ def test_answering_twice_changes_nothing(tmp_path, outbox):
     first = {p: p.read_bytes() for p in data_dir.root.rglob("*") if p.is_file()}
     write_responses(data_dir, messages, seed=3)
     assert {p: p.read_bytes() for p in data_dir.root.rglob("*") if p.is_file()} == first
+
+
+def test_the_answers_of_two_sends_on_the_same_days_are_all_kept(tmp_path):
+    """Two mornings' sends, each answered after its own: the second's answers on a day the first's
+    also reached (a late open, a fulfilled order) are written beside them, not over them."""
+    data_dir = _coupon_outbox(tmp_path)
+    messages = read_outbox(outbox_files(data_dir.outbox), SENT_AT)
+    rates = ResponseRates(email_open=0.6, email_click=0.6)
+    first = write_responses(data_dir, messages, seed=3, rates=rates)
+    later = [replace(m, sent_at=SENT_AT + timedelta(days=1)) for m in messages]
+    second = write_responses(data_dir, later, seed=4, rates=rates)
+    events = [e for p in (data_dir.inbox / "sendgrid").rglob("*.json") for e in json.loads(p.read_text())]
+    assert len(events) == first["email_events"] + second["email_events"]
+    orders = [o for p in (data_dir.inbox / "shopify").rglob("*.json") for o in json.loads(p.read_text())["orders"]]
+    assert len(orders) == 3 * (first["redemptions"] + second["redemptions"])  # placed, fulfilled, delivered
+    def days(tag):
+        return {p.parent.name for p in (data_dir.inbox / "sendgrid").glob(f"*/events-{tag}.json")}
+
+    assert days("responses-20250310235000") & days("responses-20250311235000")  # they met on a day

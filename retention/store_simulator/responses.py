@@ -244,12 +244,17 @@ def sms_callbacks(message: Sent, rates: ResponseRates, seed: int, account_sid: s
 
 
 def write_responses(data_dir: DataDir, messages: Iterable[Sent], seed: int = 0,
-                    rates: ResponseRates = ResponseRates(), tag: str = "responses") -> dict[str, int]:
+                    rates: ResponseRates = ResponseRates(), tag: str | None = None) -> dict[str, int]:
     """Write the providers' answers into the inbox by delivery day (the day an event happens).
 
-    Files are named by ``tag`` and replaced, so answering the same outbox twice changes nothing.
+    Files are named by ``tag`` and replaced, so answering the same outbox twice changes nothing. The
+    default tag names the messages' send time: a day's events and orders answer several sends (a
+    click the day after, an order fulfilled the day after that), and one send's answers must not
+    replace another's.
     """
     messages = list(messages)
+    if tag is None:
+        tag = f"responses-{min(m.sent_at for m in messages):%Y%m%d%H%M%S}" if messages else "responses"
     email_by_day: dict[str, list[dict]] = defaultdict(list)
     sms_by_stamp: dict[datetime, list[str]] = defaultdict(list)
     orders_by_day: dict[str, list[dict]] = defaultdict(list)
