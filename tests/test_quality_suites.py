@@ -238,6 +238,34 @@ def test_a_bad_audience_names_what_is_wrong():
     assert ("expect_column_value_lengths_to_be_between", "payload") in failures
 
 
+def test_a_failure_is_described_as_gx_summarises_it_and_a_pass_is_not_summarised(monkeypatch):
+    """A suite runs without gathering unexpected values (GX's BOOLEAN_ONLY), and again with them
+    (SUMMARY) only when a check failed: the failures read exactly as a SUMMARY run alone gives them."""
+    import great_expectations as gx
+
+    from retention.quality.validate import _result
+
+    original = gx.ValidationDefinition.run
+    formats, alone = [], []
+
+    def recording(self, *args, result_format=None, **kwargs):
+        formats.append(result_format)
+        if result_format == "BOOLEAN_ONLY":  # what SUMMARY alone gives for the same input
+            alone.append(original(self, *args, result_format="SUMMARY", **kwargs))
+        return original(self, *args, result_format=result_format, **kwargs)
+
+    monkeypatch.setattr(gx.ValidationDefinition, "run", recording)
+    assert validate_frame(audience(), "audience", payload="payload").success
+    assert formats == ["BOOLEAN_ONLY"]
+    frame = audience()
+    frame.loc[1, "customer_key"] = "c1"
+    frame.loc[0, "email"] = "Ann@Example.com "
+    described = validate_frame(frame, "audience", payload="payload")
+    assert formats == ["BOOLEAN_ONLY", "BOOLEAN_ONLY", "SUMMARY"]
+    assert described.failures == _result("audience", frame, alone[-1], {}).failures
+    assert failed(described)[("expect_column_values_to_be_unique", "customer_key")].examples == ("c1",)
+
+
 def test_an_empty_audience_fails():
     result = validate_frame(audience().head(0), "audience")
     assert ("expect_table_row_count_to_be_between", None) in failed(result)
