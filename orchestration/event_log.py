@@ -11,7 +11,11 @@ things only:
   statements and the connection are reused;
 - each connection runs ``synchronous = NORMAL``. The files are in WAL mode already, where NORMAL
   still never corrupts the file: a power cut can lose the last events written, an application
-  crash loses nothing.
+  crash loses nothing;
+- a table (or column) found once is remembered: Dagster asks whether its tag and check tables
+  exist before every tagged materialization and every asset check event, each time through an
+  engine and a connection of its own, and reads the asset table's columns before every asset event
+  (13 s of a 5.5-minute demo).
 
 Readers (the UI, the daemon, another run's process) open the same files as before and see every
 committed event. A process that forked from one holding connections opens its own.
@@ -40,6 +44,7 @@ class OpenSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, db.Engine] = OrderedDict()
         self._pid = os.getpid()
+        self._tables: set[str] = set()  # tables and columns found: migrations add them, none drops them
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -78,7 +83,20 @@ class OpenSqliteEventLogStorage(SqliteEventLogStorage):
 
     def wipe(self) -> None:
         self._close_all()  # the run files are deleted: no connection may write to them after
+        self._tables.clear()
         super().wipe()
+
+    def has_table(self, table_name: str) -> bool:
+        if table_name not in self._tables and super().has_table(table_name):
+            self._tables.add(table_name)
+        return table_name in self._tables
+
+    def _has_asset_key_index_cols_on_connection(self, conn: db.Connection) -> bool:
+        # asked, by reading the table's columns, before every asset event
+        found = "asset_keys.last_materialization_timestamp"
+        if found not in self._tables and super()._has_asset_key_index_cols_on_connection(conn):
+            self._tables.add(found)
+        return found in self._tables
 
     def dispose(self) -> None:
         self._close_all()

@@ -29,10 +29,10 @@ def home(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def materialization(run_id: str, key: str, partition: str) -> EventLogEntry:
+def materialization(run_id: str, key: str, partition: str, tags: dict | None = None) -> EventLogEntry:
     event = DagsterEvent(DagsterEventType.ASSET_MATERIALIZATION.value, "job",
                          event_specific_data=StepMaterializationData(
-                             dg.AssetMaterialization(asset_key=key, partition=partition)))
+                             dg.AssetMaterialization(asset_key=key, partition=partition, tags=tags)))
     return EventLogEntry(error_info=None, level="debug", user_message="", run_id=run_id, timestamp=time.time(),
                          dagster_event=event)
 
@@ -98,3 +98,25 @@ def test_a_forked_process_writes_through_its_own_connections(tmp_path):
     storage.store_event(materialization("shared", "a", "parent again"))
     partitions = [r.event_log_entry.dagster_event.partition for r in storage.get_records_for_run("shared").records]
     assert partitions == ["parent", "child", "parent again"]
+
+
+def test_a_table_found_once_is_not_looked_up_again_and_tags_are_still_indexed(tmp_path, monkeypatch):
+    """Dagster asks whether its tag table exists before each tagged materialization, through a new
+    engine every time, and reads the asset table's columns before each asset event; the storage
+    asks the file once and remembers what it found, not what it did not."""
+    from dagster._core.definitions.data_version import DATA_VERSION_TAG
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    asked = []
+    looked_up, read_columns = SqliteEventLogStorage.has_table, SqliteEventLogStorage._has_asset_key_index_cols_on_connection
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", lambda self, name: asked.append(name) or looked_up(self, name))
+    monkeypatch.setattr(SqliteEventLogStorage, "_has_asset_key_index_cols_on_connection",
+                        lambda self, conn: asked.append("columns") or read_columns(self, conn))
+    storage = OpenSqliteEventLogStorage(str(tmp_path))
+    for n in range(5):
+        storage.store_event(materialization("tagged", "a", str(n), tags={DATA_VERSION_TAG: f"v{n}"}))
+    assert asked.count("asset_event_tags") == 1 and asked.count("columns") == 1
+    tags = storage.get_event_tags_for_asset(dg.AssetKey("a"))
+    assert sorted(t[DATA_VERSION_TAG] for t in tags) == [f"v{n}" for n in range(5)]
+    assert not storage.has_table("no_such_table") and not storage.has_table("no_such_table")
+    assert asked.count("no_such_table") == 2  # an absent table may be added later: not remembered
