@@ -218,3 +218,26 @@ def test_dbt_gets_the_data_directory_as_vars_and_the_day_in_its_environment(tmp_
         writes = [line for line in path.read_text().splitlines()
                   if any(write in line for write in ("os.environ[", "os.environ.update", "os.environ.pop"))]
         assert all(any(name in line for name in ALLOWED_ENV_WRITES) for line in writes), (path, writes)
+
+
+def test_the_dbt_resource_knows_its_dbt_without_starting_it_and_opens_no_adapter(monkeypatch, tmp_path):
+    """dagster-dbt ran `dbt --version` (dbt's whole start) and opened a dbt adapter in Dagster's
+    process before every build; the project's resource reads the version of the dbt installed
+    beside this interpreter, the one `dbt --version` names, and asks only a dbt elsewhere."""
+    import subprocess
+
+    import dagster_dbt.core.resource as dagster_dbt_resource
+
+    from assets.resources import dbt_resource
+
+    resource = dbt_resource()
+    printed = subprocess.run([resource.dbt_executable, "--version"], capture_output=True, text=True).stdout
+    started = []
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", lambda args: started.append(args) or b"Core: 1.11.0")
+    assert f"installed: {resource._cli_version}" in printed and started == []
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
+    other = tmp_path / "dbt"  # a dbt of another installation
+    other.write_text("#!/bin/sh\necho 'Core: 1.11.0'\n")
+    other.chmod(0o755)
+    elsewhere = type(resource)(project_dir=resource.project_dir, dbt_executable=str(other))
+    assert str(elsewhere._cli_version) == "1.11.0" and started == [[str(other), "--version"]]
