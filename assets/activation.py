@@ -81,17 +81,29 @@ def earlier_sizes(instance: dg.DagsterInstance, key: dg.AssetKey, limit: int) ->
     return sizes
 
 
-def upstream_failures(instance: dg.DagsterInstance, key: dg.AssetKey) -> list[str]:
-    """What went wrong where the audience was built: failed checks in the run that built it
-    (landing expectations, dbt tests), or a later rebuild that never finished (a stale audience)."""
-    latest = instance.fetch_materializations(key, limit=1).records
-    if not latest:
-        return []
+def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """The checks of severity ERROR that failed in this run (landing expectations, dbt tests)."""
     reasons = []
-    for entry in instance.all_logs(latest[0].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
         evaluation = entry.dagster_event.event_specific_data
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             reasons.append(f"quality check failed: {evaluation.asset_key.to_user_string()} {evaluation.check_name}")
+    return reasons
+
+
+def upstream_failures(instance: dg.DagsterInstance, key: dg.AssetKey,
+                      checks_of: dict[str, list[str]] | None = None) -> list[str]:
+    """What went wrong where the audience was built: failed checks in the run that built it, or a
+    later rebuild that never finished (a stale audience). ``checks_of`` keeps each run's failed
+    checks: the audiences of a day are built by one run, read once for all of them."""
+    latest = instance.fetch_materializations(key, limit=1).records
+    if not latest:
+        return []
+    checks_of = {} if checks_of is None else checks_of
+    run_id = latest[0].run_id
+    if run_id not in checks_of:
+        checks_of[run_id] = failed_checks(instance, run_id)
+    reasons = list(checks_of[run_id])
     planned = instance.fetch_planned_materializations(key, limit=1).records
     if planned and planned[0].storage_id > latest[0].storage_id:
         run = instance.get_run_by_id(planned[0].run_id)
@@ -131,11 +143,12 @@ def send_campaigns(context: dg.AssetExecutionContext, config: ActivationConfig, 
 
     settings = BreakerSettings(max_change=config.max_size_change)
     refused: dict[str, list[str]] = {}
+    checks_of: dict[str, list[str]] = {}
     for name, frame in audiences.items():
         key = dg.AssetKey(name)
         reasons = refusal_reasons(len(frame), earlier_sizes(context.instance, key, settings.history),
-                                  upstream_failures(context.instance, key), audience_expectation_failures(frame),
-                                  settings)
+                                  upstream_failures(context.instance, key, checks_of),
+                                  audience_expectation_failures(frame), settings)
         if reasons:
             refused[name] = reasons
     if config.ignore_breaker and refused:
