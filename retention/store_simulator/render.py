@@ -57,6 +57,29 @@ def money(c) -> str:
     return f"{c // 100}.{c % 100:02d}"
 
 
+def shipment(fulfillment_id: int, order_id: int, name: str, created_at: str, updated_at: str, status: str,
+             tracking: str, line_items: list[dict]) -> dict:
+    """An order's one fulfilment as Shopify's order payload carries it (a UPS shipment)."""
+    return {
+        "id": fulfillment_id,
+        "admin_graphql_api_id": f"gid://shopify/Fulfillment/{fulfillment_id}",
+        "order_id": order_id,
+        "name": name,
+        "status": "success",
+        "service": "manual",
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "shipment_status": status,
+        "location_id": 655441491,
+        "tracking_company": "UPS",
+        "tracking_number": tracking,
+        "tracking_numbers": [tracking],
+        "tracking_url": f"https://www.ups.com/track?tracknum={tracking}",
+        "tracking_urls": [f"https://www.ups.com/track?tracknum={tracking}"],
+        "line_items": line_items,
+    }
+
+
 def mset(c) -> dict:
     m = money(c)
     return {"shop_money": {"amount": m, "currency_code": "USD"}, "presentment_money": {"amount": m, "currency_code": "USD"}}
@@ -347,26 +370,10 @@ class Renderer:
             status, upd = "attempted_delivery", expected
         else:
             status, upd = "in_transit", fulfil
-        tn = f"1Z{h(self.seed, 'trk', k, 16).upper()}"
         ls = int(o.line_start[k])
-        return {
-            "id": fid,
-            "admin_graphql_api_id": f"gid://shopify/Fulfillment/{fid}",
-            "order_id": int(o.order_id[k]),
-            "name": f"#{1001 + k}.1",
-            "status": "success",
-            "service": "manual",
-            "created_at": self.ts(fulfil),
-            "updated_at": self.ts(upd),
-            "shipment_status": status,
-            "location_id": 655441491,
-            "tracking_company": "UPS",
-            "tracking_number": tn,
-            "tracking_numbers": [tn],
-            "tracking_url": f"https://www.ups.com/track?tracknum={tn}",
-            "tracking_urls": [f"https://www.ups.com/track?tracknum={tn}"],
-            "line_items": [self._short_line(li) for li in range(ls, ls + int(o.n_lines[k]))],
-        }
+        return shipment(fid, int(o.order_id[k]), f"#{1001 + k}.1", self.ts(fulfil), self.ts(upd), status,
+                        f"1Z{h(self.seed, 'trk', k, 16).upper()}",
+                        [self._short_line(li) for li in range(ls, ls + int(o.n_lines[k]))])
 
     def refund(self, k: int) -> dict:
         w = self.w

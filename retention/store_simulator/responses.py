@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from retention.paths import DataDir
+from retention.store_simulator.render import shipment
 
 
 @dataclass(frozen=True)
@@ -212,20 +213,12 @@ def redemption(message: Sent, events: list[dict], rates: ResponseRates, seed: in
 
 def _shipped(order: dict, fulfilled: datetime, at: datetime, status: str) -> dict:
     """The order as of ``at``: fulfilled at ``fulfilled`` in one shipment, its status ``status``."""
-    fulfillment_id = order["id"] * 10 + 1
     lines = [{**line, "fulfillable_quantity": 0, "fulfillment_status": "fulfilled"} for line in order["line_items"]]
     tracking = f"1Z{hashlib.sha256(str(order['id']).encode()).hexdigest()[:16].upper()}"
-    shipment = {
-        "id": fulfillment_id, "admin_graphql_api_id": f"gid://shopify/Fulfillment/{fulfillment_id}",
-        "order_id": order["id"], "name": f"{order['name']}.1", "status": "success", "service": "manual",
-        "created_at": _stamp(fulfilled), "updated_at": _stamp(at), "shipment_status": status,
-        "location_id": 655441491, "tracking_company": "UPS", "tracking_number": tracking,
-        "tracking_numbers": [tracking], "tracking_url": f"https://www.ups.com/track?tracknum={tracking}",
-        "tracking_urls": [f"https://www.ups.com/track?tracknum={tracking}"],
-        "line_items": [{k: line[k] for k in ("id", "product_id", "quantity", "price")} for line in lines],
-    }
+    shipped = shipment(order["id"] * 10 + 1, order["id"], f"{order['name']}.1", _stamp(fulfilled), _stamp(at), status,
+                       tracking, [{k: line[k] for k in ("id", "product_id", "quantity", "price")} for line in lines])
     return {**order, "updated_at": _stamp(at), "fulfillment_status": "fulfilled", "line_items": lines,
-            "fulfillments": [shipment]}
+            "fulfillments": [shipped]}
 
 
 def _stamp(at: datetime) -> str:
