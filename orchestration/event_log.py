@@ -15,7 +15,10 @@ things only:
 - a table (or column) found once is remembered: Dagster asks whether its tag and check tables
   exist before every tagged materialization and every asset check event, each time through an
   engine and a connection of its own, and reads the asset table's columns before every asset event
-  (13 s of a 5.5-minute demo).
+  (13 s of a 5.5-minute demo);
+- a batch of one asset's materializations or observations (Dagster sends one per partition of a
+  run over a range when ``DAGSTER_EVENT_BATCH_SIZE`` is set) is written in one transaction per
+  file, as Dagster's Postgres event log writes it, instead of two transactions per event.
 
 Readers (the UI, the daemon, another run's process) open the same files as before and see every
 committed event. A process that forked from one holding connections opens its own.
@@ -25,17 +28,21 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as db
+from dagster._core.events import DagsterEventType
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy.pool import StaticPool
 
 OPEN_FILES = 8  # run shards and the index: a run touches its own and the index
+BATCHED = {DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION}
 
 
 class OpenSqliteEventLogStorage(SqliteEventLogStorage):
@@ -97,6 +104,22 @@ class OpenSqliteEventLogStorage(SqliteEventLogStorage):
         if found not in self._tables and super()._has_asset_key_index_cols_on_connection(conn):
             self._tables.add(found)
         return found in self._tables
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        kinds = {event.dagster_event_type for event in events}
+        if (len(kinds) != 1 or not kinds <= BATCHED or len({event.run_id for event in events}) != 1
+                or len({event.get_dagster_event().asset_key for event in events}) != 1):
+            super().store_event_batch(events)  # one event at a time, as Dagster's default does
+            return
+        rows = [self._event_to_row(event) for event in events]
+        with self.run_connection(events[0].run_id) as conn:
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
+        # mirrored in the index, as store_event does; the asset's row takes the last event only
+        insert = SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id, sort_by_parameter_order=True)
+        with self.index_transaction() as conn:
+            event_ids = list(conn.execute(insert, rows).scalars())
+            self._store_asset_event_tags(conn, events, event_ids)
+            self._store_asset_event(conn, events[-1], event_ids[-1])
 
     def dispose(self) -> None:
         self._close_all()
