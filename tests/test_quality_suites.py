@@ -241,11 +241,11 @@ def test_a_bad_audience_names_what_is_wrong():
 def test_a_failure_is_described_as_gx_summarises_it_and_a_pass_is_not_summarised(monkeypatch):
     """A suite runs without gathering unexpected values (GX's BOOLEAN_ONLY), and again with them
     (SUMMARY) only when a check failed: the failures read exactly as a SUMMARY run alone gives them."""
-    import great_expectations as gx
+    from great_expectations.datasource.fluent.interfaces import Batch
 
     from retention.quality.validate import _result
 
-    original = gx.ValidationDefinition.run
+    original = Batch.validate
     formats, alone = [], []
 
     def recording(self, *args, result_format=None, **kwargs):
@@ -254,7 +254,7 @@ def test_a_failure_is_described_as_gx_summarises_it_and_a_pass_is_not_summarised
             alone.append(original(self, *args, result_format="SUMMARY", **kwargs))
         return original(self, *args, result_format=result_format, **kwargs)
 
-    monkeypatch.setattr(gx.ValidationDefinition, "run", recording)
+    monkeypatch.setattr(Batch, "validate", recording)
     assert validate_frame(audience(), "audience", payload="payload").success
     assert formats == ["BOOLEAN_ONLY"]
     frame = audience()
