@@ -1,7 +1,9 @@
 """The Dagster event log of one daily refresh, stored by Dagster's own SQLite storage and by the
 project's (orchestration/event_log.py): the events a `warehouse` build records, one pair per dbt
 model (planned, materialized with its row count) and per data test (planned, evaluated), read from
-the dbt manifest, then read back to check that both storages hold the same records."""
+the dbt manifest, then read back to check that both storages hold the same records. And a history
+run's materializations (one per landing table and day), stored by the project's event log in a
+batch per asset and one at a time."""
 
 from __future__ import annotations
 
@@ -75,3 +77,53 @@ def store_daily_refresh(kind: str, base_dir: Path, manifest_path: Path, partitio
             "ms_per_event": round(1000 * seconds / max(len(events), 1), 2),
             "events_per_second": round(len(events) / max(seconds, 1e-9), 1),
             "read_back": dict(sorted(read_back.items())), "assets": materialized}
+
+
+def range_materializations(days: list[str]) -> dict:
+    """A history run's materializations (Dagster records one per asset and partition): each landing
+    table's, one per day, as a range run hands them to the event log."""
+    import dagster as dg
+    from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
+    from dagster._core.events.log import EventLogEntry
+
+    from retention.ingest import SOURCE_TABLES
+
+    def entry(key: dg.AssetKey, day: str) -> EventLogEntry:
+        data = StepMaterializationData(dg.AssetMaterialization(asset_key=key, partition=day, metadata={"days": len(days)}))
+        event = DagsterEvent(DagsterEventType.ASSET_MATERIALIZATION.value, "ingest_inbox", event_specific_data=data)
+        return EventLogEntry(error_info=None, level="debug", user_message="", run_id=RANGE_RUN_ID,
+                             timestamp=time.time(), dagster_event=event)
+
+    keys = [dg.AssetKey(["landing", source, table]) for source, tables in SOURCE_TABLES.items() for table in tables]
+    return {key: [entry(key, day) for day in days] for key in keys}
+
+
+RANGE_RUN_ID = "bench-history-range"
+
+
+def store_history_range(mode: str, base_dir: Path, days: list[str]) -> dict:
+    """Store a history run's materializations through the project's event log, ``batched`` (one
+    batch per asset, as with DAGSTER_EVENT_BATCH_SIZE set) or ``one_by_one``; seconds and what
+    reads back (records of the run, each asset's partitions and latest partition)."""
+    from orchestration.event_log import OpenSqliteEventLogStorage
+
+    by_asset = range_materializations(days)
+    storage = OpenSqliteEventLogStorage(str(base_dir))
+    started = time.perf_counter()
+    for events in by_asset.values():
+        if mode == "batched":
+            storage.store_event_batch(events)
+        else:
+            for event in events:
+                storage.store_event(event)
+    seconds = time.perf_counter() - started
+    events = sum(len(e) for e in by_asset.values())
+    records = storage.get_records_for_run(RANGE_RUN_ID, limit=events + 1).records
+    latest = storage.get_latest_materialization_events(list(by_asset))
+    read_back = {key.to_user_string(): [len(storage.get_materialized_partitions(key)),
+                                        latest[key].dagster_event.partition] for key in by_asset}
+    storage.dispose()
+    return {"mode": mode, "events": events, "seconds": round(seconds, 3),
+            "ms_per_event": round(1000 * seconds / max(events, 1), 3),
+            "events_per_second": round(events / max(seconds, 1e-9), 1), "records": len(records),
+            "read_back": read_back}

@@ -14,7 +14,7 @@ STAGE_ROWS = ("simulate", "ingest_history", "ingest_day", "dbt_full_refresh", "d
               "clv_fit", "activation", "erasure")
 COMPARISON_ROWS = ("dbt_vs_bare_duckdb", "customer_summary", "customer_summary_vs_lifetimes", "clv_fit_vs_peers",
                    "clv_fit_synthetic_vs_peers", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient",
-                   "event_log_open_vs_dagster")
+                   "event_log_open_vs_dagster", "event_log_range_batched_vs_one_by_one")
 DUCKDB_OPTIONS = ("duckdb_memory_limit", "duckdb_threads")
 
 

@@ -205,6 +205,11 @@ def render(results_dir: Path) -> str:
             "data test of the manifest) stored by the project's SQLite event log (`orchestration/event_log.py`, open "
             "connections) against Dagster's own, each into empty files; ratio = Dagster's seconds / the project's; "
             "what both read back (events per type, assets) is checked identical.",
+            "- `event_log_range_batched_vs_one_by_one`: a history run's materializations, one per landing table and "
+            "day of the profile's history, stored by the project's event log in one batch per asset (as Dagster hands "
+            "them over with `DAGSTER_EVENT_BATCH_SIZE` set, orchestration/definitions.py) against one at a time, each "
+            "into empty files; ratio = one-at-a-time seconds / batched; the run's records and each asset's partitions "
+            "and latest partition are checked identical.",
             ""]
     for p in SCALE_PROFILES:
         run, later = _latest_full_run(load_results(results_dir, p))

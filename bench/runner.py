@@ -42,10 +42,11 @@ STAGE_ORDER = (
     "intraday_increment",  # it rebuilds the trigger audiences as of the new day's closing tick
     "erasure",  # on a copy: the cached store keeps the customer
     "event_log_open_vs_dagster",  # needs no store: the events come from the dbt manifest
+    "event_log_range_batched_vs_one_by_one",  # needs no store: the landing tables and the profile's days
 )
 COMPARISONS = ("dbt_vs_bare_duckdb", "customer_summary", "customer_summary_vs_lifetimes", "clv_fit_vs_peers",
                "clv_fit_synthetic_vs_peers", "dbt_incremental_vs_full_refresh", "activation_batched_vs_per_recipient",
-               "event_log_open_vs_dagster")
+               "event_log_open_vs_dagster", "event_log_range_batched_vs_one_by_one")
 # the comparisons that run a peer library in its own environment (bench/peer_env.py)
 PEER_COMPARISONS = ("customer_summary_vs_lifetimes", "clv_fit_vs_peers", "clv_fit_synthetic_vs_peers")
 STATE_FILE = "bench_state.json"
@@ -403,6 +404,29 @@ class BenchRun:
             ratio_basis="seconds storing the events with Dagster's SQLite event log / with open connections",
             identical=identical, check={"read_back": open_["read_back"], "assets": len(open_["assets"])},
             sides={k: {f: v for f, v in side.items() if f != "assets"} for k, side in sides.items()})
+
+    def event_log_range_batched_vs_one_by_one(self) -> dict:
+        """A history run's materializations over the profile's days (one per landing table and day)
+        stored by the project's event log in a batch per asset against one at a time."""
+        p, sides = self.profile, {}
+        days = [(p.start + timedelta(days=n)).isoformat() for n in range((p.last_day - p.start).days + 1)]
+        for mode in ("batched", "one_by_one"):
+            base_dir = self.work / f"event_log_range_{mode}"
+            if base_dir.exists():
+                remove_tree(base_dir, self.bench_root)
+            m, details = self._child("event_log_range_side", f"event_log_range_{mode}", mode=mode,
+                                     base_dir=str(base_dir), days=days)
+            sides[mode] = {**m.figures(), **details}
+        batched, single = sides["batched"], sides["one_by_one"]
+        identical = batched["read_back"] == single["read_back"] and batched["records"] == single["records"]
+        return self._record(
+            "comparison", "event_log_range_batched_vs_one_by_one", ok=True, baseline="one_by_one",
+            candidate="batched", events=batched["events"],
+            ratio=round(single["seconds"] / max(batched["seconds"], 1e-9), 2),
+            ratio_basis="seconds storing the events one at a time / in a batch per asset",
+            identical=identical, check={"records": batched["records"], "assets": len(batched["read_back"]),
+                                        "days": len(days)},
+            sides={k: {f: v for f, v in side.items() if f != "read_back"} for k, side in sides.items()})
 
     # ---- the run --------------------------------------------------------------------------
 

@@ -284,6 +284,13 @@ def stage_event_log_side(ctx: dict) -> dict:
     return store_daily_refresh(ctx["storage"], Path(ctx["base_dir"]), DBT_PROJECT / "target" / "manifest.json")
 
 
+def stage_event_log_range_side(ctx: dict) -> dict:
+    """A history run's materializations through the project's event log, batched or one by one."""
+    from bench.event_log import store_history_range
+
+    return store_history_range(ctx["mode"], Path(ctx["base_dir"]), ctx["days"])
+
+
 def remove_tree(path: Path, inside: Path) -> None:
     """rmtree that refuses anything outside the benchmark's own data directory."""
     path, inside = Path(path).resolve(), Path(inside).resolve()
@@ -308,4 +315,5 @@ STAGES = {
     "activation_side": stage_activation_side,
     "erasure": stage_erasure,
     "event_log_side": stage_event_log_side,
+    "event_log_range_side": stage_event_log_range_side,
 }

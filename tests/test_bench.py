@@ -68,6 +68,8 @@ def test_comparisons_give_a_ratio_and_identical_results(records):
     events = comps["event_log_open_vs_dagster"]
     assert events["check"]["read_back"]["ASSET_CHECK_EVALUATION"] > events["check"]["read_back"]["ASSET_MATERIALIZATION"] > 0
     assert events["events"] == sum(events["check"]["read_back"].values())
+    history = comps["event_log_range_batched_vs_one_by_one"]  # every landing table, every day of the profile's
+    assert history["events"] == history["check"]["records"] == history["check"]["assets"] * history["check"]["days"] > 0
 
 
 def test_activation_reports_recipients_per_second(records):
