@@ -64,6 +64,36 @@ def test_a_run_on_the_postgres_instance_is_read_back_by_another_instance(tmp_pat
     assert pd.read_parquet(tmp_path / "orders.parquet")["cents"].sum() == 6350
 
 
+def test_a_range_run_s_batched_materializations_are_all_stored_in_postgres(tmp_path, monkeypatch, postgres_url):
+    """With Dagster's batches on (orchestration/definitions.py), a run over four days hands Dagster's
+    Postgres event log one batch per asset: every partition reads back, the last one latest."""
+    from dagster_postgres.event_log import PostgresEventLogStorage
+
+    from tests.test_event_log import RANGE, landed_range
+
+    batches = []
+    store_batch = PostgresEventLogStorage.store_event_batch
+    monkeypatch.setattr(PostgresEventLogStorage, "store_event_batch", lambda self, events: batches.append(
+        [e.dagster_event_type for e in events].count(dg.DagsterEventType.ASSET_MATERIALIZATION)) or store_batch(self, events))
+    for name, value in instance_settings(postgres_url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
+    write_instance_yaml(tmp_path, dict(os.environ))
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        result = dg.materialize([landed_range], instance=instance, tags=RANGE)
+        assert result.success
+    days = {"2025-01-02", "2025-01-03", "2025-01-04", "2025-01-05"}
+    with dg.DagsterInstance.from_config(str(tmp_path)) as other:
+        for key in ("orders", "customers"):
+            assert other.get_materialized_partitions(dg.AssetKey(key)) >= days
+            latest = other.get_latest_materialization_event(dg.AssetKey(key))
+            assert (latest.run_id, latest.dagster_event.partition) == (result.run_id, "2025-01-05")
+        materialized = [r for r in other.get_records_for_run(result.run_id).records
+                        if r.event_log_entry.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION]
+        assert len(materialized) == 8
+    assert batches.count(4) == 2  # one batch per asset
+
+
 @pytest.fixture(autouse=True)
 def _no_dagster_home(monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)  # the instance comes from the test's own directory
