@@ -170,3 +170,18 @@ def test_sendgrid_day_lineage(tmp_path):
     assert events[0]["_source_file"] == "sendgrid/2026-03-14/csharp_example_testdata_events_with_bom.json"
     assert [e["_record_index"] for e in events[:3]] == [0, 1, 2]
     assert len({e["_ingested_at"] for e in events}) == 1
+
+
+def test_landed_files_are_zstd_without_dictionary_pages(tmp_path):
+    """One day of a table is a small file, where a dictionary page per column costs more time than
+    it saves space (retention/ingest/landing.py, PARQUET_OPTIONS): every column chunk is zstd and
+    dictionary-free, in the landing zone and in quarantine."""
+    data = DataDir(tmp_path / "data")
+    copy_fixtures(data, "shopify", DAY)
+    ingest_day(data, "shopify", DAY)
+    files = sorted(data.landing.rglob("*.parquet")) + sorted(data.quarantine.rglob("*.parquet"))
+    chunks = [pq.ParquetFile(path).metadata.row_group(group).column(column)
+              for path in files for group in range(pq.ParquetFile(path).metadata.num_row_groups)
+              for column in range(pq.ParquetFile(path).metadata.num_columns)]
+    assert chunks and {chunk.compression for chunk in chunks} == {"ZSTD"}
+    assert not any(chunk.has_dictionary_page for chunk in chunks)

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import orjson
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from retention.activation.eligibility import Gate
@@ -123,6 +124,11 @@ def test_everyone_else_is_unchanged(erased):
         if "order_id" in frame.columns:  # a refund of their order is theirs too
             frame = frame[~frame["order_id"].isin(subject["order_ids"])].reset_index(drop=True)
         pd.testing.assert_frame_equal(landed[path], frame, obj=path)
+    # the files the erasure rewrote are written as ingestion writes them: zstd, no dictionary pages
+    for path in (root / "landing").rglob("*.parquet"):
+        meta = pq.read_metadata(path)
+        chunks = [meta.row_group(g).column(c) for g in range(meta.num_row_groups) for c in range(meta.num_columns)]
+        assert all(c.compression == "ZSTD" and not c.has_dictionary_page for c in chunks), path
 
 
 def test_a_stale_feed_and_the_daily_pipeline_do_not_bring_them_back(erased):

@@ -25,6 +25,10 @@ from retention.live.inbox_writer import tmp_path
 from retention.paths import DataDir
 
 PART = "part-0.parquet"
+# zstd, without dictionary pages: a landing file holds one day of a table, mostly tens to thousands of
+# rows, where a dictionary page per column costs more than it saves. Measured on the demo's and M's
+# files: a third less time writing, 1-5% smaller, read as fast by DuckDB (DECISIONS.md).
+PARQUET_OPTIONS = {"compression": "zstd", "use_dictionary": False}
 
 
 def write_day(
@@ -44,7 +48,7 @@ def write_day(
                 tmp = tmp_path(partition_dir / PART, hidden=False)
                 staged.append(tmp)  # before writing: a write that fails halfway is removed too
                 if data.num_rows:
-                    pq.write_table(data, tmp, compression="zstd")
+                    pq.write_table(data, tmp, **PARQUET_OPTIONS)
                 else:
                     tmp.write_bytes(empty_parquet(data.schema))
         return [swap_in(tmp) for tmp in staged]
@@ -59,7 +63,7 @@ def empty_parquet(schema: pa.Schema) -> bytes:
     most of a day's partitions are empty (quarantine above all) and a Parquet writer costs
     milliseconds to set up, more than the rows of a small table take to write."""
     sink = pa.BufferOutputStream()
-    pq.write_table(schema.empty_table(), sink, compression="zstd")
+    pq.write_table(schema.empty_table(), sink, **PARQUET_OPTIONS)
     return sink.getvalue().to_pybytes()
 
 

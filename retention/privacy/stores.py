@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from retention.duckdb_config import connect
+from retention.ingest.landing import PARQUET_OPTIONS
 from retention.paths import DataDir
 from retention.privacy.identity import Matcher
 from retention.reports.exports import write_atomically
@@ -195,7 +196,7 @@ class Walk:
             if self.erase:
                 self.found.files_changed += 1
                 tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-                pq.write_table(table.filter(pc.invert(mask)), tmp, compression="zstd")
+                pq.write_table(table.filter(pc.invert(mask)), tmp, **PARQUET_OPTIONS)  # as landed
                 os.replace(tmp, path)
 
     def _row_mask(self, table: pa.Table):
