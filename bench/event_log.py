@@ -55,19 +55,23 @@ def daily_refresh_events(manifest: dict, partition: str) -> list:
     return planned + done
 
 
-def store_daily_refresh(kind: str, base_dir: Path, manifest_path: Path, partition: str = "2026-01-01") -> dict:
-    """Store one daily refresh's events through storage ``kind``; seconds, events per second and
-    what reads back (per event type, and the assets materialized)."""
+def _entry(run_id: str, job: str, event_type, data):
+    """An event as a run's step hands it to the event log."""
     from dagster._core.events import DagsterEvent
     from dagster._core.events.log import EventLogEntry
 
+    return EventLogEntry(error_info=None, level="debug", user_message="", run_id=run_id, timestamp=time.time(),
+                         dagster_event=DagsterEvent(event_type.value, job, event_specific_data=data))
+
+
+def store_daily_refresh(kind: str, base_dir: Path, manifest_path: Path, partition: str = "2026-01-01") -> dict:
+    """Store one daily refresh's events through storage ``kind``; seconds, events per second and
+    what reads back (per event type, and the assets materialized)."""
     events = daily_refresh_events(json.loads(Path(manifest_path).read_text()), partition)
     storage = _storage(kind, base_dir)
     started = time.perf_counter()
     for event_type, data in events:
-        event = DagsterEvent(event_type.value, "daily_refresh", event_specific_data=data)
-        storage.store_event(EventLogEntry(error_info=None, level="debug", user_message="", run_id=RUN_ID,
-                                          timestamp=time.time(), dagster_event=event))
+        storage.store_event(_entry(RUN_ID, "daily_refresh", event_type, data))
     seconds = time.perf_counter() - started
     records = storage.get_records_for_run(RUN_ID, limit=len(events) + 1).records
     read_back = Counter(r.event_log_entry.dagster_event.event_type_value for r in records)
@@ -83,16 +87,14 @@ def range_materializations(days: list[str]) -> dict:
     """A history run's materializations (Dagster records one per asset and partition): each landing
     table's, one per day, as a range run hands them to the event log."""
     import dagster as dg
-    from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
-    from dagster._core.events.log import EventLogEntry
+    from dagster._core.events import DagsterEventType, StepMaterializationData
 
     from retention.ingest import SOURCE_TABLES
 
-    def entry(key: dg.AssetKey, day: str) -> EventLogEntry:
-        data = StepMaterializationData(dg.AssetMaterialization(asset_key=key, partition=day, metadata={"days": len(days)}))
-        event = DagsterEvent(DagsterEventType.ASSET_MATERIALIZATION.value, "ingest_inbox", event_specific_data=data)
-        return EventLogEntry(error_info=None, level="debug", user_message="", run_id=RANGE_RUN_ID,
-                             timestamp=time.time(), dagster_event=event)
+    def entry(key: dg.AssetKey, day: str):
+        materialization = dg.AssetMaterialization(asset_key=key, partition=day, metadata={"days": len(days)})
+        return _entry(RANGE_RUN_ID, "ingest_inbox", DagsterEventType.ASSET_MATERIALIZATION,
+                      StepMaterializationData(materialization))
 
     keys = [dg.AssetKey(["landing", source, table]) for source, tables in SOURCE_TABLES.items() for table in tables]
     return {key: [entry(key, day) for day in days] for key in keys}

@@ -386,16 +386,23 @@ class BenchRun:
             ratio_basis="recipients per second with 1,000 per request / with one request per recipient",
             identical=check["identical"], check=check, sides=sides)
 
+    def _event_log_sides(self, stage: str, option: str, sides: tuple[str, ...], **ctx) -> dict:
+        """Each side of an event log comparison in a child process of its own, into empty files
+        (``option`` names the side in the stage's context)."""
+        out = {}
+        for side in sides:
+            label = f"{stage.removesuffix('_side')}_{side}"
+            base_dir = self.work / label
+            if base_dir.exists():
+                remove_tree(base_dir, self.bench_root)
+            m, details = self._child(stage, label, base_dir=str(base_dir), **{option: side}, **ctx)
+            out[side] = {**m.figures(), **details}
+        return out
+
     def event_log_open_vs_dagster(self) -> dict:
         """One daily refresh's Dagster events (a pair per dbt model and data test) stored by the
         project's SQLite event log (open connections) against Dagster's own, each into empty files."""
-        sides = {}
-        for kind in ("open", "dagster"):
-            base_dir = self.work / f"event_log_{kind}"
-            if base_dir.exists():
-                remove_tree(base_dir, self.bench_root)
-            m, details = self._child("event_log_side", f"event_log_{kind}", storage=kind, base_dir=str(base_dir))
-            sides[kind] = {**m.figures(), **details}
+        sides = self._event_log_sides("event_log_side", "storage", ("open", "dagster"))
         open_, dagster = sides["open"], sides["dagster"]
         identical = (open_["read_back"] == dagster["read_back"] and open_["assets"] == dagster["assets"])
         return self._record(
@@ -408,15 +415,9 @@ class BenchRun:
     def event_log_range_batched_vs_one_by_one(self) -> dict:
         """A history run's materializations over the profile's days (one per landing table and day)
         stored by the project's event log in a batch per asset against one at a time."""
-        p, sides = self.profile, {}
+        p = self.profile
         days = [(p.start + timedelta(days=n)).isoformat() for n in range((p.last_day - p.start).days + 1)]
-        for mode in ("batched", "one_by_one"):
-            base_dir = self.work / f"event_log_range_{mode}"
-            if base_dir.exists():
-                remove_tree(base_dir, self.bench_root)
-            m, details = self._child("event_log_range_side", f"event_log_range_{mode}", mode=mode,
-                                     base_dir=str(base_dir), days=days)
-            sides[mode] = {**m.figures(), **details}
+        sides = self._event_log_sides("event_log_range_side", "mode", ("batched", "one_by_one"), days=days)
         batched, single = sides["batched"], sides["one_by_one"]
         identical = batched["read_back"] == single["read_back"] and batched["records"] == single["records"]
         return self._record(

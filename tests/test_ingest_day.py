@@ -15,6 +15,7 @@ from retention.ingest import SOURCE_TABLES, IngestReport, TableCounts, ingest_da
 from retention.ingest.schema import QUARANTINE_SCHEMA
 from retention.paths import DataDir
 from tests.fixtures import PROVIDER_FIXTURES as FIXTURES
+from tests.fixtures import column_chunks
 
 DAY = date(2026, 3, 14)
 NEXT = date(2026, 3, 15)
@@ -180,8 +181,6 @@ def test_landed_files_are_zstd_without_dictionary_pages(tmp_path):
     copy_fixtures(data, "shopify", DAY)
     ingest_day(data, "shopify", DAY)
     files = sorted(data.landing.rglob("*.parquet")) + sorted(data.quarantine.rglob("*.parquet"))
-    chunks = [pq.ParquetFile(path).metadata.row_group(group).column(column)
-              for path in files for group in range(pq.ParquetFile(path).metadata.num_row_groups)
-              for column in range(pq.ParquetFile(path).metadata.num_columns)]
+    chunks = [chunk for path in files for chunk in column_chunks(path)]
     assert chunks and {chunk.compression for chunk in chunks} == {"ZSTD"}
     assert not any(chunk.has_dictionary_page for chunk in chunks)

@@ -15,7 +15,6 @@ from pathlib import Path
 import duckdb
 import orjson
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
 from retention.activation.eligibility import Gate
@@ -24,6 +23,7 @@ from retention.paths import DATA_DIR_ENV, DataDir
 from retention.privacy import Tombstones
 from tests.activation_fixtures import NOW as GATE_NOW
 from tests.activation_fixtures import campaign_set, person
+from tests.fixtures import column_chunks
 from tests.privacy_fixtures import (
     AS_OF,
     QUARANTINE_DAY,
@@ -126,9 +126,7 @@ def test_everyone_else_is_unchanged(erased):
         pd.testing.assert_frame_equal(landed[path], frame, obj=path)
     # the files the erasure rewrote are written as ingestion writes them: zstd, no dictionary pages
     for path in (root / "landing").rglob("*.parquet"):
-        meta = pq.read_metadata(path)
-        chunks = [meta.row_group(g).column(c) for g in range(meta.num_row_groups) for c in range(meta.num_columns)]
-        assert all(c.compression == "ZSTD" and not c.has_dictionary_page for c in chunks), path
+        assert all(c.compression == "ZSTD" and not c.has_dictionary_page for c in column_chunks(path)), path
 
 
 def test_a_stale_feed_and_the_daily_pipeline_do_not_bring_them_back(erased):
