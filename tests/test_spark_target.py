@@ -38,3 +38,13 @@ def test_a_duckdb_relation_becomes_its_dataframe_sorted_when_asked():
     assert list(frame.index) == [0, 1, 2]
     assert str(frame["first_day"].dtype).startswith("datetime64")
     assert list(model_frame(relation)["customer_key"]) == ["c", "a", "b"]  # unsorted: the engine's order
+
+
+def test_a_model_reads_only_the_columns_it_names_and_in_that_order():
+    con = duckdb.connect()
+    relation = con.sql("select * from (values ('a', 'Europe/Paris', 'wide text', 7)) t(customer_key, time_zone, "
+                       "\"note, with a comma\", n)")
+    frame = model_frame(relation, columns=["time_zone", "customer_key"])
+    assert list(frame.columns) == ["time_zone", "customer_key"]
+    assert frame.to_dict("records") == [{"time_zone": "Europe/Paris", "customer_key": "a"}]
+    assert list(model_frame(relation, columns=["note, with a comma"]).columns) == ["note, with a comma"]

@@ -4,7 +4,9 @@
 spark_dbt.py). The models compute on pandas, so both become the frame DuckDB's ``.df()`` gives:
 decimals as floats and dates as datetime64 (Spark's ``toPandas`` would give ``Decimal`` and
 ``datetime.date`` objects, which arithmetic and comparisons treat differently). ``order_by`` sorts
-the rows: each engine scans in its own order, and a fit must not depend on it.
+the rows: each engine scans in its own order, and a fit must not depend on it. ``columns`` keeps
+only those, chosen by the engine before any row reaches Python: a model that reads two columns
+of a wide table must not hold the whole table in pandas beside the engine's own memory.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from __future__ import annotations
 import pandas as pd
 
 
-def model_frame(relation, order_by: list[str] | None = None) -> pd.DataFrame:
-    frame = relation.df() if hasattr(relation, "df") else _spark_frame(relation)  # DuckDB has .df()
+def model_frame(relation, order_by: list[str] | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+    duck = hasattr(relation, "df")  # DuckDB's relation has .df(), Spark's DataFrame has not
+    if columns:
+        relation = relation.project(", ".join(f'"{c}"' for c in columns)) if duck else relation.select(*columns)
+    frame = relation.df() if duck else _spark_frame(relation)
     return frame.sort_values(order_by, kind="stable", ignore_index=True) if order_by else frame
 
 

@@ -9,8 +9,9 @@ from retention.experiments.send_time import best_send_hours, local_hours
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    sends = model_frame(dbt.ref("campaign_sends"))
-    zones = model_frame(dbt.ref("int_audience_recipients"))[["customer_key", "time_zone"]]
+    sends = model_frame(dbt.ref("campaign_sends"), columns=[
+        "customer_key", "channel", "is_treated", "is_delivered", "is_opened", "touched_at"])
+    zones = model_frame(dbt.ref("int_audience_recipients"), columns=["customer_key", "time_zone"])
     sends = sends[sends["is_treated"].fillna(False).astype(bool) & (sends["channel"] == "email")
                   & sends["is_delivered"].fillna(False).astype(bool)]
     sends = sends.merge(zones, on="customer_key", how="left")

@@ -9,7 +9,7 @@ from retention.sentiment import score_reviews
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    reviews = model_frame(dbt.ref("stg_reviews__reviews"))[["review_id", "created_at", "rating", "title", "body"]]
+    reviews = model_frame(dbt.ref("stg_reviews__reviews"), columns=["review_id", "created_at", "rating", "title", "body"])
     out = score_reviews(reviews)
     out["as_of"] = model_as_of(dbt.config.get("as_of"))
     return out
