@@ -4,6 +4,7 @@ the records' own profiles (dbt's per-node timing, the pandas side's split), neve
 from __future__ import annotations
 
 from bench.profiles import SCALE_PROFILES
+from bench.report import default_memory
 
 GIB = 1024  # MB per GiB (figures are in MiB)
 # key, figure, today (when the targets were set), target, goal, unit, higher is better, profile judged at
@@ -216,17 +217,23 @@ def summary_profile(record: dict) -> list[str]:
 
 
 def memory_profile(default: dict | None, limited: dict | None) -> list[str]:
+    """The latest full refresh with the default memory limit beside the latest with a limit chosen,
+    each with its run and commit: they may come from different code."""
     if not (default and limited):
         return []
     fig = lambda r: (f"{r['peak_rss_mb']:,.0f} MB peak, {r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU "  # noqa: E731
                      f"(load average {r['load_avg_before'][0]:.1f} -> {r['load_avg_after'][0]:.1f}), "
-                     f"{sum(r['details']['nodes'].values())} nodes {'/'.join(r['details']['nodes'])}")
-    return [f"- dbt_full_refresh at {default['profile']} with DuckDB's default memory limit (80% of RAM): {fig(default)}; "
-            f"with `--duckdb-memory-limit {limited['duckdb_memory_limit']}`: {fig(limited)}. The same build passes "
-            f"in {limited['peak_rss_mb'] / default['peak_rss_mb']:.0%} of the memory: the default's peak is what "
-            "DuckDB may take (80% of RAM), not what the build needs"
-            + (", and the limited peak is within the 6 GiB target" if limited["peak_rss_mb"] < 6 * GIB else "")
-            + ". Compare the CPU seconds, not the wall seconds, when the load averages differ."]
+                     f"{sum(r['details']['nodes'].values())} nodes {'/'.join(r['details']['nodes'])}, "
+                     f"run {r['run_id']}, commit {(r.get('machine') or {}).get('git_commit', '?')}")
+    target = TARGETS[3][3]  # the peak-memory target, in MB
+    within = lambda r: "within" if r["peak_rss_mb"] <= target else "above"  # noqa: E731
+    line = (f"- dbt_full_refresh at {default['profile']} with {default_memory(default)}: {fig(default)}; "
+            f"with `--duckdb-memory-limit {limited['duckdb_memory_limit']}`: {fig(limited)}. "
+            f"The first is {within(default)} the {_bound(target, 'MB', False)[2:]} target, the second "
+            f"{within(limited)} it.")
+    if default_memory(default).startswith("DuckDB's"):
+        line += " DuckDB's own default lets it take 80% of RAM: that peak is what it may take, not what the build needs."
+    return [line + " Compare the CPU seconds, not the wall seconds, when the load averages differ."]
 
 
 def activation_profile(stage: dict, comparison: dict | None) -> list[str]:

@@ -115,3 +115,21 @@ def test_reports_render_without_scale_results(records):
     assert "dbt_full_refresh" in scaling_table(tmp / "results")
     text = render(tmp / "results")
     assert "not yet run" in text and "## Targets" in text
+
+
+def _full_refresh(peak_mb: float, commit: str, limit: str | None = None, chosen: str | None = "12.5%") -> dict:
+    return {"profile": "L", "run_id": f"run-{commit}", "peak_rss_mb": peak_mb, "wall_s": 500.0, "cpu_s": 900.0,
+            "load_avg_before": [1.0], "load_avg_after": [2.0], "details": {"nodes": {"success": 102, "pass": 129}},
+            "duckdb_memory_limit": limit, "machine": {"git_commit": commit, "duckdb_default_memory_limit": chosen}}
+
+
+def test_the_memory_line_names_each_runs_default_commit_and_the_4_gib_target():
+    from bench.targets import memory_profile
+
+    (line,) = memory_profile(_full_refresh(5836, "new"), _full_refresh(4000, "old", limit="4GB"))
+    assert "with project default (12.5% of RAM): 5,836 MB peak" in line and "commit new" in line
+    assert "`--duckdb-memory-limit 4GB`: 4,000 MB peak" in line and "commit old" in line
+    assert "The first is above the 4 GiB target, the second within it." in line
+    assert "80% of RAM" not in line  # the project's default is not DuckDB's
+    (older,) = memory_profile(_full_refresh(20000, "older", chosen=None), _full_refresh(4000, "old", limit="4GB"))
+    assert "DuckDB's default (80% of RAM)" in older and "not what the build needs" in older
